@@ -1,0 +1,54 @@
+# LabelFlow: two commands do everything on a fresh clone.
+#   make demo   set up, then run the local labeling flow on the embedded real data
+#   make test   set up, then lint, type-check, synthesize (cdk-nag), cfn-lint and pytest
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export CDK_DISABLE_CLI_TELEMETRY := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE :=
+
+.PHONY: demo test setup lint typecheck synth cfn-lint pytest bench clean
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[lambda,infra,dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/labelflow demo
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+synth: setup
+	rm -rf cdk.out
+	# CDK's built-in template validation repeats what cfn-lint checks below, at 3x the cost.
+	CDK_VALIDATION=false npx --no-install cdk synth --quiet --no-notices > /dev/null
+
+cfn-lint: synth
+	$(BIN)/cfn-lint -i W3005 -- cdk.out/*.template.json
+
+pytest: $(VENV)/.installed
+	$(BIN)/pytest -q -n 2
+
+test: lint typecheck cfn-lint pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.consolidation.run
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache
