@@ -1,0 +1,224 @@
+"""LabelFlow projects: what a labeling job labels, and how a job finds its project.
+
+Both Ground Truth Lambdas read the ``LABELFLOW_PROJECTS`` environment variable, a JSON object
+keyed by project name::
+
+    {"pets": {"task_type": "bounding-box", "labels": ["dog", "cat"],
+              "method": "auto", "method_params": {}, "short_instruction": "Box every pet",
+              "full_instruction": "<p>Draw one tight box per visible animal.</p>"}}
+
+Fields: ``task_type`` (required, one of :data:`TASK_TYPES`), ``labels`` (list of unique,
+non-empty names; at least 2 for the classification types, at least 1 for boxes, segmentation,
+entities and keypoints, optional for free text and numbers), ``method`` (default ``"auto"``;
+single- and multi-label classification name a classification method, which multi-label runs
+per label; the other task types have one consolidator each and take only ``"auto"``),
+``method_params`` (object, default ``{}``: the classification method's hyperparameters, or
+the consolidator's keyword arguments for the other task types), ``short_instruction`` and
+``full_instruction`` (strings, default ``""``). Unknown keys are ignored, so the deployment may
+carry fields only other components read. Method names and parameters are checked by the
+consolidation library when the first batch is consolidated.
+
+A job belongs to the project whose name, followed by ``-``, starts the job name
+(case-insensitive; the longest such name wins). When exactly one project is configured, every
+job belongs to it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from gt_contracts.errors import ContractError
+
+__all__ = [
+    "CLASSIFICATION_TASK_TYPES",
+    "MULTILABEL_TASK_TYPES",
+    "PROJECTS_ENV",
+    "SOURCE_KINDS",
+    "TASK_TYPES",
+    "ProjectConfig",
+    "SourceKind",
+    "TaskType",
+    "parse_projects",
+    "resolve_project",
+]
+
+PROJECTS_ENV = "LABELFLOW_PROJECTS"
+
+TaskType = Literal[
+    "image-classification",
+    "text-classification",
+    "image-classification-multilabel",
+    "text-classification-multilabel",
+    "bounding-box",
+    "semantic-segmentation",
+    "named-entity",
+    "free-text",
+    "numeric",
+    "keypoint",
+]
+TASK_TYPES: tuple[TaskType, ...] = get_args(TaskType)
+
+CLASSIFICATION_TASK_TYPES: frozenset[TaskType] = frozenset(
+    {"image-classification", "text-classification"}
+)
+MULTILABEL_TASK_TYPES: frozenset[TaskType] = frozenset(
+    {"image-classification-multilabel", "text-classification-multilabel"}
+)
+
+SourceKind = Literal["s3", "text"]
+
+#: Which manifest lines each task type can label: ``"s3"`` for ``source-ref`` lines,
+#: ``"text"`` for ``source`` lines.
+SOURCE_KINDS: Mapping[TaskType, frozenset[SourceKind]] = {
+    "image-classification": frozenset({"s3"}),
+    "text-classification": frozenset({"text"}),
+    "image-classification-multilabel": frozenset({"s3"}),
+    "text-classification-multilabel": frozenset({"text"}),
+    "bounding-box": frozenset({"s3"}),
+    "semantic-segmentation": frozenset({"s3"}),
+    "named-entity": frozenset({"text"}),
+    "free-text": frozenset({"s3", "text"}),
+    "numeric": frozenset({"s3", "text"}),
+    "keypoint": frozenset({"s3"}),
+}
+
+
+def _min_labels(task_type: TaskType) -> int:
+    if task_type in CLASSIFICATION_TASK_TYPES or task_type in MULTILABEL_TASK_TYPES:
+        return 2
+    if task_type in ("free-text", "numeric"):
+        return 0
+    return 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectConfig:
+    """One project's labeling setup (see the module docstring for the JSON form)."""
+
+    name: str
+    task_type: TaskType
+    labels: tuple[str, ...] = ()
+    method: str = "auto"
+    method_params: Mapping[str, Any] = field(default_factory=dict)
+    short_instruction: str = ""
+    full_instruction: str = ""
+
+    @property
+    def is_classification(self) -> bool:
+        """Single-label classification (the task types with several methods to choose from)."""
+        return self.task_type in CLASSIFICATION_TASK_TYPES
+
+    @classmethod
+    def from_json(cls, name: str, raw: object, *, where: str = PROJECTS_ENV) -> ProjectConfig:
+        """Validate one project entry.
+
+        Raises:
+            ContractError: a missing or invalid field, named as ``LABELFLOW_PROJECTS["name"].x``.
+        """
+        at = f"{where}[{name!r}]"
+        if not name:
+            raise ContractError(f"{where}: project names must be non-empty")
+        if not isinstance(raw, Mapping):
+            raise ContractError(f"{at} must be an object, got {type(raw).__name__}")
+        task_type = raw.get("task_type")
+        if task_type is None:
+            raise ContractError(f"{at}.task_type is missing")
+        if task_type not in TASK_TYPES:
+            raise ContractError(f"{at}.task_type {task_type!r} is not one of {list(TASK_TYPES)}")
+        labels = _labels(raw.get("labels", []), f"{at}.labels")
+        if len(labels) < _min_labels(task_type):
+            raise ContractError(
+                f"{at}.labels: task type {task_type!r} needs at least "
+                f"{_min_labels(task_type)} labels, got {len(labels)}"
+            )
+        method = raw.get("method", "auto")
+        if not isinstance(method, str) or not method:
+            raise ContractError(f"{at}.method must be a non-empty string")
+        chooses_method = task_type in CLASSIFICATION_TASK_TYPES | MULTILABEL_TASK_TYPES
+        if not chooses_method and method != "auto":
+            raise ContractError(
+                f"{at}.method: task type {task_type!r} has a single method; use 'auto' "
+                f"and put its options in method_params (got {method!r})"
+            )
+        params = raw.get("method_params", {})
+        if params is None:
+            params = {}
+        if not isinstance(params, Mapping) or not all(isinstance(k, str) for k in params):
+            raise ContractError(f"{at}.method_params must be an object")
+        instructions = {}
+        for key in ("short_instruction", "full_instruction"):
+            value = raw.get(key, "")
+            if value is None:
+                value = ""
+            if not isinstance(value, str):
+                raise ContractError(f"{at}.{key} must be a string")
+            instructions[key] = value
+        return cls(
+            name=name,
+            task_type=task_type,
+            labels=labels,
+            method=method,
+            method_params=dict(params),
+            short_instruction=instructions["short_instruction"],
+            full_instruction=instructions["full_instruction"],
+        )
+
+
+def _labels(raw: object, at: str) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        raise ContractError(f"{at} must be a list of label names")
+    for i, label in enumerate(raw):
+        if not isinstance(label, str) or not label:
+            raise ContractError(f"{at}[{i}] must be a non-empty string, got {label!r}")
+    if len(set(raw)) != len(raw):
+        duplicates = sorted({label for label in raw if raw.count(label) > 1})
+        raise ContractError(f"{at} has duplicate names: {duplicates}")
+    return tuple(raw)
+
+
+def parse_projects(text: str | None, *, where: str = PROJECTS_ENV) -> dict[str, ProjectConfig]:
+    """Parse the ``LABELFLOW_PROJECTS`` JSON object.
+
+    Raises:
+        ContractError: missing, not JSON, not an object, empty, or an invalid project entry.
+    """
+    if text is None or not text.strip():
+        raise ContractError(f"{where} is missing or empty")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ContractError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(raw, Mapping):
+        raise ContractError(f"{where} must be a JSON object keyed by project name")
+    if not raw:
+        raise ContractError(f"{where} configures no project")
+    return {name: ProjectConfig.from_json(name, entry, where=where) for name, entry in raw.items()}
+
+
+def resolve_project(projects: Mapping[str, ProjectConfig], job_name: str) -> ProjectConfig:
+    """The project a labeling job belongs to.
+
+    The longest project name that, followed by ``-``, prefixes ``job_name`` (case-insensitive)
+    wins; when no name matches and exactly one project is configured, that project is used.
+
+    Raises:
+        ContractError: no project matches the job.
+
+    Example:
+        >>> pets = ProjectConfig(name="pets", task_type="bounding-box", labels=("dog",))
+        >>> resolve_project({"pets": pets}, "Pets-2024-05").name
+        'pets'
+    """
+    lowered = job_name.lower()
+    matches = [p for name, p in projects.items() if lowered.startswith(name.lower() + "-")]
+    if matches:
+        return max(matches, key=lambda p: len(p.name))
+    if len(projects) == 1:
+        return next(iter(projects.values()))
+    raise ContractError(
+        f"labeling job {job_name!r} belongs to no configured project; its name must start "
+        f"with '<project>-' for one of {sorted(projects)}"
+    )

@@ -1,0 +1,1 @@
+"""The annotation-consolidation Lambda: several workers' answers in, one label per object out."""

@@ -1,0 +1,1 @@
+"""LabelFlow tests."""

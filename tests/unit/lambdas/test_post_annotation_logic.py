@@ -1,0 +1,366 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+
+from consolidation import ConsolidationError
+from gt_contracts import (
+    ContractError,
+    PayloadObject,
+    PostAnnotationEvent,
+    ProjectConfig,
+    WorkerAnnotation,
+    parse_payload,
+)
+from post_annotation.logic import (
+    Batch,
+    MaskLocation,
+    PriorSkills,
+    consolidate_batch,
+    load_prior,
+    mask_location,
+    payload_digest,
+    prior_key,
+    skills_key,
+    to_json_bytes,
+)
+
+LABELS = ("negative", "neutral", "positive")
+PAYLOAD_URI = (
+    "s3://gt-out/output/reviews-1/annotations/consolidated-annotation/consolidation-request/"
+    "iteration-1/2024-05-06_09:15:42.json"
+)
+
+
+def _request(**overrides: Any) -> PostAnnotationEvent:
+    fields: dict[str, Any] = {
+        "version": "2018-10-16",
+        "labeling_job_arn": "arn:aws:sagemaker:us-east-1:111122223333:labeling-job/reviews-1",
+        "job_name": "reviews-1",
+        "label_categories": LABELS,
+        "label_attribute_name": "sentiment",
+        "role_arn": "arn:aws:iam::111122223333:role/gt",
+        "payload_uri": PAYLOAD_URI,
+    }
+    return PostAnnotationEvent(**{**fields, **overrides})
+
+
+def _project(method: str = "majority-vote", **params: Any) -> ProjectConfig:
+    return ProjectConfig(
+        name="reviews",
+        task_type="text-classification",
+        labels=LABELS,
+        method=method,
+        method_params=params,
+    )
+
+
+def _says(worker: str, label: str, name: str = "sentiment") -> WorkerAnnotation:
+    return WorkerAnnotation(worker, json.dumps({name: {"label": label}}), None)
+
+
+def _obj(object_id: str, *annotations: WorkerAnnotation) -> PayloadObject:
+    return PayloadObject(object_id, {"content": "text"}, annotations)
+
+
+def _consolidate(*objects: PayloadObject, **batch: Any) -> list[dict[str, Any]]:
+    fields: dict[str, Any] = {"request": _request(), "project": _project(), "objects": objects}
+    result = consolidate_batch(Batch(**{**fields, **batch}))
+    return [
+        r["consolidatedAnnotation"]["content"]["sentiment"] for r in result.to_response("sentiment")
+    ]
+
+
+def test_consolidate_batch_reproduces_the_sample_classification(load_event):
+    objects = parse_payload(load_event("payload.textclass.3workers.json"))
+    expected = load_event("consolidation-response.textclass.json")
+
+    result = consolidate_batch(Batch(request=_request(), project=_project(), objects=objects))
+    response = result.to_response("sentiment")
+
+    assert [r["datasetObjectId"] for r in response] == ["0", "1"]
+    for got, want in zip(response, expected, strict=True):
+        value = got["consolidatedAnnotation"]["content"]["sentiment"]
+        sample = want["consolidatedAnnotation"]["content"]["sentiment"]
+        assert value == {**sample, "confidence": pytest.approx(sample["confidence"], abs=0.01)}
+
+
+def test_consolidate_batch_keeps_payload_order_and_every_object():
+    objects = [_obj(str(i), _says("a", "positive"), _says("b", "positive")) for i in (9, 3, 5)]
+
+    result = consolidate_batch(Batch(request=_request(), project=_project(), objects=objects))
+
+    assert [item.dataset_object_id for item in result.items] == ["9", "3", "5"]
+    assert result.no_consensus == 0
+
+
+def test_consolidate_batch_uses_the_project_labels_when_the_event_has_none():
+    values = _consolidate(
+        _obj("0", _says("a", "neutral"), _says("b", "neutral")),
+        request=_request(label_categories=None),
+    )
+
+    assert values[0]["class-id"] == 1
+
+
+NO_CONSENSUS_CASES = {
+    "no-answers": (_obj("0"), "no worker answers"),
+    "duplicate-worker": (
+        _obj("0", _says("a", "positive"), _says("a", "negative")),
+        "worker 'a' answered more than once",
+    ),
+    "invalid-content": (
+        _obj("0", _says("a", "positive"), WorkerAnnotation("b", "{not json", None)),
+        "worker 'b': content is not JSON",
+    ),
+    "malformed-answer": (
+        _obj("0", _says("a", "positive"), WorkerAnnotation("b", '{"q": {"labels": []}}', None)),
+        "worker 'b': no top-level answer is an object with 'label'",
+    ),
+    "unknown-label": (
+        _obj("0", _says("a", "positive"), _says("b", "ecstatic")),
+        "worker 'b' gave unknown label 'ecstatic'",
+    ),
+    "missing-answer": (
+        _obj("0", WorkerAnnotation("a", None, None)),
+        "annotation of worker 'a' has neither content nor s3Uri",
+    ),
+    "unreadable-annotation": (
+        _obj("0", WorkerAnnotation("a", None, "s3://b/a.json")),
+        "annotation of worker 'a' at s3://b/a.json is unreadable: S3 NoSuchKey",
+    ),
+}
+
+
+@pytest.mark.parametrize("problem", sorted(NO_CONSENSUS_CASES))
+def test_consolidate_batch_reports_each_unusable_item_as_no_consensus(problem):
+    bad, reason = NO_CONSENSUS_CASES[problem]
+    good = _obj("ok", _says("a", "positive"), _says("b", "positive"))
+    batch = Batch(
+        request=_request(),
+        project=_project(),
+        objects=[bad, good],
+        unreadable={"s3://b/a.json": "S3 NoSuchKey"},
+    )
+
+    result = consolidate_batch(batch)
+    value = result.items[0].value
+
+    assert result.items[0].problem == problem
+    assert value == {
+        "no-consensus": True,
+        "reason": value["reason"],
+        "workers": len({a.worker_id for a in bad.annotations}),
+        "method": "majority-vote",
+    }
+    assert reason in value["reason"]
+    assert result.items[1].consensus
+    assert result.problems == {problem: 1}
+
+
+def test_consolidate_batch_reads_annotations_fetched_by_uri():
+    obj = _obj(
+        "0",
+        WorkerAnnotation("a", None, "s3://b/a.json"),
+        WorkerAnnotation("b", None, "s3://b/b.json"),
+    )
+    fetched = {
+        "s3://b/a.json": json.dumps({"x": {"label": "neutral"}}),
+        "s3://b/b.json": json.dumps({"x": {"label": "neutral"}}),
+    }
+
+    values = _consolidate(obj, fetched=fetched)
+
+    assert values[0]["class-name"] == "neutral"
+    assert values[0]["workers"] == 2
+
+
+def test_consolidate_batch_reports_an_annotation_that_was_not_fetched():
+    values = _consolidate(_obj("0", WorkerAnnotation("a", None, "s3://b/a.json")))
+
+    assert values[0]["reason"] == "annotation of worker 'a' at s3://b/a.json was not fetched"
+
+
+def test_consolidate_batch_reports_the_method_refusing_a_tie():
+    values = _consolidate(
+        _obj("0", _says("a", "positive"), _says("b", "negative")),
+        project=_project(tie_policy="no_consensus"),
+    )
+
+    assert values[0]["no-consensus"] is True
+    assert values[0]["reason"] == "tie between ['negative', 'positive']"
+
+
+def test_consolidate_batch_every_value_carries_confidence_workers_and_method():
+    values = _consolidate(
+        _obj("0", _says("a", "positive"), _says("b", "positive"), _says("c", "neutral")),
+        project=_project("auto"),
+    )
+
+    assert 0.5 < values[0]["confidence"] <= 1.0
+    assert values[0]["workers"] == 3
+    assert values[0]["method"] == "dawid-skene"
+
+
+def test_consolidate_batch_uses_prior_skill():
+    obj = _obj("0", _says("a", "positive"), _says("b", "negative"))
+    skills = [
+        {"worker": "a", "answers": 50, "accuracy": 0.95},
+        {"worker": "b", "answers": 50, "accuracy": 0.3},
+    ]
+    prior = load_prior(json.dumps({"workers": skills}))
+
+    without = _consolidate(obj, project=_project("weighted-vote"))
+    with_prior = _consolidate(obj, project=_project("weighted-vote"), prior=prior)
+
+    assert without[0]["class-name"] == "negative"  # a tie goes to the first label
+    assert with_prior[0]["class-name"] == "positive"  # the reliable worker wins
+
+
+def test_consolidate_batch_writes_worker_skill_and_prior_summary():
+    obj = _obj("0", _says("a", "positive"), _says("b", "positive"))
+    prior = PriorSkills(error="prior skill ignored: expected a 'workers' list")
+
+    result = consolidate_batch(
+        Batch(request=_request(), project=_project(), objects=[obj], prior=prior)
+    )
+
+    assert {w["worker"] for w in result.skills["workers"]} == {"a", "b"}
+    assert result.skills["method"] == "majority-vote"
+    assert result.skills["payload_uri"] == PAYLOAD_URI
+    assert result.skills["prior"] == {
+        "key": "skills/reviews/prior.json",
+        "workers": 0,
+        "error": "prior skill ignored: expected a 'workers' list",
+    }
+    json.loads(to_json_bytes(result.skills))
+
+
+def test_consolidate_batch_with_no_usable_item_reports_the_configured_method():
+    result = consolidate_batch(
+        Batch(request=_request(), project=_project("dawid-skene"), objects=[_obj("0")])
+    )
+
+    assert result.items[0].value["method"] == "dawid-skene"
+    assert result.skills["workers"] == []
+
+
+def test_consolidate_batch_raises_on_an_unknown_method():
+    obj = _obj("0", _says("a", "positive"))
+
+    with pytest.raises(ConsolidationError, match="unknown method 'best-guess'"):
+        consolidate_batch(Batch(request=_request(), project=_project("best-guess"), objects=[obj]))
+
+
+def test_consolidate_batch_raises_on_bad_method_parameters():
+    obj = _obj("0", _says("a", "positive"))
+
+    with pytest.raises(ConsolidationError, match="bad parameters for method 'majority-vote'"):
+        consolidate_batch(Batch(request=_request(), project=_project(rounds=3), objects=[obj]))
+
+
+# -- prior skill -----------------------------------------------------------------------------------
+
+
+def test_load_prior_reads_worker_skill_documents():
+    entry = {
+        "worker": "a",
+        "answers": 3,
+        "accuracy": 0.8,
+        "confusion": {"x": {"x": 0.8, "y": 0.2}},
+        "metrics": {"f1": 0.5},
+    }
+    text = json.dumps({"workers": [entry]})
+
+    prior = load_prior(text)
+
+    assert prior.error is None
+    assert prior.skills is not None
+    skill = prior.skills["a"]
+    assert (skill.answers, skill.accuracy, skill.metrics) == (3, 0.8, {"f1": 0.5})
+    assert skill.confusion == {"x": {"x": 0.8, "y": 0.2}}
+
+
+def test_load_prior_accepts_a_bare_list_and_no_file():
+    assert load_prior('[{"worker": "a", "accuracy": 1}]').skills is not None
+    assert load_prior(None) == PriorSkills()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{oops", "prior skill ignored: Expecting"),
+        ('{"workers": 3}', "expected a 'workers' list"),
+        ('[{"accuracy": 0.5}]', "workers[0].worker must be a non-empty string"),
+        ('[{"worker": "a", "accuracy": 2}]', "workers[0].accuracy must be a number in [0, 1]"),
+        ('[{"worker": "a", "accuracy": 1, "answers": -1}]', "answers must be a non-negative"),
+        ('[{"worker": "a", "accuracy": 1, "confusion": {"x": 1}}]', "confusion must map labels"),
+    ],
+)
+def test_load_prior_reports_a_malformed_prior_instead_of_raising(text, message):
+    prior = load_prior(text)
+
+    assert prior.skills is None
+    assert prior.error is not None
+    assert prior.error.startswith("prior skill ignored: ")
+    assert message in prior.error
+
+
+# -- keys and locations ----------------------------------------------------------------------------
+
+
+def test_skills_key_is_stable_per_payload():
+    key = skills_key("reviews", "reviews-1", PAYLOAD_URI)
+
+    assert key == f"skills/reviews/reviews-1/{payload_digest(PAYLOAD_URI)}.json"
+    assert key == skills_key("reviews", "reviews-1", PAYLOAD_URI)
+    assert key != skills_key("reviews", "reviews-1", PAYLOAD_URI + "x")
+    assert len(payload_digest(PAYLOAD_URI)) == 16
+    assert prior_key("reviews") == "skills/reviews/prior.json"
+
+
+def test_mask_location_follows_the_job_output_layout():
+    location = mask_location(
+        PAYLOAD_URI, artifacts_bucket="artifacts", project="reviews", job_name="reviews-1"
+    )
+
+    assert location == MaskLocation(
+        "gt-out",
+        "output/reviews-1/annotations/consolidated-annotation/output/",
+        "2024-05-06T09:15:42",
+    )
+    assert location.key("7") == (
+        "output/reviews-1/annotations/consolidated-annotation/output/7_2024-05-06T09:15:42.png"
+    )
+
+
+def test_mask_location_handles_a_job_at_the_bucket_root_and_other_stamps():
+    uri = "s3://gt-out/annotations/consolidated-annotation/consolidation-request/iteration-2/b.json"
+
+    location = mask_location(uri, artifacts_bucket="art", project="p", job_name="p-1")
+
+    assert location == MaskLocation(
+        "gt-out", "annotations/consolidated-annotation/output/", payload_digest(uri)
+    )
+
+
+def test_mask_location_falls_back_to_the_artifacts_bucket():
+    uri = "s3://elsewhere/batches/batch-7.json"
+
+    location = mask_location(uri, artifacts_bucket="art", project="p", job_name="p-1")
+
+    assert location == MaskLocation("art", "masks/p/p-1/", payload_digest(uri))
+
+
+def test_mask_location_rejects_a_bad_payload_uri():
+    with pytest.raises(ContractError, match=r"payload\.s3Uri"):
+        mask_location("nope", artifacts_bucket="art", project="p", job_name="p-1")
+
+
+def test_to_json_bytes_converts_numpy_values_and_sorts_keys():
+    doc = {"b": np.float64(0.5), "a": np.arange(2), "c": float("nan"), "d": {np.int64(1)}}
+
+    assert to_json_bytes(doc) == b'{"a":[0,1],"b":0.5,"c":null,"d":[1]}'
