@@ -1,0 +1,1 @@
+"""LabelFlow infrastructure: typed configuration, stacks and constructs (AWS CDK)."""

@@ -1,0 +1,337 @@
+"""Typed configuration of a LabelFlow deployment.
+
+`cdk.json` carries only the stage selector (`-c stage=dev`) and CDK feature flags; every
+per-stage value lives here as code. `StageConfig` is the whole configuration of one stage,
+`ProjectConfig` describes one labeling project (what is labeled, with which labels, and how
+answers are consolidated), and `load_config(app)` picks the stage named in the CDK context.
+
+Invalid values fail synthesis with a `ConfigError` that names the project and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Annotated, Any, Literal, get_args
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+__all__ = [
+    "CLASSIFICATION_METHODS",
+    "POWERTOOLS_LAYER_VERSION",
+    "POWERTOOLS_VERSION",
+    "STAGES",
+    "Architecture",
+    "ConfigError",
+    "Method",
+    "ProjectConfig",
+    "StageConfig",
+    "TaskType",
+    "load_config",
+    "projects_setting",
+]
+
+
+class ConfigError(ValueError):
+    """A LabelFlow configuration value is missing or invalid."""
+
+
+TaskType = Literal[
+    "image-classification",
+    "text-classification",
+    "image-classification-multilabel",
+    "text-classification-multilabel",
+    "bounding-box",
+    "semantic-segmentation",
+    "named-entity",
+    "free-text",
+    "numeric",
+    "keypoint",
+]
+
+Method = Literal[
+    "auto",
+    "majority-vote",
+    "weighted-vote",
+    "dawid-skene",
+    "one-coin-dawid-skene",
+]
+
+Architecture = Literal["arm64", "x86_64"]
+Runtime = Literal["python3.12"]
+
+#: Classification (single- or multi-label, where multi-label runs the method per label) is the
+#: only family with a choice of consolidation method; every other task type has one
+#: consolidation rule, selected with "auto".
+CLASSIFICATION_TASK_TYPES: frozenset[str] = frozenset(
+    {
+        "image-classification",
+        "text-classification",
+        "image-classification-multilabel",
+        "text-classification-multilabel",
+    }
+)
+CLASSIFICATION_METHODS: tuple[str, ...] = get_args(Method)
+
+# Ground Truth limits on label categories (CreateLabelingJob, label category configuration):
+# names are unique and at most 256 characters; classification needs at least two labels;
+# multi-label classification and bounding boxes allow at most 50.
+_MAX_LABEL_LENGTH = 256
+_MAX_LABELS_LIMITED = 50
+_LIMITED_LABEL_TASK_TYPES = frozenset(
+    {"image-classification-multilabel", "text-classification-multilabel", "bounding-box"}
+)
+# Free text and numeric answers have no label vocabulary.
+_UNLABELED_TASK_TYPES = frozenset({"free-text", "numeric"})
+
+_NAME_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
+_MAX_PROJECT_NAME = 32
+
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=_MAX_LABEL_LENGTH)]
+
+
+class ProjectConfig(BaseModel):
+    """One labeling project.
+
+    The name prefixes the project's labeling-job names and its S3 prefixes, so it is short,
+    lowercase and hyphenated. Constructing an invalid project raises `ConfigError` naming the
+    project and the offending field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=_NAME_PATTERN, max_length=_MAX_PROJECT_NAME)
+    task_type: TaskType
+    labels: tuple[LabelName, ...]
+    method: Method = "auto"
+    method_params: dict[str, JsonValue] = Field(default_factory=dict)
+    short_instruction: str = Field(min_length=1)
+    full_instruction: str = Field(min_length=1)
+    workers_per_item: int = Field(ge=1, le=9)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(_describe(data.get("name"), exc)) from None
+
+    @field_validator("labels")
+    @classmethod
+    def _check_labels(cls, labels: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        duplicates = sorted({label for label in labels if labels.count(label) > 1})
+        if duplicates:
+            raise ValueError(f"labels must be unique; repeated: {duplicates}")
+        task_type = info.data.get("task_type")
+        if task_type is None:  # task_type itself failed; its error is reported
+            return labels
+        if task_type in CLASSIFICATION_TASK_TYPES:
+            minimum = 2
+        elif task_type in _UNLABELED_TASK_TYPES:
+            minimum = 0
+        else:
+            minimum = 1
+        if len(labels) < minimum:
+            raise ValueError(f"{task_type} needs at least {minimum} labels, got {len(labels)}")
+        if task_type in _LIMITED_LABEL_TASK_TYPES and len(labels) > _MAX_LABELS_LIMITED:
+            raise ValueError(
+                f"{task_type} allows at most {_MAX_LABELS_LIMITED} labels, got {len(labels)}"
+            )
+        return labels
+
+    @field_validator("method")
+    @classmethod
+    def _check_method(cls, method: str, info: ValidationInfo) -> str:
+        task_type = info.data.get("task_type")
+        single_rule = task_type is not None and task_type not in CLASSIFICATION_TASK_TYPES
+        if single_rule and method != "auto":
+            raise ValueError(
+                f"{task_type} has a single consolidation rule; use method 'auto', not {method!r}"
+            )
+        return method
+
+    def lambda_settings(self) -> dict[str, Any]:
+        """What the Ground Truth Lambdas read about this project (docs/contracts.md)."""
+        return {
+            "task_type": self.task_type,
+            "labels": list(self.labels),
+            "method": self.method,
+            "method_params": dict(self.method_params),
+            "short_instruction": self.short_instruction,
+            "full_instruction": self.full_instruction,
+        }
+
+
+def _describe(name: object, exc: ValidationError) -> str:
+    project = repr(name) if isinstance(name, str) else "<unnamed>"
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "<project>"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"field {where!r}: {message}")
+    return f"invalid project {project}: " + "; ".join(problems)
+
+
+def projects_setting(projects: tuple[ProjectConfig, ...]) -> str:
+    """The `LABELFLOW_PROJECTS` value: compact JSON keyed by project name."""
+    settings = {project.name: project.lambda_settings() for project in projects}
+    return json.dumps(settings, sort_keys=True, separators=(",", ":"))
+
+
+# Powertools for AWS Lambda (Python) 3.37.0 is layer version 40 of
+# AWSLambdaPowertoolsPythonV3-python312-{arm64,x86_64}. Each PyPI release publishes exactly one
+# layer version (3.1.0 -> 2, 3.2.0 -> 3, 3.4.0 -> 5, 3.4.1 -> 6, 3.23.0 -> 27, as stated in
+# the project's release notes); the 13 releases after 3.23.0 up to 3.37.0 give 40. Confirm with
+# the public SSM parameter /aws/service/powertools/python/arm64/python3.12/3.37.0 when an
+# account is available.
+POWERTOOLS_VERSION = "3.37.0"
+POWERTOOLS_LAYER_VERSION = 40
+
+_STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+_ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
+_REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_WORKTEAM_PATTERN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageConfig:
+    """Everything that differs between deployments of LabelFlow.
+
+    Attributes:
+        project: Prefix of stack ids and resource descriptions.
+        stage: Stage name, e.g. "dev"; part of the stack id.
+        account: Target account; None synthesizes an environment-agnostic stack.
+        region: Target region; None synthesizes an environment-agnostic stack.
+        runtime: Lambda runtime of every function.
+        architecture: Lambda architecture of every function and layer.
+        powertools_layer_version: Version number of the public Powertools for AWS Lambda
+            (Python) v3 layer; must contain the same Powertools release that the `lambda`
+            dependency group pins.
+        log_retention: Retention of every function's log group.
+        removal_policy: What happens to buckets, the key and log groups when the stack goes.
+        workteam_arn: Ground Truth work team that labels this stage's jobs, if any.
+        projects: The labeling projects served by this stage.
+    """
+
+    project: str = "labelflow"
+    stage: str
+    account: str | None = None
+    region: str | None = None
+    runtime: Runtime = "python3.12"
+    architecture: Architecture = "arm64"
+    powertools_layer_version: int = POWERTOOLS_LAYER_VERSION
+    log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    workteam_arn: str | None = None
+    projects: tuple[ProjectConfig, ...]
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(_NAME_PATTERN, self.project):
+            raise ConfigError(f"project {self.project!r} must match {_NAME_PATTERN}")
+        if not _STAGE_PATTERN.fullmatch(self.stage):
+            raise ConfigError(f"stage {self.stage!r} must match {_STAGE_PATTERN.pattern}")
+        if self.account is not None and not _ACCOUNT_PATTERN.fullmatch(self.account):
+            raise ConfigError(f"account {self.account!r} must be 12 digits")
+        if self.region is not None and not _REGION_PATTERN.fullmatch(self.region):
+            raise ConfigError(f"region {self.region!r} is not a region name")
+        if self.runtime not in get_args(Runtime):
+            raise ConfigError(f"runtime {self.runtime!r} must be one of {get_args(Runtime)}")
+        if self.architecture not in get_args(Architecture):
+            raise ConfigError(
+                f"architecture {self.architecture!r} must be one of {get_args(Architecture)}"
+            )
+        if self.powertools_layer_version < 1:
+            raise ConfigError("powertools_layer_version must be a positive layer version")
+        if self.workteam_arn is not None and not _WORKTEAM_PATTERN.fullmatch(self.workteam_arn):
+            raise ConfigError(f"workteam_arn {self.workteam_arn!r} is not a work team ARN")
+        if not self.projects:
+            raise ConfigError(f"stage {self.stage!r} defines no projects")
+        names = [project.name for project in self.projects]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ConfigError(f"stage {self.stage!r} repeats project names {repeated}")
+
+    @property
+    def python_tag(self) -> str:
+        """The runtime as Powertools names it in its layer names, e.g. "python312"."""
+        return self.runtime.replace(".", "")
+
+    def powertools_layer_arn(self, region: str) -> str:
+        """ARN of the public Powertools layer for this runtime and architecture in `region`."""
+        return (
+            f"arn:aws:lambda:{region}:017000801446:layer:"
+            f"AWSLambdaPowertoolsPythonV3-{self.python_tag}-{self.architecture}:"
+            f"{self.powertools_layer_version}"
+        )
+
+
+_DEV_PROJECTS = (
+    ProjectConfig(
+        name="pets",
+        task_type="image-classification",
+        labels=("cat", "dog", "other"),
+        method="auto",
+        short_instruction="Choose the animal shown in the photo.",
+        full_instruction=(
+            "<p>Pick <b>cat</b> or <b>dog</b> when the main animal is clearly one of them; "
+            "pick <b>other</b> for any other animal or when no animal is visible.</p>"
+        ),
+        workers_per_item=3,
+    ),
+    ProjectConfig(
+        name="street-objects",
+        task_type="bounding-box",
+        labels=("car", "pedestrian", "bicycle"),
+        short_instruction="Draw a tight box around every car, pedestrian and bicycle.",
+        full_instruction=(
+            "<p>Box each object separately, including partly hidden ones. "
+            "Skip objects smaller than about 10 pixels.</p>"
+        ),
+        workers_per_item=3,
+    ),
+)
+
+STAGES: Mapping[str, StageConfig] = {
+    "dev": StageConfig(
+        stage="dev",
+        architecture="arm64",
+        log_retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+        projects=_DEV_PROJECTS,
+    ),
+}
+
+
+def load_config(app: Construct, stages: Mapping[str, StageConfig] = STAGES) -> StageConfig:
+    """The configuration of the stage named by the `stage` context value.
+
+    The context may also set `workteam_arn` (`-c workteam_arn=arn:...`) to override the
+    stage's work team.
+
+    Raises:
+        ConfigError: the stage is missing or unknown, or an override is invalid.
+    """
+    stage = app.node.try_get_context("stage")
+    known = ", ".join(sorted(stages)) or "none"
+    if not stage:
+        raise ConfigError(f"no stage selected: pass -c stage=<name> (known stages: {known})")
+    if not isinstance(stage, str) or stage not in stages:
+        raise ConfigError(f"unknown stage {stage!r} (known stages: {known})")
+    config = stages[stage]
+    workteam_arn = app.node.try_get_context("workteam_arn")
+    if workteam_arn:
+        config = replace(config, workteam_arn=str(workteam_arn))
+    return config

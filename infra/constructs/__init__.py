@@ -1,0 +1,1 @@
+"""LabelFlow constructs: each builds one group of resources."""

@@ -1,0 +1,70 @@
+"""GroundTruthLambdas: the pre-annotation and consolidation functions of a custom labeling job.
+
+Ground Truth calls the pre-annotation function once per data object to build the worker task
+input, and the consolidation (post-annotation) function once per batch of answered objects. Both
+read the projects' settings from `LABELFLOW_PROJECTS`; the consolidation function also gets
+`ARTIFACTS_BUCKET`, where it writes worker-skill estimates (docs/contracts.md).
+
+The caller grants the labeling-job role permission to invoke these functions, and grants the
+consolidation function access to the results and artifacts buckets.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
+
+__all__ = ["CONSOLIDATION_HANDLER", "PRE_ANNOTATION_HANDLER", "GroundTruthLambdas"]
+
+PRE_ANNOTATION_HANDLER = "pre_annotation.handler.lambda_handler"
+CONSOLIDATION_HANDLER = "post_annotation.handler.lambda_handler"
+
+
+class GroundTruthLambdas(Construct):
+    """The two functions a Ground Truth custom workflow invokes.
+
+    Attributes:
+        pre_annotation: Builds each task's input (`PreHumanTaskLambdaArn`).
+        consolidation: Consolidates workers' answers
+            (`AnnotationConsolidationConfig.AnnotationConsolidationLambdaArn`).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        platform: FunctionPlatform,
+        projects_setting: str,
+        artifacts_bucket: s3.IBucket,
+    ) -> None:
+        if not projects_setting.startswith("{"):
+            raise ValueError("projects_setting must be the JSON object of project settings")
+        super().__init__(scope, id_)
+
+        self.pre_annotation = RuntimeFunction(
+            self,
+            "PreAnnotation",
+            platform=platform,
+            handler=PRE_ANNOTATION_HANDLER,
+            environment={"LABELFLOW_PROJECTS": projects_setting},
+            timeout=Duration.seconds(30),
+            memory_size=256,
+        )
+        # The largest batches Ground Truth sends are consolidated in one call: the maximum
+        # timeout, and 1769 MB, the size at which a function gets one full vCPU.
+        self.consolidation = RuntimeFunction(
+            self,
+            "Consolidation",
+            platform=platform,
+            handler=CONSOLIDATION_HANDLER,
+            environment={
+                "LABELFLOW_PROJECTS": projects_setting,
+                "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+            },
+            timeout=Duration.seconds(900),
+            memory_size=1769,
+        )

@@ -1,0 +1,1 @@
+"""LabelFlow stacks: composition of constructs, grants and outputs."""

@@ -1,0 +1,206 @@
+"""LabelingStack: one LabelFlow stage, composed from its constructs.
+
+The stack turns the stage configuration into construct arguments, wires the permissions between
+constructs (the only place cross-construct grants are made) and publishes the names and ARNs
+that operators and the CLI need as stack outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, CfnOutput, Stack, Tags, Validations
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IConstruct
+
+from infra.config import StageConfig, projects_setting
+from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
+from infra.constructs.labeling_job_role import LabelingJobRole
+from infra.constructs.numeric_layer import NumericLayer
+from infra.constructs.runtime_function import FunctionPlatform
+from infra.constructs.storage import Storage
+
+__all__ = ["LabelingStack"]
+
+_RUNTIMES = {"python3.12": lambda_.Runtime.PYTHON_3_12}
+_ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+
+# Why the wildcards that CDK's bucket and key grants produce are acceptable. Every one of them
+# is confined to named buckets (and their objects) or to the stage's own key.
+_S3_READ_ACTIONS = {
+    "Action::s3:GetObject*": (
+        "CDK's read grant: GetObject, GetObjectVersion and their tags/ACL reads, only on the "
+        "objects of the buckets granted here"
+    ),
+    "Action::s3:GetBucket*": (
+        "CDK's read grant: bucket metadata such as GetBucketLocation, only on the buckets "
+        "granted here"
+    ),
+    "Action::s3:List*": (
+        "CDK's read grant: listing objects and multipart uploads, only of the buckets granted here"
+    ),
+}
+_S3_PUT_ACTIONS = {
+    "Action::s3:Abort*": (
+        "CDK's put grant: aborting multipart uploads, only into the bucket prefixes granted here"
+    ),
+}
+_KMS_ACTIONS = {
+    "Action::kms:GenerateDataKey*": (
+        "Writing SSE-KMS objects needs data keys; the statement names the stage's own key only"
+    ),
+    "Action::kms:ReEncrypt*": (
+        "CDK's encrypt grant includes re-encryption; the statement names the stage's own key only"
+    ),
+}
+
+# Ground Truth's consolidated-output folder, under any labeling job's output prefix.
+_CONSOLIDATED_OUTPUT = "*annotations/consolidated-annotation/output/*"
+
+
+class LabelingStack(Stack):
+    """Storage, the Ground Truth functions and the labeling-job role of one stage.
+
+    Attributes:
+        storage: The key and buckets.
+        numeric_layer: The numpy/pillow layer shared by all functions.
+        ground_truth: The pre-annotation and consolidation functions.
+        labeling_job_role: The Ground Truth execution role.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: StageConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        Tags.of(self).add("project", config.project)
+        Tags.of(self).add("stage", config.stage)
+        runtime = _RUNTIMES[config.runtime]
+        architecture = _ARCHITECTURES[config.architecture]
+
+        self.storage = Storage(self, "Storage", removal_policy=config.removal_policy)
+        self.numeric_layer = NumericLayer(
+            self,
+            "NumericLayer",
+            runtime=runtime,
+            architecture=architecture,
+            removal_policy=config.removal_policy,
+        )
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", config.powertools_layer_arn(self.region)
+        )
+        platform = FunctionPlatform(
+            runtime=runtime,
+            architecture=architecture,
+            layers=(powertools, self.numeric_layer.layer),
+            log_retention=config.log_retention,
+            log_key=self.storage.key,
+            removal_policy=config.removal_policy,
+        )
+        self.ground_truth = GroundTruthLambdas(
+            self,
+            "GroundTruth",
+            platform=platform,
+            projects_setting=projects_setting(config.projects),
+            artifacts_bucket=self.storage.artifacts,
+        )
+        self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
+
+        self._grant_labeling_job_role()
+        self._grant_consolidation()
+        self._outputs()
+
+    def _grant_labeling_job_role(self) -> None:
+        """Ground Truth invokes both functions, reads items and writes job output."""
+        role = self.labeling_job_role.role
+        storage = self.storage
+        # The exact functions (unqualified ARN and $LATEST): no version or alias wildcard and
+        # no name patterns, unlike the managed AmazonSageMakerGroundTruthExecution policy.
+        self.ground_truth.pre_annotation.function.grant_invoke_latest_version(role)
+        self.ground_truth.consolidation.function.grant_invoke_latest_version(role)
+        storage.intake.grant_read(role)
+        storage.results.grant_read(role)
+        storage.results.grant_put(role)
+        # Output encryption (OutputConfig.KmsKeyId) uses the same key.
+        storage.key.grant_encrypt_decrypt(role)
+        storage.key.grant(role, "kms:DescribeKey")
+        _acknowledge_wildcards(
+            role,
+            {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {
+                _objects(storage.intake): (
+                    "Labeling jobs read manifests and items from any project prefix of intake"
+                ),
+                _objects(storage.results): (
+                    "Labeling jobs read and write their output under a per-job prefix of results"
+                ),
+            },
+        )
+
+    def _grant_consolidation(self) -> None:
+        """The consolidation function reads worker payloads and writes its derived files.
+
+        It reads the payload (and the worker responses it points to) from the job output in
+        the results bucket, writes segmentation masks next to Ground Truth's consolidated
+        output there, and reads and writes worker-skill estimates (and masks of jobs whose
+        output layout is unknown) in the artifacts bucket; nothing else.
+        """
+        function = self.ground_truth.consolidation.function
+        storage = self.storage
+        storage.results.grant_read(function)
+        storage.results.grant_put(function, _CONSOLIDATED_OUTPUT)
+        storage.artifacts.grant_read(function, "skills/*")
+        storage.artifacts.grant_put(function, "skills/*")
+        storage.artifacts.grant_put(function, "masks/*")
+        _acknowledge_wildcards(
+            self.ground_truth.consolidation.role,
+            {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {
+                _objects(storage.results): (
+                    "Worker payloads and responses sit under each labeling job's output prefix"
+                ),
+                _objects(storage.results, _CONSOLIDATED_OUTPUT): (
+                    "Segmentation masks go to the consolidated-output folder of the job at hand"
+                ),
+                _objects(storage.artifacts, "skills/*"): (
+                    "Worker-skill estimates: one object per project, job and batch under skills/"
+                ),
+                _objects(storage.artifacts, "masks/*"): (
+                    "Masks of batches whose payload is outside a Ground Truth output layout"
+                ),
+            },
+        )
+
+    def _outputs(self) -> None:
+        storage = self.storage
+        functions = self.ground_truth
+        outputs = {
+            "IntakeBucketName": storage.intake.bucket_name,
+            "ResultsBucketName": storage.results.bucket_name,
+            "ArtifactsBucketName": storage.artifacts.bucket_name,
+            "PreAnnotationFunctionArn": functions.pre_annotation.function.function_arn,
+            "ConsolidationFunctionArn": functions.consolidation.function.function_arn,
+            "LabelingJobRoleArn": self.labeling_job_role.role.role_arn,
+            "KeyArn": storage.key.key_arn,
+        }
+        for output_id, value in outputs.items():
+            CfnOutput(self, output_id, value=value)
+
+
+def _objects(bucket: s3.IBucket, pattern: str = "*") -> str:
+    """How cdk-nag names `<bucket ARN>/<pattern>` in an IAM5 finding."""
+    arn = Stack.of(bucket).resolve(bucket.bucket_arn)
+    logical_id = arn["Fn::GetAtt"][0]
+    return f"Resource::<{logical_id}.Arn>/{pattern}"
+
+
+def _acknowledge_wildcards(
+    grantee: IConstruct, actions: dict[str, str], resources: dict[str, str]
+) -> None:
+    """Acknowledge the IAM5 findings of the grants made to `grantee`, each with its reason."""
+    Validations.of(grantee).acknowledge(
+        *(
+            Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
+            for finding, reason in {**actions, **resources}.items()
+        )
+    )

@@ -1,0 +1,188 @@
+"""Stage and project configuration: valid values build, invalid ones name what is wrong."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from aws_cdk import App
+
+from infra.config import (
+    POWERTOOLS_LAYER_VERSION,
+    POWERTOOLS_VERSION,
+    STAGES,
+    ConfigError,
+    ProjectConfig,
+    StageConfig,
+    load_config,
+    projects_setting,
+)
+from tests.infra.conftest import REPO_ROOT, TEST_PROJECTS
+
+VALID: dict[str, Any] = {
+    "name": "pets",
+    "task_type": "image-classification",
+    "labels": ("cat", "dog"),
+    "short_instruction": "Pick the animal.",
+    "full_instruction": "<p>Pick the animal.</p>",
+    "workers_per_item": 3,
+}
+
+
+def test_project_config_accepts_valid_fields() -> None:
+    project = ProjectConfig(**VALID)
+    assert project.method == "auto"
+    assert project.method_params == {}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": "Pets"}, "name"),
+        ({"name": "pets--dogs"}, "name"),
+        ({"name": "p" * 33}, "name"),
+        ({"task_type": "video-tracking"}, "task_type"),
+        ({"labels": ("cat",)}, "labels"),
+        ({"labels": ("cat", "cat")}, "labels"),
+        ({"labels": ("cat", "")}, "labels.1"),
+        ({"labels": ("cat", "x" * 257)}, "labels.1"),
+        (
+            {"task_type": "bounding-box", "labels": tuple(f"l{i}" for i in range(51))},
+            "labels",
+        ),
+        ({"task_type": "bounding-box", "labels": ()}, "labels"),
+        ({"method": "best-guess"}, "method"),
+        ({"task_type": "bounding-box", "method": "dawid-skene"}, "method"),
+        ({"workers_per_item": 0}, "workers_per_item"),
+        ({"workers_per_item": 10}, "workers_per_item"),
+        ({"short_instruction": ""}, "short_instruction"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_invalid_project_field_is_named_with_its_project(
+    changes: dict[str, Any], field: str
+) -> None:
+    fields = {**VALID, **changes}
+    with pytest.raises(ConfigError, match=rf"project '{re.escape(fields['name'])}'") as raised:
+        ProjectConfig(**fields)
+    assert f"field '{field}'" in str(raised.value)
+
+
+def test_missing_project_field_is_named() -> None:
+    fields = {key: value for key, value in VALID.items() if key != "workers_per_item"}
+    with pytest.raises(ConfigError, match="field 'workers_per_item'"):
+        ProjectConfig(**fields)
+
+
+@pytest.mark.parametrize("task_type", ["free-text", "numeric"])
+def test_unlabeled_task_types_need_no_labels(task_type: str) -> None:
+    assert ProjectConfig(**{**VALID, "task_type": task_type, "labels": ()}).labels == ()
+
+
+def test_multilabel_classification_may_choose_a_method() -> None:
+    fields = {**VALID, "task_type": "text-classification-multilabel", "method": "majority-vote"}
+    assert ProjectConfig(**fields).method == "majority-vote"
+
+
+def test_project_config_is_frozen() -> None:
+    project = ProjectConfig(**VALID)
+    with pytest.raises(ValueError, match="frozen"):
+        project.name = "other"
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"stage": "Dev"}, "stage"),
+        ({"account": "12345"}, "account"),
+        ({"region": "europe"}, "region"),
+        ({"architecture": "sparc"}, "architecture"),
+        ({"powertools_layer_version": 0}, "powertools_layer_version"),
+        ({"workteam_arn": "arn:aws:iam::123456789012:role/x"}, "workteam_arn"),
+        ({"projects": ()}, "no projects"),
+        ({"projects": (TEST_PROJECTS[0], TEST_PROJECTS[0])}, "repeats project names"),
+    ],
+)
+def test_invalid_stage_config_is_rejected(changes: dict[str, Any], message: str) -> None:
+    fields: dict[str, Any] = {"stage": "test", "projects": TEST_PROJECTS, **changes}
+    with pytest.raises(ConfigError, match=message):
+        StageConfig(**fields)
+
+
+def test_load_config_selects_the_stage_from_context() -> None:
+    assert load_config(App(context={"stage": "dev"})) is STAGES["dev"]
+
+
+def test_load_config_rejects_an_unknown_stage_and_lists_the_known_ones() -> None:
+    with pytest.raises(ConfigError, match=r"unknown stage 'prod' \(known stages: dev\)"):
+        load_config(App(context={"stage": "prod"}))
+
+
+def test_load_config_requires_a_stage() -> None:
+    with pytest.raises(ConfigError, match="no stage selected"):
+        load_config(App())
+
+
+def test_load_config_applies_a_workteam_override() -> None:
+    arn = "arn:aws:sagemaker:eu-west-1:123456789012:workteam/private-crowd/labelers"
+    config = load_config(App(context={"stage": "dev", "workteam_arn": arn}))
+    assert config == replace(STAGES["dev"], workteam_arn=arn)
+
+
+def test_load_config_validates_the_workteam_override() -> None:
+    with pytest.raises(ConfigError, match="workteam_arn"):
+        load_config(App(context={"stage": "dev", "workteam_arn": "team-a"}))
+
+
+def test_projects_setting_is_keyed_by_name_with_the_documented_fields() -> None:
+    settings = json.loads(projects_setting(TEST_PROJECTS))
+    assert set(settings) == {"cats", "cells"}
+    for value in settings.values():
+        assert set(value) == {
+            "task_type",
+            "labels",
+            "method",
+            "method_params",
+            "short_instruction",
+            "full_instruction",
+        }
+
+
+def test_cdk_json_selects_dev_and_holds_no_account_ids() -> None:
+    text = (REPO_ROOT / "cdk.json").read_text()
+    assert json.loads(text)["context"]["stage"] == "dev"
+    assert re.search(r"\b\d{12}\b", text) is None
+
+
+def test_powertools_layer_arn_for_the_dev_stage() -> None:
+    # Assumption, stated here because no account is at hand to resolve the public SSM parameter
+    # /aws/service/powertools/python/arm64/python3.12/3.37.0: Powertools publishes one layer
+    # version per PyPI release (3.1.0 -> 2, 3.2.0 -> 3, 3.4.0 -> 5, 3.4.1 -> 6, 3.23.0 -> 27),
+    # and 3.37.0 is the 13th release after 3.23.0, hence version 40.
+    assert (POWERTOOLS_VERSION, POWERTOOLS_LAYER_VERSION) == ("3.37.0", 40)
+    assert STAGES["dev"].powertools_layer_arn("eu-west-1") == (
+        "arn:aws:lambda:eu-west-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python312-arm64:40"
+    )
+
+
+def test_powertools_layer_release_matches_the_lambda_dependency_pin() -> None:
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    lambda_group = pyproject["project"]["optional-dependencies"]["lambda"]
+    (pin,) = [dep for dep in lambda_group if dep.startswith("aws-lambda-powertools")]
+    assert pin.endswith(f"=={POWERTOOLS_VERSION}")
+
+
+def test_numeric_layer_pins_match_the_project_dependencies() -> None:
+    from infra.constructs.numeric_layer import REQUIREMENTS
+
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    pins = {
+        line.strip()
+        for line in REQUIREMENTS.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert pins == set(pyproject["project"]["dependencies"])

@@ -1,0 +1,105 @@
+"""Contracts between infra/ and lambdas/: handlers exist, settings agree, projects parse.
+
+infra/ never imports lambdas/; these tests are where the two sides are checked against each
+other and against docs/contracts.md.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib
+import re
+from typing import Any
+
+import pytest
+
+from tests.infra.conftest import REPO_ROOT
+from tests.infra.template_helpers import HANDLER_SUFFIX, labelflow_functions
+
+LAMBDAS = REPO_ROOT / "lambdas"
+CONTRACTS = REPO_ROOT / "docs" / "contracts.md"
+
+#: Set on every function by RuntimeFunction, read by Powertools rather than by settings.py.
+PLATFORM_VARIABLES = {"POWERTOOLS_SERVICE_NAME"}
+
+#: What docs/contracts.md ("Lambda settings") says each Ground Truth function reads.
+DOCUMENTED_VARIABLES = {
+    "pre_annotation": {"LABELFLOW_PROJECTS"},
+    "post_annotation": {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET"},
+}
+
+
+@pytest.fixture(scope="module")
+def functions(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return labelflow_functions(template_json)
+
+
+def _package(handler: str) -> str:
+    assert handler.endswith(HANDLER_SUFFIX), handler
+    return handler.removesuffix(HANDLER_SUFFIX)
+
+
+def _variables(function: dict[str, Any]) -> set[str]:
+    return set(function["Environment"]["Variables"]) - PLATFORM_VARIABLES
+
+
+def test_every_handler_is_a_lambda_handler_in_a_lambdas_package(
+    functions: dict[str, Any],
+) -> None:
+    assert functions
+    for handler in functions:
+        package = _package(handler)
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", package), handler
+        module = LAMBDAS / package / "handler.py"
+        assert module.is_file(), f"{handler}: {module.relative_to(REPO_ROOT)} is missing"
+        tree = ast.parse(module.read_text())
+        defined = {
+            node.name
+            for node in tree.body
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        }
+        assigned = {
+            target.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        assert "lambda_handler" in defined | assigned, f"{module} defines no lambda_handler"
+
+
+def test_documented_variables_are_those_in_contracts_md() -> None:
+    text = CONTRACTS.read_text()
+    section = text.split("## Lambda settings", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", section))
+    assert named == set().union(*DOCUMENTED_VARIABLES.values())
+
+
+def test_function_variables_equal_the_documented_set(functions: dict[str, Any]) -> None:
+    variables = {_package(handler): _variables(f) for handler, f in functions.items()}
+    assert variables == DOCUMENTED_VARIABLES
+
+
+@pytest.mark.parametrize("package", sorted(DOCUMENTED_VARIABLES))
+def test_function_variables_equal_the_settings_fields(
+    functions: dict[str, Any], package: str
+) -> None:
+    settings = importlib.import_module(f"{package}.settings")
+    fields = {field.metadata["env"] for field in dataclasses.fields(settings.Settings)}
+    (function,) = [f for h, f in functions.items() if _package(h) == package]
+    assert _variables(function) == fields
+
+
+@pytest.mark.parametrize("package", sorted(DOCUMENTED_VARIABLES))
+def test_synthesized_settings_parse_in_the_function(
+    functions: dict[str, Any], package: str
+) -> None:
+    settings = importlib.import_module(f"{package}.settings")
+    (function,) = [f for h, f in functions.items() if _package(h) == package]
+    environment = {
+        key: value if isinstance(value, str) else "labelflow-test-artifacts"
+        for key, value in function["Environment"]["Variables"].items()
+    }
+    parsed = settings.Settings.from_env(environment)
+    assert set(parsed.labelflow_projects) == {"cats", "cells"}
