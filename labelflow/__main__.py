@@ -1,0 +1,3 @@
+from labelflow.cli import main
+
+raise SystemExit(main())

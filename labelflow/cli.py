@@ -1,0 +1,168 @@
+"""The `labelflow` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+_CONSOLIDATE_HELP = """\
+Turn several workers' answers per item into one label per item, with a confidence.
+
+Input is a CSV with one row per worker answer (header question,worker,answer; other column
+names with --item-col/--worker-col/--label-col), '-' for standard input, or a folder of
+Ground Truth worker-response files (annotations/worker-response/...). Output is a CSV with one
+row per item: the item column, label, confidence. Items without consensus (a tie under
+--tie-policy no_consensus, a worker answering twice, an unreadable answer) get an empty label
+and confidence 0; the reasons are listed on standard error.
+"""
+
+_CONSOLIDATE_EPILOG = """\
+methods:
+  auto                  default: dawid-skene when items have 2+ answers, else weighted-vote
+  dawid-skene           EM over per-worker confusion matrices; calibrated confidences
+  one-coin-dawid-skene  EM with one accuracy per worker (few answers per worker)
+  weighted-vote         votes weighted by leave-one-out agreement with peers
+  majority-vote         plain vote; confidence = share of workers agreeing
+
+examples:
+  labelflow consolidate answers.csv -o labels.csv
+  labelflow consolidate answers.csv --method majority-vote --workers-out workers.json
+  labelflow consolidate answers.csv --gold gold.csv --prior workers.json -o labels.csv
+  labelflow consolidate s3-copy/annotations/worker-response -o labels.csv
+  cut -d, -f1-3 raw.csv | labelflow consolidate - | sort -t, -k3 -n | head
+"""
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    parsed: Any = value
+    for convert in (int, float):
+        try:
+            parsed = convert(value)
+            break
+        except ValueError:
+            continue
+    return key.replace("-", "_"), parsed
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="labelflow",
+        description="LabelFlow: data labeling on AWS with consolidation that beats crowd-kit.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    cons = commands.add_parser(
+        "consolidate",
+        help="consolidate worker answers into one label per item",
+        description=_CONSOLIDATE_HELP,
+        epilog=_CONSOLIDATE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cons.add_argument("answers", help="answers CSV, '-' for stdin, or a worker-response folder")
+    cons.add_argument("-o", "--output", default="-", help="labels CSV to write (default: stdout)")
+    cons.add_argument("--method", default="auto", help="consolidation method (default: auto)")
+    cons.add_argument(
+        "--param",
+        action="append",
+        type=_param,
+        default=[],
+        metavar="KEY=VALUE",
+        help="method hyperparameter, e.g. --param smoothing=0.1 (repeatable)",
+    )
+    cons.add_argument("--item-col", default="question", help="item column (default: question)")
+    cons.add_argument("--worker-col", default="worker", help="worker column (default: worker)")
+    cons.add_argument("--label-col", default="answer", help="answer column (default: answer)")
+    cons.add_argument(
+        "--labels", help="comma-separated declared labels; answers outside them are refused"
+    )
+    cons.add_argument(
+        "--on-duplicate",
+        choices=("no_consensus", "keep_first"),
+        default="no_consensus",
+        help="a worker answering an item twice: refuse the item (default) or keep the first",
+    )
+    cons.add_argument(
+        "--tie-policy",
+        choices=("lowest_label", "no_consensus"),
+        default="lowest_label",
+        help="exact ties: first label in order (default) or no consensus",
+    )
+    cons.add_argument("--gold", help="CSV item,label of known answers that anchor worker skill")
+    cons.add_argument("--prior", help="worker skill from an earlier run (--workers-out file)")
+    cons.add_argument("--workers-out", help="write per-worker skill estimates (JSON) here")
+    cons.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the local labeling flow on the embedded real crowd data",
+        description="Consolidate real crowd answers with every method and score them against "
+        "gold labels, then run the Ground Truth Lambdas end to end on an in-process S3.",
+    )
+    demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+    return parser
+
+
+def _consolidate(args: argparse.Namespace) -> int:
+    from consolidation import ConsolidationError
+    from labelflow.answers_io import AnswersFileError
+    from labelflow.consolidate import ConsolidateOptions, run_consolidate
+
+    options = ConsolidateOptions(
+        source=args.answers,
+        output=args.output,
+        method=args.method,
+        params=dict(args.param),
+        item_col=args.item_col,
+        worker_col=args.worker_col,
+        label_col=args.label_col,
+        labels=[x.strip() for x in args.labels.split(",")] if args.labels else None,
+        on_duplicate=args.on_duplicate,
+        tie_policy=args.tie_policy,
+        gold=args.gold,
+        prior=args.prior,
+        workers_out=args.workers_out,
+    )
+    try:
+        summary = run_consolidate(options)
+    except (AnswersFileError, ConsolidationError) as exc:
+        print(f"labelflow consolidate: error: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(
+            f"{summary.items:,} items from {summary.answers:,} answers by {summary.workers:,} "
+            f"workers, {summary.method}, mean confidence {summary.mean_confidence:.3f}, "
+            f"{summary.seconds:.2f} s",
+            file=sys.stderr,
+        )
+        if summary.no_consensus:
+            print(f"{len(summary.no_consensus):,} items without consensus:", file=sys.stderr)
+            for item, reason in list(summary.no_consensus.items())[:5]:
+                print(f"  {item}: {reason}", file=sys.stderr)
+            if len(summary.no_consensus) > 5:
+                print(f"  ... and {len(summary.no_consensus) - 5:,} more", file=sys.stderr)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `labelflow` console script."""
+    args = _build_parser().parse_args(argv)
+    if args.command == "consolidate":
+        return _consolidate(args)
+    if args.command == "demo":
+        from pathlib import Path
+
+        from labelflow.demo import run_demo
+
+        return run_demo(Path(args.out))
+    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+
+
+if __name__ == "__main__":
+    sys.exit(main())

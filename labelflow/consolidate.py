@@ -1,0 +1,203 @@
+"""`labelflow consolidate`: re-consolidate classification answers offline.
+
+Reads answers (CSV or a folder of Ground Truth worker-response files), runs a consolidation
+method from the same library the consolidation Lambda runs, and writes one row per item:
+the item column, ``label`` and ``confidence``. Items without consensus get an empty label and
+confidence 0, and the reasons are reported on standard error, so nothing disappears.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from consolidation import (
+    ClassAnswers,
+    ClassificationResult,
+    ConsolidationError,
+    WorkerSkill,
+    classification_method,
+)
+from consolidation.answers import DuplicatePolicy
+from consolidation.classification import TiePolicy
+from labelflow.answers_io import (
+    AnswersFileError,
+    RawAnswers,
+    read_answers_csv,
+    read_worker_responses,
+)
+
+__all__ = ["ConsolidateOptions", "Summary", "load_gold", "load_prior", "run_consolidate"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsolidateOptions:
+    """Everything `labelflow consolidate` was asked to do."""
+
+    source: str
+    output: str
+    method: str = "auto"
+    params: Mapping[str, Any] | None = None
+    item_col: str = "question"
+    worker_col: str = "worker"
+    label_col: str = "answer"
+    labels: Sequence[str] | None = None
+    on_duplicate: DuplicatePolicy = "no_consensus"
+    tie_policy: TiePolicy = "lowest_label"
+    gold: str | None = None
+    prior: str | None = None
+    workers_out: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a run did, for the closing line on standard error."""
+
+    items: int
+    answers: int
+    workers: int
+    method: str
+    no_consensus: dict[str, str]
+    mean_confidence: float
+    seconds: float
+
+
+def load_gold(path: Path) -> dict[str, str]:
+    """Known answers: a CSV whose first two columns are the item and its true label."""
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as exc:
+        raise AnswersFileError(f"{path}: cannot read: {exc.strerror}") from None
+    gold: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise AnswersFileError(f"{path}: line {line}: expected item,label")
+        gold[row[0].strip()] = row[1].strip()
+    return gold
+
+
+def load_prior(path: Path) -> dict[str, WorkerSkill]:
+    """Worker skill from an earlier run (the JSON written by ``--workers-out``)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        records = document["workers"] if isinstance(document, dict) else document
+        return {
+            str(r["worker"]): WorkerSkill(
+                worker_id=str(r["worker"]),
+                answers=int(r.get("answers", 0)),
+                accuracy=float(r["accuracy"]),
+                confusion=r.get("confusion"),
+            )
+            for r in records
+        }
+    except OSError as exc:
+        raise AnswersFileError(f"{path}: cannot read: {exc.strerror}") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnswersFileError(
+            f"{path}: not a workers file written by --workers-out ({exc})"
+        ) from None
+
+
+def _read(options: ConsolidateOptions) -> RawAnswers:
+    if options.source == "-":
+        return read_answers_csv(
+            None,
+            data=sys.stdin.buffer.read(),
+            item_col=options.item_col,
+            worker_col=options.worker_col,
+            label_col=options.label_col,
+        )
+    path = Path(options.source)
+    if path.is_dir():
+        return read_worker_responses(path)
+    if not path.exists():
+        raise AnswersFileError(f"{path}: no such file or folder")
+    return read_answers_csv(
+        path,
+        item_col=options.item_col,
+        worker_col=options.worker_col,
+        label_col=options.label_col,
+    )
+
+
+def _write_labels(result: ClassificationResult, item_col: str, out: IO[str]) -> None:
+    answers = result.answers
+    labels = answers.labels
+    winners = result.label_index.tolist()
+    confidence = result.confidence.tolist()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow((item_col, "label", "confidence"))
+    writer.writerows(
+        (item, labels[k] if k >= 0 else "", f"{c:.4f}")
+        for item, k, c in zip(answers.items, winners, confidence, strict=True)
+    )
+    writer.writerows((item, "", "0.0000") for item in answers.rejected)
+
+
+def _write_workers(result: ClassificationResult, path: Path) -> None:
+    document = {
+        "method": result.method,
+        "labels": list(result.answers.labels),
+        "workers": [skill.to_json() for skill in result.worker_skills()],
+    }
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
+def run_consolidate(options: ConsolidateOptions) -> Summary:
+    """Read, consolidate and write as ``options`` say.
+
+    Raises:
+        AnswersFileError: unreadable input, with file and line.
+        ConsolidationError: an unknown method or parameter, a gold label outside the labels.
+    """
+    started = time.perf_counter()
+    method = classification_method(
+        options.method, {**(options.params or {}), "tie_policy": options.tie_policy}
+    )
+    gold = load_gold(Path(options.gold)) if options.gold else None
+    prior = load_prior(Path(options.prior)) if options.prior else None
+    raw = _read(options)
+    answers = ClassAnswers.from_codes(
+        items=raw.items,
+        workers=raw.workers,
+        labels_seen=raw.labels_seen,
+        item_idx=raw.item_idx,
+        worker_idx=raw.worker_idx,
+        label_idx=raw.label_idx,
+        labels=options.labels,
+        on_duplicate=options.on_duplicate,
+        rejected=raw.rejected,
+    )
+    if answers.n_items == 0 and not answers.rejected:
+        raise ConsolidationError(f"{options.source}: no answers to consolidate")
+    result = method.aggregate(answers, gold=gold, prior=prior)
+    if options.output == "-":
+        _write_labels(result, options.item_col, sys.stdout)
+    else:
+        with Path(options.output).open("w", newline="", encoding="utf-8") as out:
+            _write_labels(result, options.item_col, out)
+    if options.workers_out:
+        _write_workers(result, Path(options.workers_out))
+    winners = result.label_index
+    no_consensus = dict(answers.rejected)
+    for i in (winners < 0).nonzero()[0].tolist():
+        no_consensus[answers.items[i]] = "tie between the top labels"
+    chosen = result.diagnostics.get("auto")
+    method_name = f"{result.method} (auto)" if chosen else result.method
+    confidence = result.confidence
+    return Summary(
+        items=answers.n_items + len(answers.rejected),
+        answers=answers.n_answers,
+        workers=answers.n_workers,
+        method=method_name,
+        no_consensus=no_consensus,
+        mean_confidence=float(confidence.mean()) if confidence.size else 0.0,
+        seconds=time.perf_counter() - started,
+    )

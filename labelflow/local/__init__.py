@@ -1,0 +1,1 @@
+"""Running LabelFlow's AWS pieces on a laptop: Lambda handlers in-process, offline."""

@@ -1,0 +1,88 @@
+"""Run a LabelFlow Lambda handler in this process, the way the Lambda runtime would.
+
+The handler is loaded by its handler string (``"post_annotation.handler.lambda_handler"``)
+from the Lambda asset root (``lambdas/``, what Lambda mounts as ``/var/task``), with the
+function's environment variables applied for the duration of the call and a context object
+carrying the attributes Powertools reads. Module-level caches (settings, clients) live as long
+as the process, exactly as in a warm Lambda.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ASSET_ROOT", "LambdaContext", "invoke"]
+
+ASSET_ROOT = Path(__file__).resolve().parents[2] / "lambdas"
+
+
+@dataclass
+class LambdaContext:
+    """The Lambda context attributes handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 1024
+    timeout_ms: int = 900_000
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    region: str = "us-east-1"
+    account: str = "111122223333"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local/[$LATEST]" + self.aws_request_id.replace("-", "")
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.timeout_ms
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def invoke(
+    handler: str,
+    event: Any,
+    *,
+    environment: Mapping[str, str] | None = None,
+    function_name: str | None = None,
+) -> Any:
+    """Call ``handler`` (``"package.module.function"``) with ``event``; return its result.
+
+    Exceptions propagate unchanged, as the Lambda runtime reports them.
+    """
+    module_name, _, function = handler.rpartition(".")
+    if not module_name:
+        raise ValueError(f"handler {handler!r} is not of the form package.module.function")
+    if str(ASSET_ROOT) not in sys.path:
+        sys.path.insert(0, str(ASSET_ROOT))
+    env = {"POWERTOOLS_SERVICE_NAME": module_name.split(".")[0], **(environment or {})}
+    with _environment(env):
+        entry = getattr(importlib.import_module(module_name), function)
+        context = LambdaContext(function_name=function_name or module_name.split(".")[0])
+        return entry(event, context)
