@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of LabelFlow (see benchmarks/README.md)."""

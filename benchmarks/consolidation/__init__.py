@@ -1,0 +1,1 @@
+"""Consolidation benchmark: LabelFlow against crowd-kit on real crowd data and at scale."""
