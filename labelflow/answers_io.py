@@ -31,6 +31,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from consolidation import ClassAnswers
+from consolidation.answers import DuplicatePolicy
+
 __all__ = ["AnswersFileError", "RawAnswers", "read_answers_csv", "read_worker_responses"]
 
 IntArray = npt.NDArray[np.intp]
@@ -51,6 +54,25 @@ class RawAnswers:
     worker_idx: IntArray
     label_idx: IntArray
     rejected: dict[str, str] = field(default_factory=dict)
+
+    def encode(
+        self,
+        *,
+        labels: Sequence[str] | None = None,
+        on_duplicate: DuplicatePolicy = "no_consensus",
+    ) -> ClassAnswers:
+        """The answers as :class:`consolidation.ClassAnswers`, applying its input policies."""
+        return ClassAnswers.from_codes(
+            items=self.items,
+            workers=self.workers,
+            labels_seen=self.labels_seen,
+            item_idx=self.item_idx,
+            worker_idx=self.worker_idx,
+            label_idx=self.label_idx,
+            labels=labels,
+            on_duplicate=on_duplicate,
+            rejected=self.rejected,
+        )
 
 
 def _strip_vocabulary(raw: Sequence[str], codes: IntArray) -> tuple[tuple[str, ...], IntArray]:
@@ -200,12 +222,17 @@ def _read_fast(
         vocabs_codes = [
             _factorise_fields(buf, starts[p::n_cols], ends[p::n_cols]) for p in positions
         ]
-    except UnicodeDecodeError as exc:
-        raise AnswersFileError(f"{source}: not UTF-8 ({exc.reason})") from None
-    for (vocab, codes), name in zip(vocabs_codes, names, strict=True):
-        row = _first_blank(vocab, codes)
-        if row is not None:
-            raise AnswersFileError(f"{source}: line {row + 2}: empty {name!r}")
+    except UnicodeDecodeError:
+        return None  # the row reader names the line
+    blanks = [
+        (row, name)
+        for (vocab, codes), name in zip(vocabs_codes, names, strict=True)
+        if (row := _first_blank(vocab, codes)) is not None
+    ]
+    if blanks:
+        # The first line with a blank (then the first column), as the row reader reports.
+        row, name = min(blanks, key=lambda blank: blank[0])
+        raise AnswersFileError(f"{source}: line {row + 2}: empty {name!r}")
     (items, ii), (workers, ww), (labels, ll) = vocabs_codes
     return RawAnswers(items, workers, labels, ii, ww, ll)
 
@@ -220,11 +247,12 @@ def _read_rows(
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise AnswersFileError(f"{source}: not UTF-8 ({exc.reason})") from None
+        line = body.count(b"\n", 0, exc.start) + 2
+        raise AnswersFileError(f"{source}: line {line}: not UTF-8 ({exc.reason})") from None
     columns: list[list[str]] = [[], [], []]
     reader = csv.reader(io.StringIO(text))
+    line = 2  # the file line where the next record starts (the body follows the header)
     for row in reader:
-        line = reader.line_num + 1
         if len(row) != n_cols:
             raise AnswersFileError(
                 f"{source}: line {line}: expected {n_cols} fields, found {len(row)}"
@@ -233,6 +261,7 @@ def _read_rows(
             if not row[pos].strip():
                 raise AnswersFileError(f"{source}: line {line}: empty {name!r}")
             out.append(row[pos])
+        line = reader.line_num + 2
     (items, ii), (workers, ww), (labels, ll) = (_factorise(c) for c in columns)
     return RawAnswers(items, workers, labels, ii, ww, ll)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from consolidation import (
-    ClassAnswers,
     ClassificationResult,
     ConsolidationError,
     WorkerSkill,
@@ -164,17 +163,7 @@ def run_consolidate(options: ConsolidateOptions) -> Summary:
     gold = load_gold(Path(options.gold)) if options.gold else None
     prior = load_prior(Path(options.prior)) if options.prior else None
     raw = _read(options)
-    answers = ClassAnswers.from_codes(
-        items=raw.items,
-        workers=raw.workers,
-        labels_seen=raw.labels_seen,
-        item_idx=raw.item_idx,
-        worker_idx=raw.worker_idx,
-        label_idx=raw.label_idx,
-        labels=options.labels,
-        on_duplicate=options.on_duplicate,
-        rejected=raw.rejected,
-    )
+    answers = raw.encode(labels=options.labels, on_duplicate=options.on_duplicate)
     if answers.n_items == 0 and not answers.rejected:
         raise ConsolidationError(f"{options.source}: no answers to consolidate")
     result = method.aggregate(answers, gold=gold, prior=prior)

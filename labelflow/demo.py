@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from consolidation import ClassAnswers, classification_method, expected_calibration_error
+from consolidation import classification_method, expected_calibration_error
 from labelflow.answers_io import read_answers_csv
 
 __all__ = [
@@ -64,15 +64,7 @@ def _truth(path: Path) -> dict[str, str]:
 
 def score_set(folder: Path, methods: Sequence[str] = DEMO_METHODS) -> list[MethodScore]:
     """Consolidate one set with each method and score it against ``truth.csv``."""
-    raw = read_answers_csv(folder / "answers.csv")
-    answers = ClassAnswers.from_codes(
-        items=raw.items,
-        workers=raw.workers,
-        labels_seen=raw.labels_seen,
-        item_idx=raw.item_idx,
-        worker_idx=raw.worker_idx,
-        label_idx=raw.label_idx,
-    )
+    answers = read_answers_csv(folder / "answers.csv").encode()
     truth = _truth(folder / "truth.csv")
     known = np.asarray([item in truth for item in answers.items])
     gold = np.asarray([truth.get(item, "") for item in answers.items])

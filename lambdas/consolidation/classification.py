@@ -39,6 +39,7 @@ __all__ = [
     "clamp_gold",
     "gold_targets",
     "log_normalise",
+    "prior_accuracy_counts",
     "prior_confusion_counts",
     "weighted_bincount",
 ]
@@ -124,6 +125,30 @@ def prior_confusion_counts(
             counts[w] = strength * np.full((k, k), off)
             counts[w][np.diag_indices(k)] = strength * acc
     return counts if found else None
+
+
+def prior_accuracy_counts(
+    answers: ClassAnswers,
+    prior: Mapping[WorkerId, WorkerSkill] | None,
+    *,
+    smoothing: float,
+    initial_accuracy: float,
+    strength: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Pseudo-answers per worker for one-accuracy models: (right, total).
+
+    Every worker starts with ``smoothing`` pseudo-answers at ``initial_accuracy``; a worker with
+    earlier skill adds ``strength`` pseudo-answers at that accuracy.
+    """
+    right = np.full(answers.n_workers, smoothing * initial_accuracy)
+    total = np.full(answers.n_workers, float(smoothing))
+    if prior:
+        for w, worker in enumerate(answers.workers):
+            skill = prior.get(worker)
+            if skill is not None:
+                right[w] += strength * min(max(skill.accuracy, 0.0), 1.0)
+                total[w] += strength
+    return right, total
 
 
 @dataclass(frozen=True)

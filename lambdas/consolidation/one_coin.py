@@ -25,6 +25,7 @@ from consolidation.classification import (
     clamp_gold,
     gold_targets,
     log_normalise,
+    prior_accuracy_counts,
     weighted_bincount,
 )
 
@@ -70,14 +71,13 @@ class OneCoinDawidSkene:
         """Consolidate ``answers`` (see the module docstring)."""
         n, m, k = answers.n_items, answers.n_workers, answers.n_labels
         gold_rows, gold_cols = gold_targets(answers, gold)
-        pseudo_right = np.full(m, self.smoothing * self.initial_accuracy)
-        pseudo_total = np.full(m, self.smoothing)
-        if prior:
-            for w, worker in enumerate(answers.workers):
-                skill = prior.get(worker)
-                if skill is not None:
-                    pseudo_right[w] += self.prior_strength * min(max(skill.accuracy, 0.0), 1.0)
-                    pseudo_total[w] += self.prior_strength
+        pseudo_right, pseudo_total = prior_accuracy_counts(
+            answers,
+            prior,
+            smoothing=self.smoothing,
+            initial_accuracy=self.initial_accuracy,
+            strength=self.prior_strength,
+        )
         if n == 0:
             return ClassificationResult(
                 answers=answers,
