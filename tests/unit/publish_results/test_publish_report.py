@@ -1,0 +1,351 @@
+"""The quality report: exact numbers on a small job, and a safe, self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from gt_contracts import PayloadObject, PostAnnotationEvent, ProjectConfig, WorkerAnnotation
+from post_annotation.logic import Batch, consolidate_batch
+from publish_results.manifest import Manifest, read_manifest
+from publish_results.report import CostInputs, build_report, render_html
+
+META = {"type": "groundtruth/custom", "job-name": "reviews-1", "human-annotated": "yes"}
+EXPIRED = {"retry-count": 1, "failure-reason": "ClientError: Annotation tasks expired."}
+
+
+def _value(name: str, votes: dict[str, int], confidence: float) -> dict[str, Any]:
+    return {
+        "class-name": name,
+        "class-id": ["negative", "neutral", "positive"].index(name),
+        "confidence": confidence,
+        "votes": votes,
+        "workers": 3,
+        "method": "majority-vote",
+    }
+
+
+def _manifest(*values: Any) -> Manifest:
+    lines = []
+    for i, value in enumerate(values):
+        if value is EXPIRED:
+            lines.append({"source": f"text {i}", "s-metadata": EXPIRED})
+        else:
+            lines.append({"source": f"text {i}", "s": value, "s-metadata": META})
+    return read_manifest("\n".join(json.dumps(line) for line in lines))
+
+
+TIE = {
+    "no-consensus": True,
+    "reason": "tie between ['negative', 'positive']",
+    "workers": 2,
+    "method": "majority-vote",
+}
+SMALL = (
+    _value("positive", {"positive": 2, "neutral": 1}, 0.67),
+    _value("negative", {"negative": 3}, 1.0),
+    _value("positive", {"positive": 3}, 0.95),
+    TIE,
+    EXPIRED,
+)
+SKILLS = [
+    {
+        "project": "reviews",
+        "workers": [
+            {"worker": "w0", "answers": 2, "accuracy": 1.0},
+            {"worker": "w1", "answers": 2, "accuracy": 0.5},
+        ],
+    },
+    {"project": "reviews", "workers": [{"worker": "w0", "answers": 2, "accuracy": 0.5}]},
+]
+
+
+def _small_report(**kwargs: Any) -> dict[str, Any]:
+    text = "\n".join([*(json.dumps(line) for line in _lines(SMALL)), json.dumps(_lines(SMALL)[0])])
+    return build_report(read_manifest(text), task_type="text-classification", **kwargs)
+
+
+def _lines(values: tuple[Any, ...]) -> list[dict[str, Any]]:
+    return [
+        {"source": f"text {i}", "s-metadata": EXPIRED}
+        if value is EXPIRED
+        else {"source": f"text {i}", "s": value, "s-metadata": META}
+        for i, value in enumerate(values)
+    ]
+
+
+def test_build_report_counts_items_by_status():
+    report = _small_report()
+
+    assert report["items"] == 5
+    assert report["labeled"] == 3
+    assert report["no_consensus"] == {
+        "total": 1,
+        "by_reason": {"tie between ['negative', 'positive']": 1},
+    }
+    assert report["failed"] == {
+        "total": 1,
+        "by_reason": {"ClientError: Annotation tasks expired.": 1},
+    }
+    assert report["unlabeled"] == {"total": 0, "by_reason": {}}
+    assert report["duplicates"] == 1
+    assert report["invalid_lines"] == 0
+
+
+def test_build_report_counts_labels_and_bins_confidence():
+    report = _small_report()
+
+    assert report["label_unit"] == "items"
+    assert report["label_distribution"] == {"positive": 2, "negative": 1}
+    assert report["confidence"]["histogram"] == [0, 0, 0, 0, 0, 0, 1, 0, 0, 2]
+    assert report["confidence"]["items"] == 3
+    assert report["confidence"]["mean"] == 0.8733
+    assert report["confidence"]["bins"][0] == [0.0, 0.1]
+    assert report["confidence"]["bins"][9] == [0.9, 1.0]
+
+
+@pytest.mark.parametrize(("confidence", "bin_"), [(0.0, 0), (0.1, 1), (0.7, 7), (0.99, 9)])
+def test_build_report_puts_bin_edges_in_the_upper_bin(confidence, bin_):
+    manifest = _manifest(_value("positive", {"positive": 3}, confidence))
+
+    histogram = build_report(manifest, task_type="text-classification")["confidence"]["histogram"]
+
+    assert histogram[bin_] == 1
+
+
+def test_build_report_measures_agreement_from_votes():
+    agreement = _small_report()["agreement"]
+
+    assert agreement == {
+        "items": 3,
+        "mean": 0.8889,
+        "distribution": [
+            {"agreeing": 2, "workers": 3, "items": 1},
+            {"agreeing": 3, "workers": 3, "items": 2},
+        ],
+    }
+
+
+def test_build_report_merges_worker_skill_documents():
+    report = _small_report(skills=SKILLS)
+
+    assert report["workers"] == [
+        {"worker": "w0", "answers": 4, "accuracy": 0.75, "batches": 2},
+        {"worker": "w1", "answers": 2, "accuracy": 0.5, "batches": 1},
+    ]
+    assert report["skill_documents"] == 2
+    assert report["skill_problems"] == []
+
+
+def test_build_report_reports_malformed_skill_entries():
+    report = _small_report(skills=[{"workers": [{"worker": "w0"}]}, {"no": "workers"}])
+
+    assert report["workers"] == []
+    assert report["skill_problems"] == [
+        "document 0 workers[0]: needs worker, answers and accuracy",
+        "document 1: no 'workers' list",
+    ]
+
+
+def test_build_report_reads_the_skill_document_of_the_consolidation_lambda():
+    # Given a skill document written by post_annotation.logic for one batch
+    request = PostAnnotationEvent(
+        version=None,
+        labeling_job_arn="arn:aws:sagemaker:us-east-1:111122223333:labeling-job/reviews-1",
+        job_name="reviews-1",
+        label_categories=None,
+        label_attribute_name="s",
+        role_arn="arn:aws:iam::111122223333:role/gt",
+        payload_uri="s3://gt-out/batch.json",
+    )
+    answers = {"0": ["a", "a", "b"], "1": ["b", "b", "b"]}
+    objects = [
+        PayloadObject(
+            object_id,
+            {},
+            tuple(
+                WorkerAnnotation(f"w{k}", json.dumps({"s": {"label": label}}), None)
+                for k, label in enumerate(labels)
+            ),
+        )
+        for object_id, labels in answers.items()
+    ]
+    project = ProjectConfig(
+        name="reviews", task_type="text-classification", labels=("a", "b"), method="majority-vote"
+    )
+    result = consolidate_batch(Batch(request=request, project=project, objects=objects))
+    skills = json.loads(json.dumps(dict(result.skills)))
+
+    # When the report reads it
+    report = _small_report(skills=[skills])
+
+    # Then every worker of the batch is in the table with its answers
+    assert [(w["worker"], w["answers"]) for w in report["workers"]] == [
+        ("w0", 2),
+        ("w1", 2),
+        ("w2", 2),
+    ]
+    assert all(0.0 <= w["accuracy"] <= 1.0 for w in report["workers"])
+    assert report["skill_problems"] == []
+
+
+def test_build_report_computes_cost_exactly():
+    cost = CostInputs(price_per_task=0.036, workers_per_item=3, service_fee_per_object=0.08)
+
+    report = _small_report(cost=cost)
+
+    assert report["cost"] == {
+        "items": 5,
+        "workers_per_item": 3,
+        "price_per_task": 0.036,
+        "service_fee_per_object": 0.08,
+        "worker_cost": 0.54,
+        "service_fees": 0.4,
+        "total": 0.94,
+        "currency": "USD",
+    }
+
+
+def test_build_report_leaves_cost_out_without_a_price():
+    assert _small_report()["cost"] is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"price_per_task": -1.0, "workers_per_item": 3},
+        {"price_per_task": 1.0, "workers_per_item": 0},
+    ],
+)
+def test_cost_inputs_reject_impossible_values(kwargs):
+    with pytest.raises(ValueError, match="must"):
+        CostInputs(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("task_type", "value", "unit", "distribution"),
+    [
+        (
+            "image-classification-multilabel",
+            {"class-ids": [0, 2], "class-map": {"0": "person", "2": "dog"}, "confidence": 0.7},
+            "items",
+            {"dog": 1, "person": 1},
+        ),
+        (
+            "bounding-box",
+            {
+                "image_size": [],
+                "annotations": [{"class_id": 1}, {"class_id": 0}, {"class_id": 1}],
+                "consolidation": {"class-map": {"0": "dog", "1": "cat"}, "confidence": 0.5},
+            },
+            "boxes",
+            {"cat": 2, "dog": 1},
+        ),
+        (
+            "named-entity",
+            {"annotations": {"entities": [{"label": "org"}, {"label": "date"}]}},
+            "entities",
+            {"date": 1, "org": 1},
+        ),
+        (
+            "keypoint",
+            {"keypoints": [{"label": "nose"}], "confidence": 0.9},
+            "keypoints",
+            {"nose": 1},
+        ),
+        (
+            "semantic-segmentation",
+            {"ref": "s3://b/m.png", "class-confidence": {"cat": 0.8}, "confidence": 0.8},
+            "images",
+            {"cat": 1},
+        ),
+        ("numeric", {"value": 4, "confidence": 0.8}, "items", {"4": 1}),
+        ("free-text", {"text": "hello", "confidence": 0.8}, "none", {}),
+    ],
+)
+def test_build_report_counts_labels_per_task_type(task_type, value, unit, distribution):
+    report = build_report(_manifest(value), task_type=task_type)
+
+    assert report["label_unit"] == unit
+    assert report["label_distribution"] == distribution
+    assert report["agreement"]["items"] == 0
+
+
+# -- HTML -----------------------------------------------------------------------------------------
+
+HOSTILE = '<script>alert("x")</script>'
+QUOTES = 'it\'s a "quoted" & <b>bold</b> label'
+
+
+def _hostile_report() -> dict[str, Any]:
+    manifest = _manifest(
+        _value("positive", {"positive": 3}, 0.9) | {"class-name": HOSTILE},
+        _value("positive", {"positive": 3}, 0.9) | {"class-name": QUOTES},
+        {**TIE, "reason": f"worker {HOSTILE!r} gave unknown label"},
+    )
+    skills = [{"workers": [{"worker": QUOTES, "answers": 1, "accuracy": 0.5}]}]
+    return build_report(
+        manifest,
+        task_type="text-classification",
+        skills=skills,
+        cost=CostInputs(price_per_task=0.012, workers_per_item=3, currency="<EUR>"),
+        title=f"Job {HOSTILE}",
+    )
+
+
+def test_render_html_escapes_every_text():
+    page = render_html(_hostile_report())
+
+    assert "<script" not in page.lower()
+    assert "<b>bold" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert "it&#x27;s a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "&lt;EUR&gt;" in page
+
+
+def test_render_html_is_self_contained():
+    page = render_html(_hostile_report())
+
+    assert "http" not in page.lower()
+    assert not re.search(r"<(link|img|iframe|object|embed)\b", page)
+    assert not re.search(r"\bsrc=|url\(|@import", page)
+    assert page.startswith("<!DOCTYPE html>")
+
+
+def test_render_html_draws_the_charts_as_inline_svg():
+    page = render_html(_small_report(skills=SKILLS))
+
+    assert page.count("<svg") == 4  # labels, confidence, agreement, worker skill
+    assert "2 of 3 agree" in page
+    assert "<td>tie between [&#x27;negative&#x27;, &#x27;positive&#x27;]</td>" in page
+
+
+def test_render_html_stays_small_for_ten_thousand_items(tmp_path):
+    # Given 10,000 items over 57 labels, 300 distinct no-consensus reasons and 400 workers
+    values: list[Any] = []
+    for i in range(10_000):
+        if i % 20 == 0:
+            values.append({**TIE, "reason": f"tie number {i % 300}"})
+        else:
+            values.append(
+                _value("positive", {"positive": 2, "neutral": 1}, (i % 100) / 100)
+                | {"class-name": f"label-{i % 60}"}
+            )
+    skills = [
+        {"workers": [{"worker": f"w{w}", "answers": 75, "accuracy": 0.9} for w in range(400)]}
+    ]
+    report = build_report(_manifest(*values), task_type="text-classification", skills=skills)
+
+    # When the page is rendered and written out
+    path = tmp_path / "report.html"
+    path.write_text(render_html(report), encoding="utf-8")
+
+    # Then it is small and still complete
+    assert path.stat().st_size < 200_000
+    assert report["items"] == 10_000
+    assert sum(report["confidence"]["histogram"]) == 9_500
+    assert "27 other labels" in path.read_text(encoding="utf-8")
+    assert "350 more workers not shown" in path.read_text(encoding="utf-8")
