@@ -4,24 +4,26 @@ The handler is loaded by its handler string (``"post_annotation.handler.lambda_h
 from the Lambda asset root (``lambdas/``, what Lambda mounts as ``/var/task``), with the
 function's environment variables applied for the duration of the call and a context object
 carrying the attributes Powertools reads. Module-level caches (settings, clients) live as long
-as the process, exactly as in a warm Lambda.
+as the process, exactly as in a warm Lambda, until another function runs the same code (then
+they are cleared, as on a cold start; see :mod:`labelflow.local.lambda_code`).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labelflow.local import lambda_code as _lambda_code
+
 __all__ = ["ASSET_ROOT", "LambdaContext", "invoke"]
 
-ASSET_ROOT = Path(__file__).resolve().parents[2] / "lambdas"
+ASSET_ROOT = _lambda_code.ASSET_ROOT
 
 
 @dataclass
@@ -71,18 +73,29 @@ def invoke(
     *,
     environment: Mapping[str, str] | None = None,
     function_name: str | None = None,
+    context: LambdaContext | None = None,
+    code_root: Path | None = None,
+    tenant: Hashable | None = None,
 ) -> Any:
     """Call ``handler`` (``"package.module.function"``) with ``event``; return its result.
+
+    ``code_root`` is the folder the handler is imported from (default: ``lambdas/``); see
+    :mod:`labelflow.local.lambda_code` for how other folders are kept apart. ``tenant``
+    identifies the calling function: when it changes, the code's module-level caches are
+    cleared as on a cold start (``None``: the handler string and environment). ``context``
+    defaults to a :class:`LambdaContext` named after the handler's package.
 
     Exceptions propagate unchanged, as the Lambda runtime reports them.
     """
     module_name, _, function = handler.rpartition(".")
     if not module_name:
         raise ValueError(f"handler {handler!r} is not of the form package.module.function")
-    if str(ASSET_ROOT) not in sys.path:
-        sys.path.insert(0, str(ASSET_ROOT))
+    root = ASSET_ROOT if code_root is None else code_root
     env = {"POWERTOOLS_SERVICE_NAME": module_name.split(".")[0], **(environment or {})}
-    with _environment(env):
+    if tenant is None:
+        tenant = (handler, tuple(sorted(env.items())))
+    with _lambda_code.activated(root, tenant), _environment(env):
         entry = getattr(importlib.import_module(module_name), function)
-        context = LambdaContext(function_name=function_name or module_name.split(".")[0])
+        if context is None:
+            context = LambdaContext(function_name=function_name or module_name.split(".")[0])
         return entry(event, context)

@@ -1,0 +1,478 @@
+"""LabelFlow's adaptations of moto 5.2.5, each a small, reversible monkeypatch.
+
+moto is pinned at 5.2.5: every patch below relies on private moto internals, named in its
+docstring, and ``tests/local/test_patches.py`` has a canary per patch that fails loudly when
+an upgrade moves them.
+
+=================== =====================================================================
+patch               what it changes
+=================== =====================================================================
+``lambda``          ``moto.awslambda.models.LambdaFunction._invoke_lambda``: the real
+                    handler runs in this process from the function's stored zip, instead
+                    of in Docker
+``sfn-responses``   ``StateTaskServiceAwsSdk._normalise_response``: aws-sdk task results
+                    become JSON (streaming bodies to text, datetimes to ISO-8601 strings)
+``fast-waits``      ``WaitFunction._wait_interval`` and ``retrier_decl.time``: Wait states
+                    and retry back-off return at once while :func:`fast_waits` is on
+``events-targets``  ``moto.events.models.Rule.send_to_targets``: ``states`` and ``lambda``
+                    targets (moto raises ``NotImplementedError`` for both, which S3
+                    delivery swallows); other targets are left to moto
+=================== =====================================================================
+
+Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
+if they are applied already) and :func:`release` restores moto when the last user releases.
+:class:`labelflow.local.server.LocalAws` acquires on start and releases on stop.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import io
+import json
+import logging
+import threading
+import traceback
+import types
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, cast
+
+__all__ = [
+    "PATCHES",
+    "Patch",
+    "acquire",
+    "drain_async_invocations",
+    "enable_fast_waits",
+    "fast_waits",
+    "fast_waits_enabled",
+    "release",
+    "to_json_value",
+]
+
+LOG = logging.getLogger(__name__)
+_MARK = "__labelflow_patch__"
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One adaptation: ``apply`` and ``restore`` are idempotent; ``applied`` tells which."""
+
+    name: str
+    apply: Callable[[], None]
+    restore: Callable[[], None]
+    applied: Callable[[], bool]
+
+
+# --------------------------------------------------------------------------------------------
+# lambda: in-process handlers
+# --------------------------------------------------------------------------------------------
+
+
+def _lambda_error(exc: BaseException) -> str:
+    """A Lambda-style error payload: Step Functions names the error after ``errorType``."""
+    return json.dumps(
+        {
+            "errorMessage": str(exc),
+            "errorType": type(exc).__name__,
+            "stackTrace": traceback.format_tb(exc.__traceback__),
+        }
+    )
+
+
+def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
+    """Replacement of ``LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``.
+
+    Relies on these ``LambdaFunction`` attributes: ``code_bytes`` (the zip stored at
+    CreateFunction), ``handler``, ``environment_vars``, ``function_name``, ``function_arn``,
+    ``memory_size``, ``timeout``, ``region``, ``account_id``, ``run_time``, ``version``,
+    ``logs_backend`` and ``logs_group_name``. ``LambdaFunction.invoke`` has already parsed the
+    request body, so ``event`` is the decoded payload (moto passes the string ``"{}"`` for an
+    empty body).
+    """
+    from labelflow.local.lambda_code import code_root_for_zip
+    from labelflow.local.lambda_runtime import LambdaContext, invoke
+
+    self.logs_backend.ensure_log_group(self.logs_group_name)
+    payload = {} if event is None or event == "{}" else event
+    environment = {
+        "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size),
+        "AWS_LAMBDA_FUNCTION_VERSION": str(self.version),
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.run_time}",
+        "AWS_REGION": self.region,
+        "AWS_DEFAULT_REGION": self.region,
+        "_HANDLER": str(self.handler),
+        **{key: str(value) for key, value in self.environment_vars.items()},
+    }
+    context = LambdaContext(
+        function_name=self.function_name,
+        memory_limit_in_mb=int(self.memory_size),
+        timeout_ms=int(self.timeout) * 1000,
+        region=self.region,
+        account=self.account_id,
+    )
+    tenant = (self.function_arn, tuple(sorted(environment.items())))
+    try:
+        root = code_root_for_zip(self.code_bytes)
+        result = invoke(
+            str(self.handler),
+            payload,
+            environment=environment,
+            context=context,
+            code_root=root,
+            tenant=tenant,
+        )
+        return json.dumps(result), False, ""
+    except Exception as exc:
+        LOG.info("function %s raised %s", self.function_name, type(exc).__name__)
+        return _lambda_error(exc), True, ""
+
+
+def _lambda_apply() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    if getattr(LambdaFunction._invoke_lambda, _MARK, False):
+        return
+    _ORIGINALS["lambda"] = LambdaFunction._invoke_lambda
+    setattr(_invoke_in_process, _MARK, True)
+    setattr(LambdaFunction, "_invoke_lambda", _invoke_in_process)  # noqa: B010
+
+
+def _lambda_restore() -> None:
+    from moto.awslambda.models import LambdaFunction
+
+    if "lambda" in _ORIGINALS:
+        setattr(LambdaFunction, "_invoke_lambda", _ORIGINALS.pop("lambda"))  # noqa: B010
+
+
+def _lambda_applied() -> bool:
+    from moto.awslambda.models import LambdaFunction
+
+    return bool(getattr(LambdaFunction._invoke_lambda, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
+# sfn-responses: aws-sdk task results as JSON
+# --------------------------------------------------------------------------------------------
+
+
+def to_json_value(value: Any) -> Any:
+    """``value`` with streaming bodies read into text, datetimes as ISO-8601 strings and
+    bytes as UTF-8 text (base64 when they are not UTF-8), recursively."""
+    if isinstance(value, dict):
+        return {key: to_json_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(item) for item in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "read") and not isinstance(value, io.TextIOBase):
+        value = value.read()
+    if isinstance(value, bytes | bytearray):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            return base64.b64encode(bytes(value)).decode("ascii")
+    return value
+
+
+def _normalise_response(
+    self: Any,
+    response: Any,
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
+) -> None:
+    """Replacement of the no-op ``StateTaskService._normalise_response`` for aws-sdk tasks.
+
+    moto calls it with ``env.stack[-1]`` (the boto3 response dict) and ignores the return
+    value, so the response is changed in place.
+    """
+    if isinstance(response, dict):
+        normalised = to_json_value(response)
+        response.clear()
+        response.update(normalised)
+    elif isinstance(response, list):
+        response[:] = to_json_value(response)
+
+
+def _aws_sdk_class() -> Any:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk as module,
+    )
+
+    return module.StateTaskServiceAwsSdk
+
+
+def _responses_apply() -> None:
+    cls = _aws_sdk_class()
+    if getattr(cls.__dict__.get("_normalise_response"), _MARK, False):
+        return
+    setattr(_normalise_response, _MARK, True)
+    cls._normalise_response = _normalise_response
+
+
+def _responses_restore() -> None:
+    cls = _aws_sdk_class()
+    if getattr(cls.__dict__.get("_normalise_response"), _MARK, False):
+        del cls._normalise_response
+
+
+def _responses_applied() -> bool:
+    return bool(getattr(_aws_sdk_class().__dict__.get("_normalise_response"), _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
+# fast-waits: Wait states and retry back-off without sleeping
+# --------------------------------------------------------------------------------------------
+
+_FAST_WAITS = threading.Event()
+
+
+def enable_fast_waits(enabled: bool = True) -> None:
+    """Make Wait states and Retry back-off return at once (``True``) or wait again."""
+    if enabled:
+        _FAST_WAITS.set()
+    else:
+        _FAST_WAITS.clear()
+
+
+def fast_waits_enabled() -> bool:
+    return _FAST_WAITS.is_set()
+
+
+@contextmanager
+def fast_waits() -> Iterator[None]:
+    """Fast waits for the duration of a ``with`` block."""
+    before = fast_waits_enabled()
+    enable_fast_waits(True)
+    try:
+        yield
+    finally:
+        enable_fast_waits(before)
+
+
+class _RetryClock(types.SimpleNamespace):
+    """Stands in for the ``time`` module inside ``retrier_decl`` (it only calls ``sleep``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import time
+
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        import time
+
+        if not _FAST_WAITS.is_set():
+            time.sleep(seconds)
+
+
+def _wait_classes() -> tuple[Any, Any]:
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function import wait_function
+
+    return wait_function.WaitFunction, retrier_decl
+
+
+def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+    """Replacement of ``WaitFunction._wait_interval(self, env, wait_seconds)``.
+
+    The Wait state's history events are written by its caller, so skipping the wait leaves
+    the execution history unchanged.
+    """
+    if _FAST_WAITS.is_set():
+        return
+    _ORIGINALS["fast-waits"](self, env, wait_seconds)
+
+
+def _waits_apply() -> None:
+    wait_cls, retrier_module = _wait_classes()
+    if getattr(wait_cls._wait_interval, _MARK, False):
+        return
+    _ORIGINALS["fast-waits"] = wait_cls._wait_interval
+    _ORIGINALS["fast-waits-time"] = retrier_module.time
+    setattr(_wait_interval, _MARK, True)
+    wait_cls._wait_interval = _wait_interval
+    retrier_module.time = _RetryClock()
+
+
+def _waits_restore() -> None:
+    wait_cls, retrier_module = _wait_classes()
+    if "fast-waits" in _ORIGINALS:
+        wait_cls._wait_interval = _ORIGINALS.pop("fast-waits")
+        retrier_module.time = _ORIGINALS.pop("fast-waits-time")
+
+
+def _waits_applied() -> bool:
+    wait_cls, retrier_module = _wait_classes()
+    return bool(getattr(wait_cls._wait_interval, _MARK, False)) and isinstance(
+        retrier_module.time, _RetryClock
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# events-targets: EventBridge to Step Functions and Lambda
+# --------------------------------------------------------------------------------------------
+
+_async_invocations: set[threading.Thread] = set()
+_async_lock = threading.Lock()
+
+
+def drain_async_invocations(timeout: float = 30.0) -> None:
+    """Wait for the asynchronous Lambda invocations that EventBridge started."""
+    with _async_lock:
+        pending = list(_async_invocations)
+    for thread in pending:
+        thread.join(timeout)
+
+
+def _iso_time(event: dict[str, Any]) -> dict[str, Any]:
+    """moto keeps an event's ``time`` as epoch seconds; real events carry ISO-8601 text."""
+    value = event.get("time")
+    if isinstance(value, int | float):
+        moment = dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
+        event = {**event, "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return event
+
+
+def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+    """What EventBridge delivers to ``target``: the event, or its ``Input``, ``InputPath`` or
+    ``InputTransformer`` (the transformer through moto's ``EventTemplateParser``)."""
+    from moto.events.utils import EventTemplateParser
+
+    event = _iso_time(copy.deepcopy(event))
+    if target.get("Input") is not None:
+        return json.loads(target["Input"])
+    if target.get("InputPath"):
+        value: Any = event
+        for part in str(target["InputPath"]).removeprefix("$").strip(".").split("."):
+            if part:
+                value = value.get(part) if isinstance(value, dict) else None
+        return value
+    transformer = target.get("InputTransformer")
+    if transformer:
+        return EventTemplateParser.parse(
+            input_template=transformer.get("InputTemplate"),
+            input_paths_map=transformer.get("InputPathsMap", {}),
+            event=cast(Any, event),
+        )
+    return event
+
+
+def _start_execution(arn: str, region: str, account: str, payload: Any) -> None:
+    from moto.stepfunctions.responses import get_backend
+
+    backend = get_backend(account, region)
+    backend.start_execution(arn, name=str(uuid.uuid4()), execution_input=json.dumps(payload))
+
+
+def _invoke_async(arn: str, region: str, account: str, payload: Any) -> None:
+    from moto.awslambda.models import lambda_backends
+
+    def run() -> None:
+        try:
+            lambda_backends[account][region].invoke(
+                arn, None, json.dumps(payload), {"x-amz-invocation-type": "Event"}, {}
+            )
+        except Exception:
+            LOG.exception("asynchronous invocation of %s failed", arn)
+        finally:
+            with _async_lock:
+                _async_invocations.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name=f"event-invoke-{arn}", daemon=True)
+    with _async_lock:
+        _async_invocations.add(thread)
+    thread.start()
+
+
+def _send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+    """Replacement of ``Rule.send_to_targets(self, original_event, transform_input=True)``.
+
+    Relies on ``Rule.event_pattern.matches_event``, ``Rule.targets`` (dicts with ``Arn``,
+    ``Input``, ``InputPath``, ``InputTransformer``), ``moto.utilities.arns.parse_arn``, the
+    parser backend's ``start_execution(arn, name=, execution_input=)`` and
+    ``LambdaBackend.invoke(name, qualifier, body, headers, response_headers)``. Targets are
+    delivered in order; every other target goes through moto's own method, one at a time,
+    on a shallow copy of the rule holding just that target.
+    """
+    from moto.utilities.arns import parse_arn
+
+    if not self.event_pattern.matches_event(original_event):
+        return
+    original = _ORIGINALS["events-targets"]
+    for target in list(self.targets):
+        arn = parse_arn(target["Arn"])
+        if arn.service not in ("states", "lambda"):
+            single = copy.copy(self)
+            single.targets = [target]
+            original(single, original_event, transform_input)
+            continue
+        try:
+            payload = _target_input(target, original_event)
+            deliver = _start_execution if arn.service == "states" else _invoke_async
+            deliver(target["Arn"], arn.region, arn.account, payload)
+        except Exception:
+            # EventBridge delivery is asynchronous: a failed target never fails the sender.
+            LOG.exception("EventBridge target %s of rule %s failed", target["Arn"], self.name)
+
+
+def _events_apply() -> None:
+    from moto.events.models import Rule
+
+    if getattr(Rule.send_to_targets, _MARK, False):
+        return
+    _ORIGINALS["events-targets"] = Rule.send_to_targets
+    setattr(_send_to_targets, _MARK, True)
+    setattr(Rule, "send_to_targets", _send_to_targets)  # noqa: B010
+
+
+def _events_restore() -> None:
+    from moto.events.models import Rule
+
+    if "events-targets" in _ORIGINALS:
+        setattr(Rule, "send_to_targets", _ORIGINALS.pop("events-targets"))  # noqa: B010
+
+
+def _events_applied() -> bool:
+    from moto.events.models import Rule
+
+    return bool(getattr(Rule.send_to_targets, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
+
+_ORIGINALS: dict[str, Any] = {}
+
+PATCHES: tuple[Patch, ...] = (
+    Patch("lambda", _lambda_apply, _lambda_restore, _lambda_applied),
+    Patch("sfn-responses", _responses_apply, _responses_restore, _responses_applied),
+    Patch("fast-waits", _waits_apply, _waits_restore, _waits_applied),
+    Patch("events-targets", _events_apply, _events_restore, _events_applied),
+)
+
+_users = 0
+_users_lock = threading.Lock()
+
+
+def acquire() -> None:
+    """Apply every patch (once, however many users acquire)."""
+    global _users  # noqa: PLW0603 - process-wide reference count
+    with _users_lock:
+        for patch in PATCHES:
+            patch.apply()
+        _users += 1
+
+
+def release() -> None:
+    """Undo :func:`acquire`; moto is restored when the last user releases."""
+    global _users  # noqa: PLW0603 - process-wide reference count
+    with _users_lock:
+        _users = max(0, _users - 1)
+        if _users == 0:
+            for patch in reversed(PATCHES):
+                patch.restore()

@@ -1,0 +1,85 @@
+"""Fixtures of the local-emulator tests: the LabelFlow stack synthesized once, the emulator.
+
+The stack is synthesized in-process by the same ``assembly.build_stacks`` as app.py, with
+asset bundling skipped (``aws:cdk:bundling-stacks: []``: the function asset is then the
+plain ``lambdas/`` folder, and the numeric layer is not built) and CDK's built-in template
+validation off.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labelflow.local import fake_sagemaker, patches
+from labelflow.local.server import LocalAws
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STACK = "labelflow-test-Labeling"
+
+
+def _synthesize(outdir: Path) -> None:
+    from aws_cdk import App
+
+    from infra import assembly
+    from infra.config import ProjectConfig, StageConfig
+
+    context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    app = App(
+        context={**context, "aws:cdk:bundling-stacks": []},
+        outdir=str(outdir),
+        builtin_cloud_formation_validation=False,
+    )
+    config = StageConfig(
+        stage="test",
+        architecture="x86_64",
+        projects=(
+            ProjectConfig(
+                name="reviews",
+                task_type="text-classification",
+                labels=("positive", "negative", "neutral"),
+                method="majority-vote",
+                short_instruction="What is the tone of this review?",
+                full_instruction="<p>Choose the tone the writer expresses.</p>",
+                workers_per_item=3,
+            ),
+        ),
+    )
+    assembly.build_stacks(app, config)
+    app.synth()
+
+
+@pytest.fixture(scope="session")
+def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cloud assembly of the test stage, synthesized once per session."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    _synthesize(outdir)
+    return outdir
+
+
+@pytest.fixture
+def local_aws() -> Iterator[LocalAws]:
+    """A running emulator; its workforces are cleared afterwards."""
+    with LocalAws() as aws:
+        try:
+            yield aws
+        finally:
+            fake_sagemaker.clear_workforces()
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
+    """moto patched and the SageMaker fakes installed, for in-process ``mock_aws`` tests."""
+    patches.acquire()
+    fake_sagemaker.install()
+    try:
+        yield
+    finally:
+        fake_sagemaker.uninstall()
+        fake_sagemaker.runner().stop()
+        fake_sagemaker.clear_workforces()
+        patches.release()

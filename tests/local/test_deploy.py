@@ -1,0 +1,227 @@
+"""Template resolution, and the synthesized LabelFlow stack deployed and run end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from labelflow.local import fake_sagemaker
+from labelflow.local.deploy import (
+    DeployError,
+    TemplateResolver,
+    deploy,
+    deploy_template,
+    state_machine_definitions,
+)
+from labelflow.local.server import LocalAws
+from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce
+from tests.local.conftest import STACK
+
+TEMPLATE: dict[str, Any] = {
+    "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
+    "Conditions": {"IsDev": {"Fn::Equals": [{"Ref": "Stage"}, "dev"]}},
+    "Resources": {
+        "Data": {"Type": "AWS::S3::Bucket", "Properties": {}},
+        "Named": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "explicit-name"}},
+        "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Queue": {"Type": "AWS::SQS::Queue", "Properties": {}},
+        "Machine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {
+                "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                "DefinitionString": {
+                    "Fn::Join": [
+                        "",
+                        [
+                            '{"StartAt":"P","States":{"P":{"Type":"Pass","Result":"',
+                            {"Ref": "Data"},
+                            '","Parameters":{"q":"${QueueUrl}"},"End":true}}}',
+                        ],
+                    ]
+                },
+                "DefinitionSubstitutions": {"QueueUrl": {"Ref": "Queue"}},
+            },
+        },
+        "Rule": {
+            "Type": "AWS::Events::Rule",
+            "Properties": {
+                "EventPattern": {"source": ["labelflow.test"]},
+                "Targets": [
+                    {
+                        "Id": "m",
+                        "Arn": {"Ref": "Machine"},
+                        "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    }
+                ],
+            },
+        },
+    },
+    "Outputs": {
+        "DataArn": {"Value": {"Fn::GetAtt": ["Data", "Arn"]}},
+        "Sub": {"Value": {"Fn::Sub": "${AWS::Region}/${Data}/${Role.Arn}/${!Literal}"}},
+        "Picked": {"Value": {"Fn::Select": [1, {"Fn::Split": [",", "a,b,c"]}]}},
+        "Chosen": {"Value": {"Fn::If": ["IsDev", "yes", {"Ref": "AWS::NoValue"}]}},
+    },
+}
+
+
+def test_resolver_evaluates_intrinsics_with_consistent_names() -> None:
+    resolver = TemplateResolver(TEMPLATE, stack_name="Demo-Stack", region="eu-west-1")
+
+    outputs = {key: resolver.resolve(value["Value"]) for key, value in TEMPLATE["Outputs"].items()}
+
+    assert outputs == {
+        "DataArn": "arn:aws:s3:::demo-stack-data",
+        "Sub": (
+            "eu-west-1/demo-stack-data/arn:aws:iam::123456789012:role/Demo-Stack-Role/${Literal}"
+        ),
+        "Picked": "b",
+        "Chosen": "yes",
+    }
+    assert resolver.ref("Named") == "explicit-name"
+    assert (
+        resolver.ref("Queue") == "https://sqs.eu-west-1.amazonaws.com/123456789012/Demo-Stack-Queue"
+    )
+    assert resolver.ref("AWS::Partition") == "aws"
+
+
+def test_state_machine_definitions_apply_substitutions() -> None:
+    resolver = TemplateResolver(TEMPLATE, stack_name="demo")
+
+    definition = state_machine_definitions(resolver)["Machine"]
+
+    state = definition["States"]["P"]
+    assert state["Result"] == "demo-data"
+    assert state["Parameters"]["q"].endswith("/123456789012/demo-Queue")
+
+
+def test_resolver_names_unsupported_attributes() -> None:
+    resolver = TemplateResolver(TEMPLATE, stack_name="demo")
+
+    with pytest.raises(DeployError, match=r"Data\.Nope"):
+        resolver.resolve({"Fn::GetAtt": ["Data", "Nope"]})
+
+
+def test_deploy_template_creates_machine_and_rule(local_aws: LocalAws, tmp_path: Path) -> None:
+    deployment = deploy_template(
+        TEMPLATE, stack_name="demo", asset_root=tmp_path, client=local_aws.client
+    )
+    events = local_aws.client("events")
+    sfn = local_aws.client("stepfunctions")
+
+    events.put_events(Entries=[{"Source": "labelflow.test", "DetailType": "t", "Detail": "{}"}])
+
+    machine = deployment.physical_ids["Machine"]
+    assert sfn.describe_state_machine(stateMachineArn=machine)["name"] == "demo-Machine"
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+    assert local_aws.client("s3").head_bucket(Bucket="demo-data")
+    assert deployment.outputs["Picked"] == "b"
+
+
+# ------------------------------------------------------------------------------- end to end
+
+REVIEWS = {
+    "r1": ("An absolute joy to use every day.", "positive"),
+    "r2": ("Broke after two days and support never answered.", "negative"),
+    "r3": ("It is a kettle. It boils water.", "neutral"),
+    "r4": ("Best purchase of the year, highly recommended.", "positive"),
+}
+
+
+def test_labeling_job_runs_the_deployed_lambdas(local_aws: LocalAws, cdk_out: Path) -> None:
+    # Given the synthesized stack deployed, a manifest and a rule capturing job events
+    deployment = deploy(cdk_out, STACK, client=local_aws.client)
+    outputs = deployment.outputs
+    intake, results = outputs["IntakeBucketName"], outputs["ResultsBucketName"]
+    s3, sqs, events = (local_aws.client(name) for name in ("s3", "sqs", "events"))
+    queue_url = sqs.create_queue(QueueName="job-events")["QueueUrl"]
+    events.put_rule(
+        Name="job-events",
+        EventPattern=json.dumps(
+            {
+                "source": ["aws.sagemaker"],
+                "detail-type": [fake_sagemaker.EVENT_DETAIL_TYPE],
+            }
+        ),
+    )
+    events.put_targets(
+        Rule="job-events",
+        Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:job-events"}],
+    )
+    lines = [{"source": text, "item-id": key} for key, (text, _) in REVIEWS.items()]
+    s3.put_object(
+        Bucket=intake,
+        Key="reviews/batch.manifest",
+        Body="\n".join(json.dumps(line) for line in lines).encode(),
+    )
+    fake_sagemaker.register_workforce(
+        SimulatedWorkforce(
+            workers=[
+                SimulatedWorker("private.us-east-1.00000000000000a1", 1.0),
+                SimulatedWorker("private.us-east-1.00000000000000a2", 1.0),
+                SimulatedWorker("private.us-east-1.00000000000000a3", 0.0),
+            ],
+            truth=lambda line: REVIEWS[line["item-id"]][1],
+            seed=7,
+        ),
+        job_prefix="reviews-",
+    )
+
+    # When a labeling job over it is created and run
+    sagemaker = local_aws.client("sagemaker")
+    arn = sagemaker.create_labeling_job(
+        LabelingJobName="reviews-2026-01",
+        LabelAttributeName="tone",
+        InputConfig={
+            "DataSource": {
+                "S3DataSource": {"ManifestS3Uri": f"s3://{intake}/reviews/batch.manifest"}
+            }
+        },
+        OutputConfig={"S3OutputPath": f"s3://{results}/jobs"},
+        RoleArn=outputs["LabelingJobRoleArn"],
+        HumanTaskConfig={
+            "WorkteamArn": "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/t",
+            "UiConfig": {"UiTemplateS3Uri": f"s3://{intake}/ui/text.liquid.html"},
+            "PreHumanTaskLambdaArn": outputs["PreAnnotationFunctionArn"],
+            "TaskTitle": "Review tone",
+            "TaskDescription": "Choose the tone of the review",
+            "NumberOfHumanWorkersPerDataObject": 3,
+            "TaskTimeLimitInSeconds": 300,
+            "AnnotationConsolidationConfig": {
+                "AnnotationConsolidationLambdaArn": outputs["ConsolidationFunctionArn"]
+            },
+        },
+    )["LabelingJobArn"]
+    assert local_aws.run_jobs() == ["reviews-2026-01"]
+
+    # Then the output manifest has every input line with its consensus label
+    described = sagemaker.describe_labeling_job(LabelingJobName="reviews-2026-01")
+    assert described["LabelingJobStatus"] == "Completed", described.get("FailureReason")
+    assert described["LabelCounters"]["TotalLabeled"] == 4
+    manifest_uri = described["LabelingJobOutput"]["OutputDatasetS3Uri"]
+    assert manifest_uri == f"s3://{results}/jobs/reviews-2026-01/manifests/output/output.manifest"
+    body = s3.get_object(Bucket=results, Key=manifest_uri.split("/", 3)[3])["Body"].read()
+    output = [json.loads(line) for line in body.decode().splitlines()]
+    assert [row["item-id"] for row in output] == list(REVIEWS)
+    for row in output:
+        assert row["source"] == REVIEWS[row["item-id"]][0]
+        assert row["tone"]["class-name"] == REVIEWS[row["item-id"]][1]
+        assert row["tone-metadata"]["job-name"] == "labeling-job/reviews-2026-01"
+        assert row["tone-metadata"]["type"] == "groundtruth/custom"
+    responses = s3.list_objects_v2(
+        Bucket=results, Prefix="jobs/reviews-2026-01/annotations/worker-response/iteration-1/0/"
+    )["Contents"]
+    first = json.loads(s3.get_object(Bucket=results, Key=responses[0]["Key"])["Body"].read())
+    assert len(first["answers"]) == 3
+    assert {"workerId", "answerContent", "acceptanceTime"} <= set(first["answers"][0])
+
+    # And the job's state change reached EventBridge
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    event = json.loads(messages[-1]["Body"])
+    assert event["detail-type"] == "SageMaker Ground Truth Labeling Job State Change"
+    assert event["source"] == "aws.sagemaker"
+    assert event["resources"] == [arn]
+    assert event["detail"] == {"LabelingJobStatus": "Completed"}
