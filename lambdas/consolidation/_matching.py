@@ -449,6 +449,7 @@ class MatchItem(Generic[A]):
     empty: int
     evidence: dict[str, Any]
     tallies: dict[WorkerId, MatchTally]
+    single_answer_confidence: float = 0.0
 
     def consensus(
         self,
@@ -466,8 +467,12 @@ class MatchItem(Generic[A]):
         """The item's consensus, once its annotations are matched and combined.
 
         The item's confidence is the mean ``confidence`` of the kept clusters; with none kept,
-        the share of workers who made no annotation (1.0 when nobody made any). The item is
-        added to the workers' tallies (:func:`tally_item`) and the evidence gets
+        the share of workers who made no annotation (1.0 when nobody made any). An item only one
+        worker answered has no agreement to measure: its confidence, and that of each of its
+        annotations, is ``single_answer_confidence`` (the worker's earlier accuracy, else 0),
+        and the evidence says ``"single_answer": True``; such an item says nothing about the
+        worker's skill. Other items are added to the workers' tallies (:func:`tally_item`).
+        The evidence gets
         ``"clusters"``, ``"kept"``, ``"dropped"`` and then ``evidence``.
 
         Args:
@@ -483,15 +488,23 @@ class MatchItem(Generic[A]):
         """
         count = int(kept.size)
         score = float(confidence[kept].mean()) if count else self.empty / len(self.workers)
-        tally_item(
-            self.tallies,
-            self.workers,
-            owner,
-            expected=count,
-            matched=matched,
-            closeness=closeness,
-            close=close,
-        )
+        if len(self.workers) == 1:
+            score = self.single_answer_confidence
+            evidence["single_answer"] = True
+            for annotations in value.values() if isinstance(value, dict) else ():
+                for annotation in annotations if isinstance(annotations, list) else ():
+                    if isinstance(annotation, dict) and "confidence" in annotation:
+                        annotation["confidence"] = round_confidence(score)
+        else:
+            tally_item(
+                self.tallies,
+                self.workers,
+                owner,
+                expected=count,
+                matched=matched,
+                closeness=closeness,
+                close=close,
+            )
         self.evidence.update(
             clusters=clusters.count, kept=count, dropped=clusters.count - count, **evidence
         )
@@ -586,6 +599,7 @@ def consolidate_annotations(
             empty=sum(1 for a in group.answers if not annotations(a)),
             evidence=evidence,
             tallies=tallies,
+            single_answer_confidence=prior_accuracy(prior, item_workers[0]),
         )
         outcomes.append(consolidate(item, coords))
     return ConsolidationRun(

@@ -28,19 +28,30 @@ def test_box_consolidator_empty_input_gives_empty_run() -> None:
     assert run.no_consensus == 0
 
 
-def test_box_consolidator_one_worker_keeps_their_boxes() -> None:
+def test_box_consolidator_one_worker_keeps_their_boxes_without_confidence() -> None:
     run = BoxConsolidator().aggregate([BoxAnswer("img", "w1", (DOG,), 640, 480)])
 
     outcome = run.outcomes[0]
     assert isinstance(outcome, Consensus)
     assert outcome.value == {
         "boxes": [
-            {"label": "dog", "left": 10, "top": 20, "width": 30, "height": 40, "confidence": 1.0}
+            {"label": "dog", "left": 10, "top": 20, "width": 30, "height": 40, "confidence": 0.0}
         ],
         "image_size": {"width": 640, "height": 480},
     }
-    assert outcome.confidence == 1.0
-    assert run.workers[0].accuracy == 1.0
+    assert outcome.confidence == 0.0
+    assert outcome.evidence["single_answer"] is True
+    assert run.workers == [WorkerSkill("w1", 0, 0.0)]
+
+
+def test_box_consolidator_one_worker_with_prior_gets_their_earlier_accuracy() -> None:
+    prior = {"w1": WorkerSkill("w1", 50, 0.9)}
+    run = BoxConsolidator().aggregate([BoxAnswer("img", "w1", (DOG,), 640, 480)], prior=prior)
+
+    outcome = run.outcomes[0]
+    assert outcome.confidence == 0.9
+    assert [box["confidence"] for box in outcome.value["boxes"]] == [0.9]
+    assert run.workers == [WorkerSkill("w1", 0, 0.9)]
 
 
 def test_box_consolidator_lone_box_against_empty_answers_is_dropped() -> None:
@@ -238,7 +249,7 @@ def test_box_consolidator_returns_one_outcome_per_item_with_unit_scores(answers)
     for outcome in run.outcomes:
         assert 0.0 <= outcome.confidence <= 1.0
         for box in outcome.value["boxes"]:
-            assert 0.0 < box["confidence"] <= 1.0
+            assert 0.0 <= box["confidence"] <= 1.0
             assert box["width"] > 0
             assert box["height"] > 0
     assert all(0.0 <= s.accuracy <= 1.0 for s in run.workers)

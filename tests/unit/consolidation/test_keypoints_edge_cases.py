@@ -27,13 +27,14 @@ def test_keypoint_consolidator_empty_input_gives_empty_run() -> None:
     assert list(run.workers) == []
 
 
-def test_keypoint_consolidator_one_worker_keeps_their_points() -> None:
+def test_keypoint_consolidator_one_worker_keeps_their_points_without_confidence() -> None:
     run = KeypointConsolidator().aggregate([KeypointAnswer("img", "w1", (NOSE,))])
 
     outcome = run.outcomes[0]
     assert isinstance(outcome, Consensus)
-    assert outcome.value == {"keypoints": [{"label": "nose", "x": 10, "y": 20, "confidence": 1.0}]}
-    assert run.workers[0].accuracy == 1.0
+    assert outcome.value == {"keypoints": [{"label": "nose", "x": 10, "y": 20, "confidence": 0.0}]}
+    assert outcome.evidence["single_answer"] is True
+    assert run.workers[0].accuracy == 0.0
 
 
 def test_keypoint_consolidator_no_points_from_anyone_is_unanimous() -> None:
@@ -190,5 +191,5 @@ def test_keypoint_consolidator_scores_stay_in_unit_interval(answers) -> None:
     assert len(run.outcomes) == len({a.task_id for a in answers})
     for outcome in run.outcomes:
         assert 0.0 <= outcome.confidence <= 1.0
-        assert all(0.0 < p["confidence"] <= 1.0 for p in outcome.value["keypoints"])
+        assert all(0.0 <= p["confidence"] <= 1.0 for p in outcome.value["keypoints"])
     assert all(0.0 <= s.accuracy <= 1.0 for s in run.workers)

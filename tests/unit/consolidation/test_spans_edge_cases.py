@@ -24,23 +24,17 @@ def test_span_consolidator_empty_input_gives_empty_run() -> None:
     assert list(run.workers) == []
 
 
-def test_span_consolidator_one_worker_keeps_their_spans() -> None:
+def test_span_consolidator_one_worker_keeps_their_spans_without_confidence() -> None:
     run = SpanConsolidator().aggregate([SpanAnswer("t", "w1", (Span("PER", 2, 7),))])
 
     outcome = run.outcomes[0]
     assert isinstance(outcome, Consensus)
     assert outcome.value == {
-        "entities": [{"label": "PER", "startOffset": 2, "endOffset": 7, "confidence": 1.0}]
+        "entities": [{"label": "PER", "startOffset": 2, "endOffset": 7, "confidence": 0.0}]
     }
-    assert outcome.confidence == 1.0
-    assert run.workers == [
-        WorkerSkill(
-            "w1",
-            1,
-            1.0,
-            metrics={"precision": 1.0, "recall": 1.0, "f1": 1.0, "mean_jaccard": 1.0},
-        )
-    ]
+    assert outcome.confidence == 0.0
+    assert outcome.evidence["single_answer"] is True
+    assert run.workers == [WorkerSkill("w1", 0, 0.0)]
 
 
 def test_span_consolidator_no_entities_from_anyone_is_unanimous() -> None:
@@ -105,6 +99,7 @@ def test_span_consolidator_duplicate_answer_is_no_consensus() -> None:
         SpanAnswer("t", "w1", (Span("PER", 0, 5),)),
         SpanAnswer("t", "w1", (Span("PER", 0, 5),)),
         SpanAnswer("u", "w1", (Span("PER", 0, 5),)),
+        SpanAnswer("u", "w2", (Span("PER", 0, 5),)),
     ]
 
     run = SpanConsolidator().aggregate(answers)
@@ -207,4 +202,4 @@ def test_span_consolidator_entities_are_valid_ranges_chosen_by_workers(answers) 
             assert entity["startOffset"] < entity["endOffset"]
             assert entity["startOffset"] in starts
             assert entity["endOffset"] in ends
-            assert 0.0 < entity["confidence"] <= 1.0
+            assert 0.0 <= entity["confidence"] <= 1.0
