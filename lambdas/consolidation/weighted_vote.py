@@ -67,9 +67,7 @@ class WeightedVote:
             initial_accuracy=self.initial_accuracy,
             strength=self.prior_strength,
         )
-        accuracy = pseudo_right / np.maximum(pseudo_total, 1e-12)
-        if m and not pseudo_total.any():
-            accuracy = np.full(m, self.initial_accuracy)
+        accuracy = self._accuracy(pseudo_right, pseudo_total)
         if n == 0:
             return ClassificationResult(
                 answers=answers,
@@ -105,7 +103,7 @@ class WeightedVote:
             judged = np.where(alone, 0.0, 1.0)
             right = np.bincount(ww, weights=agree, minlength=m)
             total = np.bincount(ww, weights=judged, minlength=m)
-            accuracy = (right + pseudo_right) / np.maximum(total + pseudo_total, 1e-12)
+            accuracy = self._accuracy(right + pseudo_right, total + pseudo_total)
         weight = self._weight(np.clip(accuracy, _EPS, 1 - _EPS), k)
         scores = weighted_bincount(cell, weight[ww], n * k).reshape(n, k)
         posteriors = log_normalise(scores)
@@ -119,6 +117,11 @@ class WeightedVote:
             gold=gold_rows,
             diagnostics={"rounds": self.rounds},
         )
+
+    def _accuracy(self, right: np.ndarray, total: np.ndarray) -> np.ndarray:
+        """Share of right answers; ``initial_accuracy`` for a worker with no evidence at all
+        (``smoothing=0`` and no prior), who would otherwise count as always wrong."""
+        return np.where(total > 0, right / np.maximum(total, 1e-12), self.initial_accuracy)
 
     @staticmethod
     def _weight(accuracy: np.ndarray, k: int) -> np.ndarray:
