@@ -1,0 +1,322 @@
+"""Validate and Plan steps of the job workflow: parse → fetch → decide → shape.
+
+Event (built by the state machine from the S3 notification and the project's configuration)::
+
+    {"bucket": "labelflow-intake", "key": "<project>/<name>.jsonl",   # or .manifest
+     "versionId": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",               # optional
+     "project": "<project>", "jobId": "<job id>", "taskType": "bounding-box"}
+
+``key`` must lie under ``<project>/``; ``jobId`` (1-128 letters, digits, ``.``, ``_``, ``-``)
+names the results folder; ``taskType`` is one of :data:`gt_contracts.TASK_TYPES`. With
+``versionId`` that exact version is read, so a manifest overwritten after the upload event
+does not change what the job labels.
+
+Response::
+
+    {"lines": 1002, "accepted": 990, "rejected": 10, "blank": 2,
+     "byReason": {"not-json": 4, "object-missing": 6},
+     "cleanManifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/manifest.clean.jsonl",
+     "rejectsUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/rejects.jsonl",
+     "chunks": [{"index": 0, "first": 0, "count": 990,
+                 "manifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/chunks/0.manifest"}]}
+
+Chunk ``i`` holds clean lines ``first`` to ``first + count - 1`` (0-based) in the clean
+manifest's order; the rules, reasons and reject records are in :mod:`validate_manifest.logic`.
+``rejects.jsonl`` lists the rejects of the line checks in line order, followed by those of the
+existence check (``object-missing``, ``object-forbidden``) in line order.
+
+Errors: a malformed event raises ``ContractError``; a manifest with no line to label (every
+line rejected or blank, or no line at all) raises :class:`ManifestRejected` after the rejects
+file is written, with its URI in the message; S3 errors other than a missing or forbidden
+referenced object (throttling, a missing manifest) propagate as botocore ``ClientError`` for
+the workflow to retry or fail on.
+
+How memory stays bounded: the manifest is streamed once in 1 MiB chunks. Candidate clean
+lines, rejects and accepted ``source-ref`` URIs go to files in a temporary folder under
+``/tmp`` (ephemeral storage must hold about twice the manifest); the URIs are then checked
+with ``HeadObject`` from a pool of 32 threads with at most 128 checks queued. If an object is
+unavailable, the candidates are copied once more without those lines; otherwise the
+candidates file is the clean manifest as it is. Results are uploaded from the files, and each
+chunk is written to a file of its own and uploaded in turn.
+
+The Powertools Tracer is created on the first invocation rather than at import (building it
+imports the X-Ray SDK), and boto3 is imported on first use, to keep imports cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from gt_contracts import ContractError, parse_s3_uri, s3_uri
+from validate_manifest.logic import (
+    ChunkRange,
+    ManifestRejected,
+    ObjectStatus,
+    Reject,
+    ResultKeys,
+    SourceRef,
+    Summary,
+    UnavailableObject,
+    ValidateRequest,
+    plan_chunks,
+    remove_unavailable,
+    validate_manifest,
+)
+from validate_manifest.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_s3 import S3Client
+
+__all__ = ["ManifestRejected", "lambda_handler"]
+
+logger = Logger()
+
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+READ_CHUNK_BYTES = 1 << 20
+HEAD_CONCURRENCY = 32
+HEAD_QUEUE = 4 * HEAD_CONCURRENCY
+CONTENT_TYPE = "application/jsonl"
+_UNAVAILABLE: dict[str, ObjectStatus] = {
+    "404": "missing",
+    "NoSuchKey": "missing",
+    "NotFound": "missing",
+    "NoSuchBucket": "missing",
+    "403": "forbidden",
+    "AccessDenied": "forbidden",
+    "Forbidden": "forbidden",
+}
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
+    return _traced_handler()(event, context)
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        request = ValidateRequest.from_event(event)
+    except ContractError as exc:
+        logger.error("validate event rejected", extra={"reason": str(exc)})
+        raise
+    logger.append_keys(job_id=request.job_id, project=request.project)
+    bucket, keys = settings.results_bucket, request.result_keys
+    with tempfile.TemporaryDirectory(prefix="validate-manifest-") as tmp:
+        work = _Workspace(Path(tmp))
+        summary = work.first_pass(_read_chunks(request), request)
+        unavailable = _check_objects(work.source_refs())
+        if unavailable:
+            summary = work.second_pass(unavailable, summary)
+        _upload(work.clean, bucket, keys.clean)
+        _upload(work.rejects, bucket, keys.rejects)
+        _log_summary(request, summary)
+        if summary.accepted == 0:
+            raise ManifestRejected(
+                f"no line of {request.uri} can be labeled ({summary.rejected} rejected, "
+                f"{summary.blank} blank of {summary.lines}); see {s3_uri(bucket, keys.rejects)}"
+            )
+        plan = plan_chunks(summary.accepted, settings.max_objects_per_job, request.task_type)
+        chunks = _write_chunks(work, plan, bucket, keys)
+    return {
+        **summary.to_json(),
+        "cleanManifestUri": s3_uri(bucket, keys.clean),
+        "rejectsUri": s3_uri(bucket, keys.rejects),
+        "chunks": chunks,
+    }
+
+
+class _FileSink:
+    """A :class:`~validate_manifest.logic.ValidationSink` writing to open files."""
+
+    def __init__(self, clean: IO[bytes], rejects: IO[bytes], refs: IO[bytes] | None = None) -> None:
+        self._clean = clean
+        self._rejects = rejects
+        self._refs = refs
+
+    def clean(self, lines: list[bytes]) -> None:
+        self._clean.write(b"\n".join(lines))
+        self._clean.write(b"\n")
+
+    def reject(self, reject: Reject) -> None:
+        self._rejects.write(reject.to_json() + b"\n")
+
+    def source_refs(self, refs: list[SourceRef]) -> None:
+        if self._refs is None:
+            raise RuntimeError("source-refs arrive in the first step only")
+        # One JSON array of [position, line, uri] per batch: one C-level dumps call.
+        self._refs.write(json.dumps(refs).encode() + b"\n")
+
+
+class _Workspace:
+    """The temporary files of one invocation."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.candidates = folder / "candidates.jsonl"
+        self.clean = self.candidates  # until the second step writes a file of its own
+        self.rejects = folder / "rejects.jsonl"
+        self.refs = folder / "source-refs.jsonl"
+
+    def first_pass(self, chunks: Iterable[bytes], request: ValidateRequest) -> Summary:
+        """Validate the stream into candidates, rejects and source-refs."""
+        with (
+            self.candidates.open("wb") as clean,
+            self.rejects.open("wb") as rejects,
+            self.refs.open("wb") as refs,
+        ):
+            return validate_manifest(chunks, request.task_type, _FileSink(clean, rejects, refs))
+
+    def source_refs(self) -> Iterator[SourceRef]:
+        """The accepted source-refs, read back one at a time."""
+        with self.refs.open("rb") as refs:
+            for batch in refs:
+                for position, line, uri in json.loads(batch):
+                    yield SourceRef(position, line, uri)
+
+    def second_pass(self, unavailable: list[UnavailableObject], summary: Summary) -> Summary:
+        """Copy the candidates without the unavailable lines; append their rejects."""
+        self.clean = self.folder / "clean.jsonl"
+        with (
+            self.candidates.open("rb") as candidates,
+            self.clean.open("wb") as clean,
+            self.rejects.open("ab") as rejects,
+        ):
+            summary = remove_unavailable(
+                candidates, unavailable, _FileSink(clean, rejects), summary
+            )
+        self.candidates.unlink()
+        return summary
+
+
+def _read_chunks(request: ValidateRequest) -> Iterator[bytes]:
+    """The manifest's bytes in chunks of up to 1 MiB (the requested version if one is given)."""
+    if request.version_id is None:
+        response = _s3().get_object(Bucket=request.bucket, Key=request.key)
+    else:
+        response = _s3().get_object(
+            Bucket=request.bucket, Key=request.key, VersionId=request.version_id
+        )
+    body = response["Body"]
+    try:
+        yield from body.iter_chunks(READ_CHUNK_BYTES)
+    finally:
+        body.close()
+
+
+def _check_objects(refs: Iterable[SourceRef]) -> list[UnavailableObject]:
+    """HEAD every referenced object from a bounded pool; the missing and forbidden ones."""
+    s3 = _s3()  # created before the threads start
+    found: list[UnavailableObject] = []
+    with ThreadPoolExecutor(HEAD_CONCURRENCY, thread_name_prefix="head-object") as pool:
+        pending: set[Future[UnavailableObject | None]] = set()
+        for ref in refs:
+            if len(pending) >= HEAD_QUEUE:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                found.extend(_results(done))
+            pending.add(pool.submit(_head, s3, ref))
+        found.extend(_results(wait(pending).done))
+    return found
+
+
+def _results(done: Iterable[Future[UnavailableObject | None]]) -> Iterator[UnavailableObject]:
+    for future in done:
+        result = future.result()  # re-raises an unexpected S3 error
+        if result is not None:
+            yield result
+
+
+def _head(s3: S3Client, ref: SourceRef) -> UnavailableObject | None:
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    bucket, key = parse_s3_uri(ref.uri, field="source-ref")
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        status = _UNAVAILABLE.get(str(exc.response.get("Error", {}).get("Code")))
+        if status is None:
+            raise
+        return UnavailableObject(ref, status)
+    return None
+
+
+def _upload(path: Path, bucket: str, key: str) -> None:
+    _s3().upload_file(str(path), bucket, key, ExtraArgs={"ContentType": CONTENT_TYPE})
+
+
+def _write_chunks(
+    work: _Workspace, plan: list[ChunkRange], bucket: str, keys: ResultKeys
+) -> list[dict[str, Any]]:
+    """Upload each chunk's manifest, reading the clean manifest once, front to back."""
+    if len(plan) == 1:
+        _upload(work.clean, bucket, keys.chunk(0))
+    else:
+        part = work.folder / "chunk.manifest"
+        with work.clean.open("rb") as clean:
+            for chunk in plan:
+                with part.open("wb") as out:
+                    out.writelines(itertools.islice(clean, chunk.count))
+                _upload(part, bucket, keys.chunk(chunk.index))
+        part.unlink()
+    return [
+        {
+            "index": chunk.index,
+            "first": chunk.first,
+            "count": chunk.count,
+            "manifestUri": s3_uri(bucket, keys.chunk(chunk.index)),
+        }
+        for chunk in plan
+    ]
+
+
+def _log_summary(request: ValidateRequest, summary: Summary) -> None:
+    """Counts only: rejected lines may hold submitter-provided text."""
+    logger.info(
+        "manifest validated",
+        extra={
+            "manifest": request.uri,
+            "version_id": request.version_id,
+            "task_type": request.task_type,
+            "lines": summary.lines,
+            "accepted": summary.accepted,
+            "rejected": summary.rejected,
+            "blank": summary.blank,
+            "by_reason": dict(summary.by_reason),
+        },
+    )
+
+
+@functools.cache
+def _s3() -> S3Client:
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+    from botocore.config import Config  # noqa: PLC0415
+
+    config = Config(
+        max_pool_connections=HEAD_CONCURRENCY, retries={"mode": "standard", "max_attempts": 5}
+    )
+    return boto3.client("s3", config=config)
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
+
+    return Tracer()
+
+
+@functools.cache
+def _traced_handler() -> Handler:
+    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
+    return traced

@@ -1,0 +1,259 @@
+"""The Validate step's Lambda, invoked in-process against moto S3."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from gt_contracts import ContractError
+from validate_manifest import handler
+from validate_manifest.logic import SourceRef, UnavailableObject
+from validate_manifest.settings import get_settings
+
+INTAKE = "labelflow-intake"
+RESULTS = "labelflow-results"
+DATA = "labelflow-data"
+KEY = "pets/2024-05/batch-1.jsonl"
+JOB = "jobs/pets-2024-05-batch-1"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def image(name: str, **meta: str) -> str:
+    return json.dumps({"source-ref": f"s3://{DATA}/pets/{name}", **meta})
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("RESULTS_BUCKET", RESULTS)
+    monkeypatch.delenv("MAX_OBJECTS_PER_JOB", raising=False)
+    get_settings.cache_clear()
+    handler._s3.cache_clear()
+    with mock_aws():
+        client = handler._s3()
+        for bucket in (INTAKE, RESULTS, DATA):
+            client.create_bucket(Bucket=bucket)
+        for n in range(1, 8):
+            client.put_object(Bucket=DATA, Key=f"pets/{n}.jpg", Body=b"\xff\xd8 jpeg")
+        yield client
+    get_settings.cache_clear()
+    handler._s3.cache_clear()
+
+
+def put_manifest(s3: Any, lines: list[str], key: str = KEY) -> str | None:
+    response = s3.put_object(Bucket=INTAKE, Key=key, Body=("\n".join(lines) + "\n").encode())
+    version: str | None = response.get("VersionId")
+    return version
+
+
+def read_lines(s3: Any, uri: str) -> list[str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body.decode().splitlines()
+
+
+def read_rejects(s3: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in read_lines(s3, f"s3://{RESULTS}/{JOB}/rejects.jsonl")]
+
+
+def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lambda_context):
+    lines = [image("1.jpg", camera="front"), "{oops", "", image("2.jpg"), '["not", "an object"]']
+    put_manifest(s3, lines)
+
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    assert response == {
+        "lines": 5,
+        "accepted": 2,
+        "rejected": 2,
+        "blank": 1,
+        "byReason": {"not-an-object": 1, "not-json": 1},
+        "cleanManifestUri": f"s3://{RESULTS}/{JOB}/manifest.clean.jsonl",
+        "rejectsUri": f"s3://{RESULTS}/{JOB}/rejects.jsonl",
+        "chunks": [
+            {
+                "index": 0,
+                "first": 0,
+                "count": 2,
+                "manifestUri": f"s3://{RESULTS}/{JOB}/chunks/0.manifest",
+            }
+        ],
+    }
+    assert read_lines(s3, response["cleanManifestUri"]) == [lines[0], lines[3]]
+    assert read_lines(s3, response["chunks"][0]["manifestUri"]) == [lines[0], lines[3]]
+    assert [(r["line"], r["reason"], r["content"]) for r in read_rejects(s3)] == [
+        (2, "not-json", "{oops"),
+        (5, "not-an-object", '["not", "an object"]'),
+    ]
+
+
+def test_handler_rejects_lines_whose_object_is_missing(s3, load_event, lambda_context):
+    lines = [image("1.jpg"), image("404.jpg"), image("2.jpg"), image("404.jpg")]
+    put_manifest(s3, lines)
+
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    assert (response["accepted"], response["byReason"]) == (
+        2,
+        {"duplicate": 1, "object-missing": 1},
+    )
+    assert read_lines(s3, response["cleanManifestUri"]) == [lines[0], lines[2]]
+    assert read_lines(s3, response["chunks"][0]["manifestUri"]) == [lines[0], lines[2]]
+    assert [(r["line"], r["reason"]) for r in read_rejects(s3)] == [
+        (4, "duplicate"),
+        (2, "object-missing"),
+    ]
+    assert read_rejects(s3)[1]["detail"] == f"no object at s3://{DATA}/pets/404.jpg"
+
+
+def test_handler_splits_into_chunks_within_the_job_limit(
+    s3, load_event, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("MAX_OBJECTS_PER_JOB", "2")
+    lines = [image(f"{n}.jpg") for n in range(1, 6)]
+    put_manifest(s3, lines)
+
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    chunks = response["chunks"]
+    assert [(c["index"], c["first"], c["count"]) for c in chunks] == [
+        (0, 0, 2),
+        (1, 2, 2),
+        (2, 4, 1),
+    ]
+    assert [read_lines(s3, c["manifestUri"]) for c in chunks] == [lines[0:2], lines[2:4], lines[4:]]
+    assert chunks[2]["manifestUri"] == f"s3://{RESULTS}/{JOB}/chunks/2.manifest"
+
+
+def test_handler_takes_text_lines_without_checking_objects(s3, load_event, lambda_context):
+    lines = [json.dumps({"source": "late delivery"}), json.dumps({"source": "great support"})]
+    put_manifest(s3, lines)
+    event = {**load_event("validate-manifest-event.json"), "taskType": "text-classification"}
+
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert (response["accepted"], response["rejected"]) == (2, 0)
+    assert read_lines(s3, response["cleanManifestUri"]) == lines
+
+
+def test_handler_raises_manifest_rejected_when_no_line_is_valid(s3, load_event, lambda_context):
+    put_manifest(s3, ["{oops", json.dumps({"source": "text for an image task"}), image("404.jpg")])
+
+    with pytest.raises(handler.ManifestRejected) as raised:
+        handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    assert type(raised.value).__name__ == "ManifestRejected"
+    assert f"s3://{RESULTS}/{JOB}/rejects.jsonl" in str(raised.value)
+    assert "3 rejected, 0 blank of 3" in str(raised.value)
+    assert [r["reason"] for r in read_rejects(s3)] == [
+        "not-json",
+        "wrong-source-for-task",
+        "object-missing",
+    ]
+
+
+def test_handler_raises_manifest_rejected_for_an_empty_manifest(s3, load_event, lambda_context):
+    s3.put_object(Bucket=INTAKE, Key=KEY, Body=b"\n\n")
+
+    with pytest.raises(handler.ManifestRejected, match="0 rejected, 2 blank of 2"):
+        handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+
+def test_handler_reads_the_version_named_in_the_event(s3, load_event, lambda_context):
+    s3.put_bucket_versioning(Bucket=INTAKE, VersioningConfiguration={"Status": "Enabled"})
+    first = put_manifest(s3, [image("1.jpg"), image("2.jpg"), image("3.jpg")])
+    put_manifest(s3, [image("4.jpg")])
+    event = {**load_event("validate-manifest-event.json"), "versionId": first}
+
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert first is not None
+    assert response["accepted"] == 3
+    assert read_lines(s3, response["cleanManifestUri"])[0] == image("1.jpg")
+
+
+def test_handler_raises_on_a_malformed_event(s3, load_event, lambda_context):
+    event = {**load_event("validate-manifest-event.json"), "key": "other-project/batch.jsonl"}
+
+    with pytest.raises(ContractError, match="not under the project's prefix"):
+        handler.lambda_handler(event, lambda_context)
+
+
+def test_handler_raises_when_the_manifest_does_not_exist(s3, load_event, lambda_context):
+    with pytest.raises(ClientError, match="NoSuchKey"):
+        handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+
+class _HeadStub:
+    """An S3 client whose HeadObject answers from a table of error codes."""
+
+    def __init__(self, codes: dict[str, str]) -> None:
+        self.codes = codes
+
+    def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        code = self.codes.get(Key)
+        if code is not None:
+            raise ClientError({"Error": {"Code": code, "Message": code}}, "HeadObject")
+        return {}
+
+
+def _ref(position: int, key: str) -> SourceRef:
+    return SourceRef(position, position + 1, f"s3://{DATA}/{key}")
+
+
+def test_check_objects_sorts_missing_from_forbidden(monkeypatch):
+    stub = _HeadStub({"gone.jpg": "404", "locked.jpg": "403", "old.jpg": "NoSuchKey"})
+    monkeypatch.setattr(handler, "_s3", lambda: stub)
+    refs = [_ref(i, key) for i, key in enumerate(["a.jpg", "gone.jpg", "locked.jpg", "old.jpg"])]
+
+    found = handler._check_objects(iter(refs))
+
+    assert sorted(found, key=lambda u: u.ref.position) == [
+        UnavailableObject(refs[1], "missing"),
+        UnavailableObject(refs[2], "forbidden"),
+        UnavailableObject(refs[3], "missing"),
+    ]
+
+
+def test_check_objects_checks_more_objects_than_the_queue_holds(monkeypatch):
+    keys = [f"{n}.jpg" for n in range(3 * handler.HEAD_QUEUE)]
+    stub = _HeadStub(dict.fromkeys(keys[::7], "404"))
+    monkeypatch.setattr(handler, "_s3", lambda: stub)
+
+    found = handler._check_objects(_ref(i, key) for i, key in enumerate(keys))
+
+    assert sorted(u.ref.position for u in found) == list(range(0, len(keys), 7))
+
+
+def test_check_objects_lets_other_s3_errors_fail_the_step(monkeypatch):
+    monkeypatch.setattr(handler, "_s3", lambda: _HeadStub({"a.jpg": "SlowDown"}))
+
+    with pytest.raises(ClientError, match="SlowDown"):
+        handler._check_objects([_ref(0, "a.jpg")])
+
+
+def test_importing_the_handler_loads_no_heavy_module():
+    heavy = ["boto3", "aws_xray_sdk.core"]
+    code = (
+        "import json, sys, validate_manifest.handler; "
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "lambdas"), str(REPO_ROOT)]),
+        "POWERTOOLS_TRACE_DISABLED": "1",
+    }
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+
+    assert json.loads(out.stdout) == []
