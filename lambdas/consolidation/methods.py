@@ -1,11 +1,19 @@
 """Classification methods by name, and the automatic default.
 
-``"auto"`` (the default everywhere) is a rule, not a tuned knob:
+``"auto"`` (the default everywhere) is a rule on the size of the evidence, not a tuned knob:
 
-* when some item has answers from two or more workers, worker confusion matrices can be
-  learned from agreement, so it runs :class:`~consolidation.dawid_skene.DawidSkene` (smoothed,
-  with calibrated confidences), the method that recovers the truth best on real crowd data;
-* when every item has a single answer there is no agreement to learn from: it runs
+* Dawid-Skene learns a K x K confusion matrix per worker, which takes data. When workers have
+  on average at least ``max(20, 2 K^2)`` answers (skill from earlier jobs counts as
+  ``prior_strength`` pseudo-answers per class), it runs
+  :class:`~consolidation.dawid_skene.DawidSkene` (smoothed, with calibrated confidences): the
+  method that recovers the truth best on real crowd data.
+* Gold items anchor the confusion matrices however small the batch, so with gold items among
+  the answers it runs Dawid-Skene too.
+* With less evidence, as in a small Ground Truth batch of a new job, Dawid-Skene can overrule
+  a clear majority with near-certain confidence, so it runs
+  :class:`~consolidation.majority_vote.MajorityVote`, whose confidence is the honest share of
+  workers who agree.
+* When no item has two answers there is no agreement to learn from: it runs
   :class:`~consolidation.weighted_vote.WeightedVote`, whose confidence is each worker's prior
   accuracy when skill from earlier jobs is given (and the pool's default accuracy otherwise).
 
@@ -31,12 +39,14 @@ from consolidation.weighted_vote import WeightedVote
 __all__ = [
     "CLASSIFICATION_METHODS",
     "DEFAULT_METHOD",
+    "MIN_ANSWERS_PER_WORKER",
     "AutoMethod",
     "ClassificationMethod",
     "classification_method",
 ]
 
 DEFAULT_METHOD = "auto"
+MIN_ANSWERS_PER_WORKER = 20
 
 
 class ClassificationMethod(Protocol):
@@ -56,16 +66,30 @@ class ClassificationMethod(Protocol):
 
 @dataclass(frozen=True, kw_only=True)
 class AutoMethod:
-    """The default: Dawid-Skene when answers overlap, weighted vote otherwise."""
+    """The default: Dawid-Skene with enough evidence per worker, else a vote."""
 
     tie_policy: TiePolicy = "lowest_label"
     name: str = "auto"
 
-    def choose(self, answers: ClassAnswers) -> ClassificationMethod:
+    def choose(
+        self,
+        answers: ClassAnswers,
+        prior: Mapping[WorkerId, WorkerSkill] | None = None,
+        gold: Mapping[TaskId, Label] | None = None,
+    ) -> ClassificationMethod:
+        """The method the rule picks for ``answers`` (see the module docstring)."""
         overlap = answers.n_items > 0 and int(np.bincount(answers.item_idx).max()) >= 2
-        if overlap:
-            return DawidSkene(tie_policy=self.tie_policy)
-        return WeightedVote(tie_policy=self.tie_policy, rounds=1)
+        if not overlap:
+            return WeightedVote(tie_policy=self.tie_policy, rounds=1)
+        k = answers.n_labels
+        dawid_skene = DawidSkene(tie_policy=self.tie_policy)
+        if gold and any(task in gold for task in answers.items):
+            return dawid_skene
+        with_prior = sum(1 for worker in answers.workers if prior and worker in prior)
+        evidence = answers.n_answers + with_prior * dawid_skene.prior_strength * k
+        if evidence / answers.n_workers >= max(MIN_ANSWERS_PER_WORKER, 2 * k * k):
+            return dawid_skene
+        return MajorityVote(tie_policy=self.tie_policy)
 
     def aggregate(
         self,
@@ -74,7 +98,7 @@ class AutoMethod:
         gold: Mapping[TaskId, Label] | None = None,
         prior: Mapping[WorkerId, WorkerSkill] | None = None,
     ) -> ClassificationResult:
-        method = self.choose(answers)
+        method = self.choose(answers, prior, gold)
         result = method.aggregate(answers, gold=gold, prior=prior)
         return ClassificationResult(
             answers=result.answers,

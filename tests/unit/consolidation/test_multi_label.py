@@ -73,7 +73,8 @@ def test_multi_label_default_method_recovers_clear_majorities() -> None:
     assert {o.task_id: o.value for o in run.outcomes} == {
         task: sorted(labels) for task, labels in TRUTH.items()
     }
-    assert run.diagnostics["label_method"] == "dawid-skene"
+    # Five items from three workers is too little evidence for confusion matrices.
+    assert run.diagnostics["label_method"] == "majority-vote"
     assert all(0.5 < o.confidence <= 1.0 for o in run.outcomes)
     skills = {s.worker_id: s for s in run.workers}
     assert skills["w1"].accuracy > skills["w2"].accuracy
