@@ -87,15 +87,18 @@ def load_prior(path: Path) -> dict[str, WorkerSkill]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
         records = document["workers"] if isinstance(document, dict) else document
-        return {
-            str(r["worker"]): WorkerSkill(
+        skills: dict[str, WorkerSkill] = {}
+        for r in records:
+            accuracy = float(r["accuracy"])
+            if not 0.0 <= accuracy <= 1.0:  # also refuses NaN, which would poison every weight
+                raise ValueError(f"worker {r['worker']!r}: accuracy {accuracy} is not in [0, 1]")
+            skills[str(r["worker"])] = WorkerSkill(
                 worker_id=str(r["worker"]),
                 answers=int(r.get("answers", 0)),
-                accuracy=float(r["accuracy"]),
+                accuracy=accuracy,
                 confusion=r.get("confusion"),
             )
-            for r in records
-        }
+        return skills
     except OSError as exc:
         raise AnswersFileError(f"{path}: cannot read: {exc.strerror}") from None
     except (ValueError, KeyError, TypeError) as exc:
