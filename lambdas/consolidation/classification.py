@@ -186,9 +186,8 @@ class ClassificationResult:
             return np.zeros(self.posteriors.shape[0], dtype=np.intp)
         top = self.posteriors.max(axis=1, keepdims=True)
         near_top = self.posteriors >= top - _TIE_TOLERANCE
-        winner: npt.NDArray[np.intp] = near_top.argmax(axis=1).astype(
-            np.intp
-        )  # first tied label in vocabulary order
+        # The first tied label in vocabulary order.
+        winner: npt.NDArray[np.intp] = near_top.argmax(axis=1).astype(np.intp)
         if self.tie_policy == "no_consensus":
             winner[near_top.sum(axis=1) > 1] = -1
         return winner
