@@ -160,11 +160,16 @@ def read_answers_csv(
     n_cols = len(header)
     if not body:
         return RawAnswers((), (), (), *(np.empty(0, dtype=np.intp),) * 3)
-    if b'"' not in body:
+    if b'"' not in body and b"\x00" not in body:
         raw = _read_fast(body, n_cols, positions, (item_col, worker_col, label_col), source)
         if raw is not None:
             return raw
     return _read_rows(body, n_cols, positions, (item_col, worker_col, label_col), source)
+
+
+# Fields up to this many bytes are packed into integer keys; a column with a longer value is
+# factorised value by value, so one very long field cannot blow up memory (rows x width).
+_MAX_PACKED_WIDTH = 64
 
 
 def _factorise_fields(
@@ -177,6 +182,10 @@ def _factorise_fields(
     """
     widths = ends - starts
     width = int(widths.max()) if widths.size else 0
+    if width > _MAX_PACKED_WIDTH:
+        return _factorise(
+            [bytes(buf[s:e]).decode("utf-8") for s, e in zip(starts, ends, strict=True)]
+        )
     words = max(1, -(-width // 8))
     packed = np.zeros((starts.size, words * 8), dtype=np.uint8)
     last = max(buf.size - 1, 0)

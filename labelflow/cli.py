@@ -91,10 +91,12 @@ def _build_parser() -> argparse.ArgumentParser:
     cons.add_argument(
         "--tie-policy",
         choices=("lowest_label", "no_consensus"),
-        default="lowest_label",
+        default=None,
         help="exact ties: first label in order (default) or no consensus",
     )
-    cons.add_argument("--gold", help="CSV item,label of known answers that anchor worker skill")
+    cons.add_argument(
+        "--gold", help="CSV of known answers (header line, then item,label) that anchor skill"
+    )
     cons.add_argument("--prior", help="worker skill from an earlier run (--workers-out file)")
     cons.add_argument("--workers-out", help="write per-worker skill estimates (JSON) here")
     cons.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")

@@ -48,7 +48,7 @@ class ConsolidateOptions:
     label_col: str = "answer"
     labels: Sequence[str] | None = None
     on_duplicate: DuplicatePolicy = "no_consensus"
-    tie_policy: TiePolicy = "lowest_label"
+    tie_policy: TiePolicy | None = None
     gold: str | None = None
     prior: str | None = None
     workers_out: str | None = None
@@ -152,6 +152,15 @@ def _write_workers(result: ClassificationResult, path: Path) -> None:
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
+def _method_params(options: ConsolidateOptions) -> dict[str, Any]:
+    params = dict(options.params or {})
+    if options.tie_policy is not None:
+        if "tie_policy" in params:
+            raise ConsolidationError("give the tie policy once: --tie-policy or --param tie_policy")
+        params["tie_policy"] = options.tie_policy
+    return params
+
+
 def run_consolidate(options: ConsolidateOptions) -> Summary:
     """Read, consolidate and write as ``options`` say.
 
@@ -160,9 +169,7 @@ def run_consolidate(options: ConsolidateOptions) -> Summary:
         ConsolidationError: an unknown method or parameter, a gold label outside the labels.
     """
     started = time.perf_counter()
-    method = classification_method(
-        options.method, {**(options.params or {}), "tie_policy": options.tie_policy}
-    )
+    method = classification_method(options.method, _method_params(options))
     gold = load_gold(Path(options.gold)) if options.gold else None
     prior = load_prior(Path(options.prior)) if options.prior else None
     raw = _read(options)

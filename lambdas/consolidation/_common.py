@@ -32,6 +32,7 @@ __all__ = [
     "TaskId",
     "WorkerId",
     "WorkerSkill",
+    "all_finite",
     "clamp_unit",
     "round_confidence",
 ]
@@ -149,6 +150,11 @@ class ConsolidationRun:
     @property
     def no_consensus(self) -> int:
         return sum(1 for o in self.outcomes if isinstance(o, NoConsensus))
+
+
+def all_finite(*values: float) -> bool:
+    """Whether every value is a finite number (hyperparameter checks: NaN compares false)."""
+    return all(math.isfinite(v) for v in values)
 
 
 def clamp_unit(x: float) -> float:

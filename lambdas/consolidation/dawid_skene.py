@@ -26,7 +26,14 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from consolidation._common import ConsolidationError, Label, TaskId, WorkerId, WorkerSkill
+from consolidation._common import (
+    ConsolidationError,
+    Label,
+    TaskId,
+    WorkerId,
+    WorkerSkill,
+    all_finite,
+)
 from consolidation.answers import ClassAnswers
 from consolidation.calibration import fit_temperature
 from consolidation.classification import (
@@ -73,8 +80,13 @@ class DawidSkene:
     def __post_init__(self) -> None:
         if self.max_iter < 1:
             raise ConsolidationError(f"max_iter must be >= 1, got {self.max_iter}")
-        if self.smoothing < 0 or self.tol < 0 or self.prior_strength < 0:
-            raise ConsolidationError("smoothing, tol and prior_strength must be >= 0")
+        if (
+            not all_finite(self.smoothing, self.tol, self.prior_strength)
+            or self.smoothing < 0
+            or self.tol < 0
+            or self.prior_strength < 0
+        ):
+            raise ConsolidationError("smoothing, tol and prior_strength must be finite and >= 0")
 
     def aggregate(
         self,

@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from consolidation._common import ConsolidationError, Label, TaskId, WorkerId, WorkerSkill
+from consolidation._common import (
+    ConsolidationError,
+    Label,
+    TaskId,
+    WorkerId,
+    WorkerSkill,
+    all_finite,
+)
 from consolidation.answers import ClassAnswers
 from consolidation.classification import (
     ClassificationResult,
@@ -58,8 +65,15 @@ class OneCoinDawidSkene:
     def __post_init__(self) -> None:
         if not 0.0 < self.initial_accuracy < 1.0:
             raise ConsolidationError("initial_accuracy must be strictly between 0 and 1")
-        if self.max_iter < 1 or self.smoothing < 0 or self.prior_strength < 0:
-            raise ConsolidationError("max_iter >= 1, smoothing >= 0, prior_strength >= 0")
+        if (
+            not all_finite(self.smoothing, self.tol, self.prior_strength)
+            or self.max_iter < 1
+            or self.smoothing < 0
+            or self.prior_strength < 0
+        ):
+            raise ConsolidationError(
+                "need max_iter >= 1 and finite smoothing, tol, prior_strength >= 0"
+            )
 
     def aggregate(
         self,

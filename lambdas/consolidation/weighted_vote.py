@@ -17,7 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from consolidation._common import ConsolidationError, Label, TaskId, WorkerId, WorkerSkill
+from consolidation._common import (
+    ConsolidationError,
+    Label,
+    TaskId,
+    WorkerId,
+    WorkerSkill,
+    all_finite,
+)
 from consolidation.answers import ClassAnswers
 from consolidation.classification import (
     ClassificationResult,
@@ -49,6 +56,11 @@ class WeightedVote:
     def __post_init__(self) -> None:
         if self.rounds < 1 or not 0.0 < self.initial_accuracy < 1.0:
             raise ConsolidationError("rounds must be >= 1 and initial_accuracy in (0, 1)")
+        if (
+            not all_finite(self.smoothing, self.prior_strength)
+            or min(self.smoothing, self.prior_strength) < 0
+        ):
+            raise ConsolidationError("smoothing and prior_strength must be finite and >= 0")
 
     def aggregate(
         self,

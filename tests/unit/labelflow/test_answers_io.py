@@ -350,3 +350,21 @@ def test_read_worker_responses_names_a_broken_file(tmp_path):
 
     with pytest.raises(AnswersFileError, match=r"broken\.json: not a worker-response file"):
         read_worker_responses(tmp_path)
+
+
+def test_read_answers_csv_keeps_values_apart_that_differ_only_by_a_nul_byte():
+    data = b"question,worker,answer\nq1,w1,a\nq1\x00,w2,a\n"
+
+    raw = _read(data)
+
+    assert raw.items == ("q1", "q1\x00")
+
+
+def test_read_answers_csv_very_long_values_read_like_short_ones():
+    long_item = "x" * 5000
+    data = f"question,worker,answer\n{long_item},w1,a\nq2,w1,b\n{long_item},w2,b\n".encode()
+
+    raw = _read(data)
+
+    assert raw.items == (long_item, "q2")
+    assert _triples(raw) == [(long_item, "w1", "a"), ("q2", "w1", "b"), (long_item, "w2", "b")]

@@ -459,3 +459,21 @@ def test_cli_console_script_runs_as_a_module(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert _rows(completed.stdout) == TOY_MAJORITY
     assert "3 items from 15 answers by 5 workers, majority-vote" in completed.stderr
+
+
+def test_cli_consolidate_refuses_a_tie_policy_given_twice(tmp_path, capsys):
+    code, rows = _consolidate(
+        tmp_path, TOY_CSV, "--tie-policy", "no_consensus", "--param", "tie_policy=lowest_label"
+    )
+
+    assert code == 2
+    assert rows == []
+    assert "give the tie policy once" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method", ["dawid-skene", "one-coin-dawid-skene", "weighted-vote"])
+def test_cli_consolidate_refuses_a_nan_hyperparameter(tmp_path, capsys, method):
+    code, _ = _consolidate(tmp_path, TOY_CSV, "--method", method, "--param", "smoothing=nan")
+
+    assert code == 2
+    assert "finite" in capsys.readouterr().err
