@@ -122,6 +122,9 @@ class ProjectConfig(BaseModel):
     short_instruction: str = Field(min_length=1)
     full_instruction: str = Field(min_length=1)
     workers_per_item: int = Field(ge=1, le=9)
+    # The `name` of the crowd element whose answer is consolidated; needed when the template
+    # has several answers of the task type's shape (e.g. a transcription and a comment field).
+    answer_name: str | None = Field(default=None, min_length=1)
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -172,6 +175,7 @@ class ProjectConfig(BaseModel):
             "method_params": dict(self.method_params),
             "short_instruction": self.short_instruction,
             "full_instruction": self.full_instruction,
+            **({"answer_name": self.answer_name} if self.answer_name is not None else {}),
         }
 
 

@@ -141,9 +141,10 @@ class LabelingStack(Stack):
         """The consolidation function reads worker payloads and writes its derived files.
 
         It reads the payload (and the worker responses it points to) from the job output in
-        the results bucket, writes segmentation masks next to Ground Truth's consolidated
-        output there, and reads and writes worker-skill estimates (and masks of jobs whose
-        output layout is unknown) in the artifacts bucket; nothing else.
+        the results bucket, writes segmentation masks (and their `.json` sidecars, same key)
+        next to Ground Truth's consolidated output there, and reads and writes worker-skill
+        estimates (and masks of jobs whose output layout is unknown) in the artifacts bucket;
+        nothing else.
         """
         function = self.ground_truth.consolidation.function
         storage = self.storage

@@ -11,13 +11,20 @@ Each annotation carries the worker's form submission either inline (``content``,
 or by reference (``s3Uri``; the lower-case ``s3uri`` is tolerated too). Reading the answer out
 of it is :mod:`gt_contracts.answers`'s job.
 
-Contract: the *structure* above is Ground Truth's and a break in it raises
-:class:`ContractError` (not an array, an element without ``datasetObjectId``, ``annotations``
-that is not a list, an annotation without ``workerId``). What is *inside* an answer is the
-worker's and is never checked here: an annotation with neither ``content`` nor ``s3Uri`` parses
-with both set to ``None`` and the consolidation reports it for its item. ``datasetObjectId``
-must be a string (an integer is accepted and turned into its decimal string); elements that
-repeat an id are merged into one object, annotations in order, so every id appears once.
+Contract: the *structure* of the batch is Ground Truth's and a break in it raises
+:class:`ContractError` (not an array, an element that is not an object, an element without
+``datasetObjectId``, ``annotations`` that is not a list, an annotation that is not an object or
+has no ``workerId``). A break inside *one* annotation (an empty or non-string ``workerId``, an
+``annotationData`` that is not an object, an ``s3Uri`` that is not a string) does not fail the
+batch: the annotation parses with its ``problem`` set, and the consolidation gives only its
+item a no-consensus with that reason. What is *inside* an answer is the worker's and is never
+checked here: an annotation with neither ``content`` nor ``s3Uri`` parses with both set to
+``None`` and the consolidation reports it for its item. ``datasetObjectId`` must be a string
+(an integer is accepted and turned into its decimal string); elements that repeat an id are
+merged into one object, annotations in order, so every id appears once. An annotation of a
+repeated element identical to one already merged (same ``workerId``, ``content`` and
+``s3Uri``) is dropped, so a batch element sent twice does not count its workers twice; a
+worker with two different annotations is kept twice and reported by the consolidation.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gt_contracts._json import load_json, optional_str, require_mapping
+from gt_contracts._json import _kind, load_json, require_mapping
 from gt_contracts.errors import ContractError
 
 __all__ = ["PayloadObject", "WorkerAnnotation", "parse_payload"]
@@ -41,32 +48,47 @@ class WorkerAnnotation:
         worker_id: the worker (``private.<region>.<hex>`` for private workforces).
         content: the form submission as sent (a JSON string), or ``None``.
         s3_uri: where the submission is stored when it is not inline, or ``None``.
+        problem: why the annotation cannot be used (its item gets no consensus), or ``None``;
+            ``worker_id`` is ``""`` when the ``workerId`` itself is the problem.
     """
 
     worker_id: str
     content: str | None
     s3_uri: str | None
+    problem: str | None = None
 
     @classmethod
     def from_json(cls, raw: object, *, at: str = "annotation") -> WorkerAnnotation:
+        """Parse one annotation.
+
+        Raises:
+            ContractError: the annotation is not an object or has no ``workerId``; the other
+                breaks are kept in ``problem`` (see the module docstring).
+        """
         raw = require_mapping(raw, at)
         worker_id = raw.get("workerId")
         if worker_id is None:
             raise ContractError(f"{at}.workerId is missing")
         if not isinstance(worker_id, str) or not worker_id:
-            raise ContractError(f"{at}.workerId must be a non-empty string")
+            problem = f"{at}.workerId must be a non-empty string, got {_kind(worker_id)}"
+            return cls("", None, None, problem)
         data = raw.get("annotationData")
         if data is None:
             return cls(worker_id, None, None)
-        data = require_mapping(data, f"{at}.annotationData")
+        if not isinstance(data, Mapping):
+            problem = f"{at}.annotationData must be a JSON object, got {_kind(data)}"
+            return cls(worker_id, None, None, problem)
         content = data.get("content")
         if content is not None and not isinstance(content, str):
             # Some producers hand the submission over already decoded; keep it as JSON text so
             # every consumer decodes one way.
             content = json.dumps(content)
-        s3_uri = optional_str(data, "s3Uri", f"{at}.annotationData.")
+        s3_uri = data.get("s3Uri")
         if s3_uri is None:
-            s3_uri = optional_str(data, "s3uri", f"{at}.annotationData.")
+            s3_uri = data.get("s3uri")
+        if s3_uri is not None and not isinstance(s3_uri, str):
+            problem = f"{at}.annotationData.s3Uri must be a string, got {_kind(s3_uri)}"
+            return cls(worker_id, content, None, problem)
         return cls(worker_id, content, s3_uri)
 
 
@@ -115,7 +137,8 @@ def parse_payload(raw: str | bytes | Sequence[Any] | object) -> list[PayloadObje
     """Parse the batch file (its text, or the decoded JSON).
 
     Returns:
-        One :class:`PayloadObject` per distinct ``datasetObjectId``, in first-seen order.
+        One :class:`PayloadObject` per distinct ``datasetObjectId``, in first-seen order;
+        annotations of a repeated element that equal one already merged are dropped.
 
     Raises:
         ContractError: not JSON, not an array, or an element that breaks the structure.
@@ -131,7 +154,9 @@ def parse_payload(raw: str | bytes | Sequence[Any] | object) -> list[PayloadObje
         if seen is None:
             merged[obj.dataset_object_id] = obj
         else:
+            repeated = set(seen.annotations)
+            added = tuple(a for a in obj.annotations if a not in repeated)
             merged[obj.dataset_object_id] = PayloadObject(
-                seen.dataset_object_id, seen.data_object, seen.annotations + obj.annotations
+                seen.dataset_object_id, seen.data_object, seen.annotations + added
             )
     return list(merged.values())

@@ -14,9 +14,12 @@ single- and multi-label classification name a classification method, which multi
 per label; the other task types have one consolidator each and take only ``"auto"``),
 ``method_params`` (object, default ``{}``: the classification method's hyperparameters, or
 the consolidator's keyword arguments for the other task types), ``short_instruction`` and
-``full_instruction`` (strings, default ``""``). Unknown keys are ignored, so the deployment may
-carry fields only other components read. Method names and parameters are checked by the
-consolidation library when the first batch is consolidated.
+``full_instruction`` (strings, default ``""``), ``answer_name`` (the ``name`` of the crowd
+element whose answer is consolidated, default ``null``: the answer is then found by its shape,
+which needs it to be the template's only answer of that shape; set it when the template has
+several, e.g. a transcription ``crowd-text-area`` next to a comment field). Unknown keys are
+ignored, so the deployment may carry fields only other components read. Method names and
+parameters are checked by the consolidation library when the first batch is consolidated.
 
 A job belongs to the project whose name, followed by ``-``, starts the job name
 (case-insensitive; the longest such name wins). When exactly one project is configured, every
@@ -105,6 +108,7 @@ class ProjectConfig:
     method_params: Mapping[str, Any] = field(default_factory=dict)
     short_instruction: str = ""
     full_instruction: str = ""
+    answer_name: str | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -156,6 +160,9 @@ class ProjectConfig:
             if not isinstance(value, str):
                 raise ContractError(f"{at}.{key} must be a string")
             instructions[key] = value
+        answer_name = raw.get("answer_name")
+        if answer_name is not None and (not isinstance(answer_name, str) or not answer_name):
+            raise ContractError(f"{at}.answer_name must be a non-empty string or null")
         return cls(
             name=name,
             task_type=task_type,
@@ -164,6 +171,7 @@ class ProjectConfig:
             method_params=dict(params),
             short_instruction=instructions["short_instruction"],
             full_instruction=instructions["full_instruction"],
+            answer_name=answer_name,
         )
 
 

@@ -10,8 +10,11 @@ per data object of the batch; label values and the per-item no-consensus contrac
 I/O: the batch file and any annotation stored by ``s3Uri`` are read with the Lambda's own role;
 prior worker skill is read from, and this batch's worker skill written to, ``ARTIFACTS_BUCKET``;
 segmentation masks are written next to the job's output. A malformed event, an unreadable or
-malformed batch file, a job that matches no project and a configuration the library rejects
-raise; an annotation that cannot be read only costs its item a no-consensus result.
+malformed batch file, a job that matches no project, a configuration the library rejects and
+an S3 error reading an annotation ``s3Uri`` other than not-found (throttling, 5xx, access
+denied, KMS) raise; an annotation that does not exist, or has an invalid URI, only costs its
+item a no-consensus result. Segmentation masks (and, under a ``-ref`` label attribute, their
+JSON sidecars) are written before the response that points at them.
 
 The Powertools Tracer is created on the first invocation rather than at import: building it
 imports the X-Ray SDK, which creates a botocore client and costs about twice an ``import
@@ -99,7 +102,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any
 
 
 def _write_outputs(result: BatchResult, artifacts_bucket: str, skills: str) -> None:
-    """Masks first (the response points at them), then the batch's worker skill."""
+    """Masks and their sidecars first (the response points at them), then worker skill."""
     for mask in result.masks:
         _s3().put_object(
             Bucket=mask.bucket, Key=mask.key, Body=mask.body, ContentType=mask.content_type
@@ -141,7 +144,13 @@ def _read(bucket: str, key: str) -> bytes:
 
 
 def _fetch_annotations(objects: Iterable[PayloadObject]) -> tuple[dict[str, str], dict[str, str]]:
-    """Text of every annotation given by ``s3Uri``, and why the others could not be read."""
+    """Text of every annotation given by ``s3Uri``, and why the others could not be read.
+
+    Only a permanent problem costs the item a no-consensus: an invalid URI, an object that does
+    not exist (``NoSuchKey``, ``404``, ``NotFound``) or is not UTF-8. Any other S3 error
+    (throttling, a 5xx, access denied, a KMS error) is transient or a deployment fault and
+    propagates, so the invocation fails and Ground Truth can retry the batch.
+    """
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
     fetched: dict[str, str] = {}
@@ -156,7 +165,10 @@ def _fetch_annotations(objects: Iterable[PayloadObject]) -> tuple[dict[str, str]
             except ContractError as exc:
                 unreadable[uri] = str(exc)
             except ClientError as exc:
-                unreadable[uri] = f"S3 {exc.response.get('Error', {}).get('Code', 'error')}"
+                code = str(exc.response.get("Error", {}).get("Code", "error"))
+                if code not in _MISSING:
+                    raise  # throttling, 5xx, access or KMS errors: fail loudly so GT can retry
+                unreadable[uri] = f"S3 {code}"
             except UnicodeDecodeError:
                 unreadable[uri] = "not UTF-8 text"
     if unreadable:

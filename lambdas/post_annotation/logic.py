@@ -3,29 +3,39 @@
 Input: the parsed event, the job's project, the batch's objects, the text of every annotation
 that was given by ``s3Uri`` (or why it could not be read), and prior worker skill. Output: one
 label value per ``datasetObjectId`` of the batch (never one dropped, never one repeated), the
-mask PNGs to write (segmentation), and the worker-skill document to store.
+mask PNGs and their JSON sidecars to write (segmentation), and the worker-skill document to store.
 
 How an item is consolidated
-    Each worker answer is read with :mod:`gt_contracts.answers` for the project's task type and
-    checked against the job's labels (``labelCategories``, or the project's labels when the
-    event has none). All items that pass go through the project's method in one run, so worker
-    skill is learned across the batch: single-label classification through
-    :func:`consolidation.methods.classification_method` (``method``, ``method_params``),
-    multi-label through :class:`~consolidation.multi_label.MultiLabelConsolidator` running that
-    method per label, and every other task type through its consolidator built with
-    ``method_params`` as keyword arguments (``method`` is ``"auto"`` there). Prior skill goes to
-    every method.
+    Each worker answer is read with :mod:`gt_contracts.answers` for the project's task type
+    (from the crowd element the project's ``answer_name`` names, or else the one answer of the
+    task type's shape) and checked against the job's labels (``labelCategories``, or the
+    project's labels when the event has none). Free-text and numeric answers have no labels and
+    are not checked; a segmentation answer is checked by the mask decoder instead, colour by
+    colour (a ``labelMappings`` entry for a label nobody painted is ignored, as is a
+    ``BACKGROUND`` entry in any case, and a painted colour the job's labels cannot explain
+    rejects the item as a malformed answer). All items that pass go through the project's
+    method in one run, so worker skill is learned across the batch: single-label
+    classification through :func:`consolidation.methods.classification_method` (``method``,
+    ``method_params``), multi-label through
+    :class:`~consolidation.multi_label.MultiLabelConsolidator` running that method per label,
+    and every other task type through its consolidator built with ``method_params`` as keyword
+    arguments (``method`` is ``"auto"`` there). Prior skill goes to every method.
 
 Failure contract (per item; pinned by tests)
     An item that cannot be consolidated is never dropped and never fails the batch. Its label
     value is ``{"no-consensus": true, "reason": str, "workers": int, "method": str}``: no
-    worker answers, a worker answering twice, an annotation ``s3Uri`` that could not be read, an
-    annotation with neither ``content`` nor ``s3Uri``, content that is not JSON, an answer of the
-    wrong shape, a label outside the job's labels, a segmentation mask that cannot be decoded,
-    an error the library raises for that item, or the method's own refusal (e.g. a tie under
-    ``tie_policy="no_consensus"``). ``workers`` counts the distinct workers who submitted.
+    worker answers, an annotation the batch file gives in a broken form (an empty or
+    non-string ``workerId``, an ``annotationData`` that is not an object, a non-string
+    ``s3Uri``), a worker answering twice (identical copies of a repeated batch element are
+    merged first, see :mod:`gt_contracts.payload`), an annotation ``s3Uri`` that is not a valid
+    URI, does not exist or is not UTF-8 text, an annotation with neither ``content`` nor
+    ``s3Uri``, content that is not JSON, an answer of the wrong shape, a label outside the job's
+    labels, a segmentation mask that cannot be decoded, an error the library raises for that
+    item, or the method's own refusal (e.g. a tie under ``tie_policy="no_consensus"``).
+    ``workers`` counts the distinct workers who submitted.
     Configuration errors (an unknown method or parameter) and library errors that name no item
-    raise: they would fail every item alike.
+    raise: they would fail every item alike. (The handler also raises when it cannot read an
+    annotation ``s3Uri`` for a reason other than not-found, so that Ground Truth can retry.)
 
 Label values (one per task type; every consensus value carries ``confidence``, ``workers`` and
 the method that produced it, kept inside the value because Ground Truth replaces a
@@ -45,18 +55,22 @@ Lambda-supplied ``<label>-metadata`` in custom jobs; for boxes and entities they
                                        "objects": [{"confidence": 0.94}], "confidence": 0.94,
                                        "workers": 3, "method": "box-clustering",
                                        "iou-threshold": 0.5}}
-    named-entity    {"annotations": {"labels": [{"label": "person"}, ...],
+    named-entity    {"annotations": {"labels": [{"label": "person",
+                                                 "shortDisplayName": "person"}, ...],
                                      "entities": [{"label": "person", "startOffset": 0,
                                                    "endOffset": 5}]},
                      "consolidation": {"entities": [{"confidence": 0.8}], "confidence": 0.8,
                                        "workers": 3, "method": "span-clustering"}}
-    segmentation    {"ref": "s3://.../annotations/consolidated-annotation/output/0_<ts>.png",
-                     "internal-color-map": {"0": {"class-name": "BACKGROUND",
+    segmentation    "s3://.../annotations/consolidated-annotation/output/0_<ts>.png"
+                    (label attribute ending in -ref, as Ground Truth requires; the rest goes
+                    to the JSON sidecar .../0_<ts>.json next to the PNG:)
+                    {"internal-color-map": {"0": {"class-name": "BACKGROUND",
                                                   "hex-color": "#ffffff", "confidence": 0.8},
                                             "1": {"class-name": "cat", "hex-color": "#1f77b4",
                                                   "confidence": 0.8}},
                      "class-confidence": {"cat": 0.85},
                      "confidence": 0.8, "workers": 3, "method": "pixel-vote"}
+                    (any other label attribute: that object, with the URI under "ref")
     keypoint        {"keypoints": [{"label": "nose", "x": 155.0, "y": 275.0,
                                     "confidence": 0.9}],
                      "confidence": 0.9, "workers": 3, "method": "keypoint-clustering"}
@@ -65,10 +79,17 @@ Lambda-supplied ``<label>-metadata`` in custom jobs; for boxes and entities they
 
 ``class-id``/``class_id`` and the ``class-map`` keys index the job's labels. Box coordinates
 are rounded to whole pixels as in Ground Truth's built-in output; ``image_size`` is ``[]`` when
-no worker reported it. The segmentation attribute is an object rather than a bare URI so that
-its colour map and confidence stay with the label (``internal-color-map`` as Ground Truth
-writes it, one image-level confidence for every class; ``class-confidence`` per label as the
-method reports it); the mask is an indexed PNG whose index 0 is background (``#ffffff``) and
+no worker reported it. An entity label's ``shortDisplayName`` is the label itself. Under a
+``-ref`` label attribute the segmentation value is the bare S3 URI of the mask, as in Ground
+Truth's built-in output, and the colour map, confidences, workers and method go to a JSON
+sidecar with the mask's key and ``.json`` instead of ``.png`` (written, like the mask, before
+the Lambda answers). A segmentation item without consensus keeps the no-consensus object even
+under a ``-ref`` attribute (an empty string would not be a URI), so consumers of a ``-ref``
+attribute must check that the value is a string before reading it as a URI. Under any other
+label attribute the value is the object with the URI under ``ref``, so that the colour map and
+confidence stay with the label. In both forms ``internal-color-map`` is as Ground Truth writes
+it, one image-level confidence for every class, and ``class-confidence`` is per label as the
+method reports it; the mask is an indexed PNG whose index 0 is background (``#ffffff``) and
 ``k`` the ``k``-th label, each label in the colour workers painted it with (a free palette
 colour when that clashes or no worker used the label). ``method`` names what ran (for
 ``"auto"``, the method it chose). A numeric value is an ``int`` when every answer was one and
@@ -83,7 +104,8 @@ Where files go
     ``<job output>/annotations/consolidated-annotation/output/<datasetObjectId>_<ts>.png`` when
     the payload URI has Ground Truth's ``.../annotations/consolidated-annotation/
     consolidation-request/iteration-<N>/<ts>.json`` form, and otherwise to
-    ``s3://$ARTIFACTS_BUCKET/masks/<project>/<job-name>/<datasetObjectId>_<16 hex>.png``.
+    ``s3://$ARTIFACTS_BUCKET/masks/<project>/<job-name>/<datasetObjectId>_<16 hex>.png``;
+    a mask's JSON sidecar (``-ref`` label attributes) has the same key ending in ``.json``.
 """
 
 from __future__ import annotations
@@ -137,11 +159,22 @@ __all__ = [
 ]
 
 BACKGROUND_COLOR = "#ffffff"
+BACKGROUND_LABEL = "BACKGROUND"
 # D3 category10, the palette the segmentation tool appears to use; for labels no worker painted.
 _PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
 )  # fmt: skip
+# Task types whose answers are checked against the job's labels before consolidation. Free text
+# and numbers have no labels; a segmentation answer's colours are checked by the mask decoder,
+# which rejects a colour it cannot map (its ``labelMappings`` may list labels nobody painted).
+_LABEL_CHECKED_TASK_TYPES = frozenset(CLASSIFICATION_TASK_TYPES) | {
+    "image-classification-multilabel",
+    "text-classification-multilabel",
+    "bounding-box",
+    "named-entity",
+    "keypoint",
+}
 _REQUEST_MARKER = "/annotations/consolidated-annotation/consolidation-request/"
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2})_(\d{2}:\d{2}:\d{2}(?:\.\d+)?)$")
 
@@ -298,15 +331,25 @@ class Batch:
 class ItemResult:
     """The label value of one data object.
 
+    ``value`` is the label value in object form. ``ref`` is set only for a segmentation mask
+    under a ``-ref`` label attribute: the mask's URI, which is then the label value itself
+    (``value`` still holds the object form, whose details also go to the mask's JSON sidecar).
+
     ``problem`` is a short, content-free tag for logs when the item has no consensus
     (``no-answers``, ``duplicate-worker``, ``unreadable-annotation``, ``missing-answer``,
-    ``invalid-content``, ``malformed-answer``, ``unknown-label``, ``consolidation-error``,
-    ``no-consensus``); ``None`` otherwise.
+    ``invalid-content``, ``malformed-annotation``, ``malformed-answer``, ``unknown-label``,
+    ``consolidation-error``, ``no-consensus``); ``None`` otherwise.
     """
 
     dataset_object_id: str
     value: dict[str, Any]
     problem: str | None = None
+    ref: str | None = None
+
+    @property
+    def label(self) -> dict[str, Any] | str:
+        """What Ground Truth writes under the label attribute: ``ref`` if set, else ``value``."""
+        return self.ref if self.ref is not None else self.value
 
     @property
     def consensus(self) -> bool:
@@ -315,7 +358,7 @@ class ItemResult:
 
 @dataclass(frozen=True, slots=True)
 class MaskArtifact:
-    """A consolidated segmentation mask to write before answering."""
+    """A file to write before answering: a consolidated segmentation mask, or its JSON sidecar."""
 
     bucket: str
     key: str
@@ -345,7 +388,7 @@ class BatchResult:
         """The Lambda's response: one entry per data object, in payload order."""
         return [
             ConsolidatedAnnotation(
-                item.dataset_object_id, label_attribute_name, item.value
+                item.dataset_object_id, label_attribute_name, item.label
             ).to_json()
             for item in self.items
         ]
@@ -398,9 +441,12 @@ def consolidate_batch(batch: Batch) -> BatchResult:
 
     vocabulary = declared or tuple(
         sorted({label for a in prepared.values() for label in _labels(a)})
+        if project.task_type in _LABEL_CHECKED_TASK_TYPES
+        else ()
     )
     ctx = _Context(project=project, vocabulary=vocabulary, prior=batch.prior.skills)
     family = _family(project)
+    bare_ref = family.needs_masks and batch.request.label_attribute_name.endswith("-ref")
     if family.needs_masks and batch.masks is None:
         raise ContractError("segmentation needs a mask location")
     run, extras, outcomes = _run(family, prepared, ctx, rejected)
@@ -430,12 +476,24 @@ def consolidate_batch(batch: Batch) -> BatchResult:
             items.append(_no_consensus(object_id, refusal, n, method))
         else:
             value, mask = family.shape(result, shaping, n)
-            items.append(ItemResult(object_id, _json_safe(value)))
             if mask is not None:
                 masks.append(mask)
+            ref = None
+            if bare_ref and mask is not None:
+                ref, sidecar = _split_reference(value, mask)
+                masks.append(sidecar)
+            items.append(ItemResult(object_id, _json_safe(value), ref=ref))
 
     skills = _skills_document(batch, run, method, items)
     return BatchResult(items=items, masks=masks, skills=skills, method=method)
+
+
+def _split_reference(value: dict[str, Any], mask: MaskArtifact) -> tuple[str, MaskArtifact]:
+    """The mask's URI (the label value under a ``-ref`` attribute) and its JSON sidecar."""
+    details = {k: v for k, v in value.items() if k != "ref"}
+    key = f"{mask.key.removesuffix('.png')}.json"
+    sidecar = MaskArtifact(mask.bucket, key, to_json_bytes(details), "application/json")
+    return str(value["ref"]), sidecar
 
 
 def _read_answers(
@@ -444,6 +502,9 @@ def _read_answers(
     """Every worker's answer for one object, or the first reason the object cannot be used."""
     if not obj.annotations:
         return _Rejection("no-answers", "no worker answers")
+    for annotation in obj.annotations:
+        if annotation.problem is not None:
+            return _Rejection("malformed-annotation", annotation.problem)
     seen: set[str] = set()
     for annotation in obj.annotations:
         if annotation.worker_id in seen:
@@ -451,7 +512,8 @@ def _read_answers(
                 "duplicate-worker", f"worker {annotation.worker_id!r} answered more than once"
             )
         seen.add(annotation.worker_id)
-    known = set(declared)
+    task_type = batch.project.task_type
+    known = set(declared) if task_type in _LABEL_CHECKED_TASK_TYPES else set()
     answers: WorkerAnswers = []
     for annotation in obj.annotations:
         worker = annotation.worker_id
@@ -479,7 +541,7 @@ def _read_answers(
         except AnswerError as exc:
             return _Rejection("invalid-content", f"worker {worker!r}: {exc}")
         try:
-            answer = answer_from_content(batch.project.task_type, content)
+            answer = answer_from_content(task_type, content, name=batch.project.answer_name)
         except AnswerError as exc:
             return _Rejection("malformed-answer", f"worker {worker!r}: {exc}")
         if known:
@@ -612,10 +674,19 @@ def _labels_of(answer: Answer) -> Iterable[str]:
     if isinstance(answer, KeypointsAnswer):
         return {p.label for p in answer.points}
     if isinstance(answer, SegmentationAnswer):
-        return set(answer.label_colors)
+        return set(_painted_colors(answer))
     if isinstance(answer, tuple):
         return {s.label for s in answer}
     return ()
+
+
+def _painted_colors(answer: SegmentationAnswer) -> dict[str, str]:
+    """The answer's ``labelMappings`` without a ``BACKGROUND`` entry (any case)."""
+    return {
+        label: color
+        for label, color in answer.label_colors.items()
+        if label.casefold() != BACKGROUND_LABEL.casefold()
+    }
 
 
 def _labels(answers: WorkerAnswers) -> set[str]:
@@ -634,7 +705,7 @@ def _label_colors(
     for answers in prepared.values():
         for _, answer in answers:
             if isinstance(answer, SegmentationAnswer):
-                for label, color in answer.label_colors.items():
+                for label, color in _painted_colors(answer).items():
                     painted.setdefault(label, color.lower())
     used = {BACKGROUND_COLOR}
     spare = itertools.chain(_PALETTE, (f"#{n:06x}" for n in range(1, 0xFFFFFF)))
@@ -837,7 +908,7 @@ def _shape_spans(outcome: Outcome, shaping: _Shaping, workers: int) -> tuple[dic
     entities = list(outcome.value.get("entities", []))
     return {
         "annotations": {
-            "labels": [{"label": label} for label in shaping.vocabulary],
+            "labels": [{"label": label, "shortDisplayName": label} for label in shaping.vocabulary],
             "entities": [
                 {
                     "label": e["label"],
@@ -914,7 +985,7 @@ def _run_segmentation(
             continue
         try:
             mask = decode_label_png_base64(
-                answer.png_base64, answer.label_colors, list(ctx.vocabulary), task_id=t
+                answer.png_base64, _painted_colors(answer), list(ctx.vocabulary), task_id=t
             )
         except ConsolidationError as exc:  # not base64, not a PNG, a colour outside the map
             rejected[t] = _Rejection("malformed-answer", f"worker {w!r}: {exc}")

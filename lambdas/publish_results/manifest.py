@@ -351,7 +351,11 @@ def _normalise(value: Any, metadata: LabelMetadata | None) -> dict[str, Any] | N
         )
     if isinstance(value, list) and (kind in _MULTI_TYPES or "class-map" in meta):
         return _builtin_multilabel(value, meta)
-    if isinstance(value, str) and kind == "groundtruth/semantic-segmentation":
+    if isinstance(value, str) and (
+        kind == "groundtruth/semantic-segmentation" or value.startswith("s3://")
+    ):
+        # A segmentation label under a ``-ref`` attribute is the mask's S3 URI; a custom job's
+        # metadata has no colour map (LabelFlow writes it to a JSON file beside the mask).
         return _builtin_segmentation(value, meta)
     if not isinstance(value, Mapping):
         return None

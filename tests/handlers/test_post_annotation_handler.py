@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 from botocore.exceptions import ClientError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
 from moto import mock_aws
 from PIL import Image
 
@@ -355,14 +357,64 @@ def test_handler_writes_segmentation_masks_next_to_the_job_output(s3, load_event
         "output/review-sentiment-2024/annotations/consolidated-annotation/output/"
         "4_2024-05-06T09:15:42.png"
     )
-    assert value["ref"] == f"s3://{GT_BUCKET}/{key}"
-    assert value["internal-color-map"]["1"] == {
-        "class-name": "cat",
-        "hex-color": "#1f77b4",
-        "confidence": value["confidence"],
-    }
+    # Under a -ref label attribute the value is the mask's URI, as Ground Truth requires
+    assert value == f"s3://{GT_BUCKET}/{key}"
     mask = Image.open(io.BytesIO(s3.get_object(Bucket=GT_BUCKET, Key=key)["Body"].read()))
     assert np.asarray(mask).tolist() == [[1, 0, 0], [0, 0, 0]]
+    # And the colour map, confidences, workers and method sit in the JSON sidecar next to it
+    sidecar = s3.get_object(Bucket=GT_BUCKET, Key=key.removesuffix(".png") + ".json")
+    assert sidecar["ContentType"] == "application/json"
+    details = json.loads(sidecar["Body"].read())
+    assert details["internal-color-map"]["1"] == {
+        "class-name": "cat",
+        "hex-color": "#1f77b4",
+        "confidence": details["confidence"],
+    }
+    assert details["workers"] == 2
+    assert details["method"] == "pixel-vote"
+
+
+def test_handler_keeps_the_segmentation_object_for_a_plain_label_attribute(
+    s3, load_event, lambda_context
+):
+    event = load_event("post-annotation-event.textclass.json")
+    event["labelingJobArn"] = event["labelingJobArn"].replace("review-sentiment", "cats")
+    event["labelAttributeName"] = "cats"
+    event["labelCategories"] = ["cat"]
+    _store_payload(
+        s3, event, [_item("4", _answer("a", _mask_answer()), _answer("b", _mask_answer()))]
+    )
+
+    value = _values(_invoke(event, lambda_context), "cats")["4"]
+
+    assert value["ref"].endswith("/consolidated-annotation/output/4_2024-05-06T09:15:42.png")
+    assert value["internal-color-map"]["1"]["class-name"] == "cat"
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        ("SlowDown", 503),
+        ("InternalError", 500),
+        ("AccessDenied", 403),
+        ("KMS.DisabledException", 400),
+    ],
+)
+def test_handler_fails_loudly_when_an_annotation_cannot_be_read_for_now(
+    s3, load_event, lambda_context, code, status
+):
+    # Given a batch whose annotation is stored by s3Uri, and S3 failing to return it
+    event = load_event("post-annotation-event.textclass.json")
+    stored = {"workerId": "w1", "annotationData": {"s3Uri": f"s3://{GT_BUCKET}/answers/w1.json"}}
+    payload = json.dumps([_item("0", stored)]).encode()
+    stubber = Stubber(s3)
+    stubber.add_response("get_object", {"Body": StreamingBody(io.BytesIO(payload), len(payload))})
+    stubber.add_client_error("get_object", code, http_status_code=status)
+
+    # When the batch is consolidated, the error propagates (Ground Truth can retry the batch)
+    with stubber, pytest.raises(ClientError, match=code):
+        _invoke(event, lambda_context)
+    stubber.assert_no_pending_responses()
 
 
 def test_handler_is_traced_around_the_request_handling(s3, load_event, lambda_context):

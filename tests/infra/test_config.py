@@ -152,6 +152,14 @@ def test_projects_setting_is_keyed_by_name_with_the_documented_fields() -> None:
         }
 
 
+def test_projects_setting_writes_answer_name_only_when_set() -> None:
+    named = ProjectConfig(**{**VALID, "task_type": "free-text", "labels": ()}, answer_name="text")
+    settings = json.loads(projects_setting((named,)))
+    assert settings["pets"]["answer_name"] == "text"
+    with pytest.raises(ConfigError, match="answer_name"):
+        ProjectConfig(**VALID, answer_name="")
+
+
 def test_cdk_json_selects_dev_and_holds_no_account_ids() -> None:
     text = (REPO_ROOT / "cdk.json").read_text()
     assert json.loads(text)["context"]["stage"] == "dev"

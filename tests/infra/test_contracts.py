@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from gt_contracts import parse_projects
+from infra.config import ProjectConfig, projects_setting
 from tests.infra.conftest import REPO_ROOT
 from tests.infra.template_helpers import HANDLER_SUFFIX, labelflow_functions
 
@@ -103,3 +105,22 @@ def test_synthesized_settings_parse_in_the_function(
     }
     parsed = settings.Settings.from_env(environment)
     assert set(parsed.labelflow_projects) == {"cats", "cells"}
+
+
+def test_answer_name_written_by_infra_is_read_by_the_functions() -> None:
+    common = {
+        "short_instruction": "Type the text.",
+        "full_instruction": "<p>Type the text.</p>",
+        "workers_per_item": 3,
+        "task_type": "free-text",
+        "labels": (),
+    }
+    projects = (
+        ProjectConfig(name="notes", answer_name="transcription", **common),
+        ProjectConfig(name="memos", **common),
+    )
+
+    parsed = parse_projects(projects_setting(projects))
+
+    assert parsed["notes"].answer_name == "transcription"
+    assert parsed["memos"].answer_name is None

@@ -92,16 +92,76 @@ def test_parse_payload_treats_missing_annotations_as_none():
             r"payload\[0\]\.annotations must be a list",
         ),
         ([{"datasetObjectId": "0", "annotations": [{}]}], r"annotations\[0\]\.workerId is missing"),
-        (
-            [{"datasetObjectId": "0", "annotations": [{"workerId": 5}]}],
-            "workerId must be a non-empty string",
-        ),
-        (
-            [{"datasetObjectId": "0", "annotations": [{"workerId": "w", "annotationData": "x"}]}],
-            "annotationData must be a JSON object",
-        ),
+        ([{"datasetObjectId": "0", "annotations": ["x"]}], r"annotations\[0\] must be a JSON"),
     ],
 )
 def test_parse_payload_rejects_broken_structure(raw, message):
     with pytest.raises(ContractError, match=message):
         parse_payload(raw)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "worker", "problem"),
+    [
+        ({"workerId": 5}, "", "payload[1].annotations[0].workerId must be a non-empty string"),
+        ({"workerId": ""}, "", "payload[1].annotations[0].workerId must be a non-empty string"),
+        (
+            {"workerId": "w", "annotationData": "x"},
+            "w",
+            "payload[1].annotations[0].annotationData must be a JSON object",
+        ),
+        (
+            {"workerId": "w", "annotationData": {"s3Uri": 5}},
+            "w",
+            "payload[1].annotations[0].annotationData.s3Uri must be a string",
+        ),
+        (
+            {"workerId": "w", "annotationData": {"s3uri": ["s3://b/k"]}},
+            "w",
+            "payload[1].annotations[0].annotationData.s3Uri must be a string",
+        ),
+    ],
+)
+def test_parse_payload_keeps_a_broken_annotation_as_its_items_problem(annotation, worker, problem):
+    good = {"workerId": "a", "annotationData": {"content": "{}"}}
+    raw = [
+        {"datasetObjectId": "0", "annotations": [good]},
+        {"datasetObjectId": "1", "annotations": [annotation, good]},
+    ]
+
+    objects = parse_payload(raw)
+
+    assert objects[0].annotations == (WorkerAnnotation("a", "{}", None),)
+    broken, fine = objects[1].annotations
+    assert broken.worker_id == worker
+    assert broken.problem is not None and broken.problem.startswith(problem)
+    assert fine.problem is None
+
+
+def test_parse_payload_drops_identical_annotations_of_a_repeated_element():
+    element = {
+        "datasetObjectId": "0",
+        "annotations": [
+            {"workerId": "a", "annotationData": {"content": '{"q": 1}'}},
+            {"workerId": "b", "annotationData": {"s3Uri": "s3://b/answers/b.json"}},
+        ],
+    }
+
+    (obj,) = parse_payload([element, element])
+
+    assert [a.worker_id for a in obj.annotations] == ["a", "b"]
+
+
+def test_parse_payload_keeps_conflicting_annotations_of_a_repeated_element():
+    first = {
+        "datasetObjectId": "0",
+        "annotations": [{"workerId": "a", "annotationData": {"content": "1"}}],
+    }
+    second = {
+        "datasetObjectId": "0",
+        "annotations": [{"workerId": "a", "annotationData": {"content": "2"}}],
+    }
+
+    (obj,) = parse_payload([first, second])
+
+    assert [a.content for a in obj.annotations] == ["1", "2"]

@@ -128,3 +128,25 @@ def test_resolve_project_requires_the_hyphen_after_the_name():
 def test_resolve_project_names_the_job_and_the_projects():
     with pytest.raises(ContractError, match=r"'boats-1'.*\['cars', 'pets'\]"):
         resolve_project(_config("pets", "cars"), "boats-1")
+
+
+def test_answer_name_is_optional_and_read_when_given():
+    projects = parse_projects(
+        json.dumps(
+            {
+                "notes": {"task_type": "free-text", "answer_name": "transcription"},
+                "pets": {"task_type": "bounding-box", "labels": ["dog"]},
+            }
+        )
+    )
+
+    assert projects["notes"].answer_name == "transcription"
+    assert projects["pets"].answer_name is None
+
+
+@pytest.mark.parametrize("answer_name", ["", 5, ["transcription"]])
+def test_answer_name_must_be_a_non_empty_string(answer_name):
+    text = json.dumps({"notes": {"task_type": "free-text", "answer_name": answer_name}})
+
+    with pytest.raises(ContractError, match=r"\['notes'\]\.answer_name must be a non-empty"):
+        parse_projects(text)

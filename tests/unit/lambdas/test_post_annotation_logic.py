@@ -62,6 +62,10 @@ def _says(worker: str, label: str, name: str = "sentiment") -> WorkerAnnotation:
     return WorkerAnnotation(worker, json.dumps({name: {"label": label}}), None)
 
 
+def _label(label: str) -> dict[str, Any]:
+    return {"sentiment": {"label": label}}
+
+
 def _obj(object_id: str, *annotations: WorkerAnnotation) -> PayloadObject:
     return PayloadObject(object_id, {"content": "text"}, annotations)
 
@@ -132,6 +136,10 @@ NO_CONSENSUS_CASES = {
         _obj("0", WorkerAnnotation("a", None, "s3://b/a.json")),
         "annotation of worker 'a' at s3://b/a.json is unreadable: S3 NoSuchKey",
     ),
+    "malformed-annotation": (
+        _obj("0", _says("a", "positive"), WorkerAnnotation("", None, None, "workerId is bad")),
+        "workerId is bad",
+    ),
 }
 
 
@@ -159,6 +167,51 @@ def test_consolidate_batch_reports_each_unusable_item_as_no_consensus(problem):
     assert reason in value["reason"]
     assert result.items[1].consensus
     assert result.problems == {problem: 1}
+
+
+def test_consolidate_batch_gives_a_broken_annotation_only_its_item_a_no_consensus():
+    # Given a batch file where one annotation's workerId and another's annotationData break
+    # the documented structure
+    good = {"workerId": "a", "annotationData": {"content": json.dumps(_label("positive"))}}
+    raw = [
+        {"datasetObjectId": "0", "annotations": [good, {"workerId": 7}]},
+        {"datasetObjectId": "1", "annotations": [good, {"workerId": "b", "annotationData": 1}]},
+        {"datasetObjectId": "2", "annotations": [good]},
+    ]
+
+    # When the batch is consolidated
+    result = consolidate_batch(
+        Batch(request=_request(), project=_project(), objects=parse_payload(raw))
+    )
+
+    # Then only the items holding a broken annotation have no consensus, with the reason
+    assert [item.problem for item in result.items] == [
+        "malformed-annotation",
+        "malformed-annotation",
+        None,
+    ]
+    assert result.items[0].value["reason"] == (
+        "payload[0].annotations[1].workerId must be a non-empty string, got int"
+    )
+    assert result.items[1].value["reason"] == (
+        "payload[1].annotations[1].annotationData must be a JSON object, got int"
+    )
+    assert result.items[2].value["class-name"] == "positive"
+
+
+def test_consolidate_batch_counts_each_worker_once_in_a_repeated_element():
+    element = {
+        "datasetObjectId": "0",
+        "annotations": [
+            {"workerId": "a", "annotationData": {"content": json.dumps(_label("positive"))}},
+            {"workerId": "b", "annotationData": {"content": json.dumps(_label("positive"))}},
+        ],
+    }
+
+    (value,) = _consolidate(*parse_payload([element, element]))
+
+    assert value["class-name"] == "positive"
+    assert value["workers"] == 2
 
 
 def test_consolidate_batch_reads_annotations_fetched_by_uri():

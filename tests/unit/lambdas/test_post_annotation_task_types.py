@@ -38,14 +38,20 @@ MASKS = MaskLocation("gt-out", "out/job/annotations/consolidated-annotation/outp
 
 
 def _run(
-    task_type: Any, labels: tuple[str, ...], answers: dict[str, list[Any]], **project: Any
+    task_type: Any,
+    labels: tuple[str, ...],
+    answers: dict[str, list[Any]],
+    *,
+    attribute: str = "attr",
+    categories: tuple[str, ...] | None = None,
+    **project: Any,
 ) -> BatchResult:
     request = PostAnnotationEvent(
         version=None,
         labeling_job_arn="arn:aws:sagemaker:us-east-1:111122223333:labeling-job/p-1",
         job_name="p-1",
-        label_categories=None,
-        label_attribute_name="attr",
+        label_categories=categories,
+        label_attribute_name=attribute,
         role_arn="arn:aws:iam::111122223333:role/gt",
         payload_uri="s3://gt-out/batch.json",
     )
@@ -143,7 +149,10 @@ def test_named_entity_value_follows_the_builtin_shape():
 
     value = result.items[0].value
     assert value["annotations"] == {
-        "labels": [{"label": "person"}, {"label": "date"}],
+        "labels": [
+            {"label": "person", "shortDisplayName": "person"},
+            {"label": "date", "shortDisplayName": "date"},
+        ],
         "entities": [entity],
     }
     assert value["consolidation"]["entities"] == [{"confidence": 1.0}]
@@ -175,6 +184,62 @@ def test_free_text_value_holds_the_chosen_text():
     assert value["text"] in {"The cat sat", "the cat  sat"}
     assert value["workers"] == 3
     assert value["method"] == "closest-text"
+
+
+@pytest.mark.parametrize("categories", [None, ("transcription",)])
+def test_free_text_is_not_checked_against_labels(categories):
+    # Given a job whose labels come from the project or from labelCategories
+    result = _run(
+        "free-text",
+        ("legible", "illegible"),
+        {"0": ["The cat sat", "The cat sat"]},
+        categories=categories,
+    )
+
+    # Then a transcription is consolidated, not rejected as an unknown label
+    assert result.items[0].problem is None
+    assert result.items[0].value["text"] == "The cat sat"
+
+
+def test_numeric_is_not_checked_against_labels():
+    result = _run("numeric", ("count",), {"0": ["4", 4]}, categories=("count",))
+
+    assert result.items[0].problem is None
+    assert result.items[0].value["value"] == 4
+
+
+def test_free_text_reads_the_answer_the_project_names():
+    def content(text: str) -> dict[str, Any]:
+        return {"transcription": text, "comment": "hard to read"}
+
+    objects = [
+        PayloadObject(
+            "0",
+            {},
+            tuple(
+                WorkerAnnotation(f"w{k}", json.dumps(content("The cat sat")), None)
+                for k in range(2)
+            ),
+        )
+    ]
+    request = PostAnnotationEvent(
+        version=None,
+        labeling_job_arn="arn:aws:sagemaker:us-east-1:111122223333:labeling-job/p-1",
+        job_name="p-1",
+        label_categories=None,
+        label_attribute_name="attr",
+        role_arn="arn:aws:iam::111122223333:role/gt",
+        payload_uri="s3://gt-out/batch.json",
+    )
+
+    def run(**named: Any) -> BatchResult:
+        config = ProjectConfig(name="p", task_type="free-text", **named)
+        return consolidate_batch(Batch(request=request, project=config, objects=objects))
+
+    assert run().items[0].problem == "malformed-answer"  # two string answers, none named
+    named = run(answer_name="transcription").items[0]
+    assert named.problem is None
+    assert named.value["text"] == "The cat sat"
 
 
 @pytest.mark.parametrize(("answers", "expected"), [([4, 4, 5], 4), (["2.5", 2.5, "2.5"], 2.5)])
@@ -231,4 +296,80 @@ def test_segmentation_reports_an_undecodable_mask():
 
     assert result.items[0].problem == "malformed-answer"
     assert "pngImageData is not valid base64" in result.items[0].value["reason"]
+    assert result.masks == []
+
+
+def _bird_answer(mappings: dict[str, Any]) -> dict[str, Any]:
+    pixels = [[G, G, W, W], [G, G, W, W], [W, W, W, W]]
+    return {
+        "inputImageProperties": {"width": 4, "height": 3},
+        "labelMappings": mappings,
+        "labeledImage": {"pngImageData": _png_base64(pixels)},
+    }
+
+
+@pytest.mark.parametrize(
+    "mappings",
+    [
+        {"Bird": {"color": G}, "Sky": {"color": "#1f77b4"}},  # Sky listed, nobody painted it
+        {"Bird": {"color": G}, "BACKGROUND": {"color": W}},
+        {"Bird": {"color": G}, "background": {"color": "#000000"}},
+        {"Bird": {"color": G}, "Dog": {"color": "#d62728"}},  # unknown, but not painted
+    ],
+)
+def test_segmentation_ignores_background_and_unpainted_label_mappings(mappings):
+    answer = _bird_answer(mappings)
+
+    result = _run("semantic-segmentation", ("Sky", "Bird"), {"7": [answer, answer]})
+
+    assert result.items[0].problem is None
+    (mask,) = result.masks
+    written = np.asarray(Image.open(io.BytesIO(mask.body)))
+    assert written.tolist() == [[2, 2, 0, 0], [2, 2, 0, 0], [0, 0, 0, 0]]
+
+
+def test_segmentation_rejects_a_painted_colour_of_an_unknown_label():
+    answer = _bird_answer({"Dog": {"color": G}})
+
+    result = _run("semantic-segmentation", ("Sky", "Bird"), {"7": [answer]})
+
+    assert result.items[0].problem == "malformed-answer"
+    assert "mapped to label 'Dog'" in result.items[0].value["reason"]
+
+
+def test_segmentation_under_a_ref_attribute_is_the_mask_uri_with_a_json_sidecar():
+    answer = _bird_answer({"Bird": {"color": G}})
+
+    result = _run(
+        "semantic-segmentation", ("Sky", "Bird"), {"7": [answer, answer]}, attribute="birds-ref"
+    )
+
+    png_key = f"{MASKS.prefix}7_stamp.png"
+    (response,) = result.to_response("birds-ref")
+    assert response["consolidatedAnnotation"]["content"] == {"birds-ref": f"s3://gt-out/{png_key}"}
+    mask, sidecar = result.masks
+    assert (mask.bucket, mask.key, mask.content_type) == ("gt-out", png_key, "image/png")
+    assert (sidecar.bucket, sidecar.key) == ("gt-out", f"{MASKS.prefix}7_stamp.json")
+    assert sidecar.content_type == "application/json"
+    details = json.loads(sidecar.body)
+    assert set(details) == {
+        "internal-color-map",
+        "class-confidence",
+        "confidence",
+        "workers",
+        "method",
+    }
+    assert details["internal-color-map"]["2"]["class-name"] == "Bird"
+    assert details["workers"] == 2
+
+
+def test_segmentation_no_consensus_under_a_ref_attribute_stays_an_object():
+    answer = {"labelMappings": {}, "labeledImage": {"pngImageData": "not base64!"}}
+
+    result = _run("semantic-segmentation", ("Bird",), {"0": [answer]}, attribute="birds-ref")
+
+    (response,) = result.to_response("birds-ref")
+    value = response["consolidatedAnnotation"]["content"]["birds-ref"]
+    assert isinstance(value, dict)
+    assert value["no-consensus"] is True
     assert result.masks == []

@@ -201,6 +201,20 @@ def test_read_manifest_converts_builtin_segmentation():
     assert record.confidence == 0.81
 
 
+def test_read_manifest_reads_a_custom_job_mask_uri_as_a_labeled_segmentation():
+    meta = {"type": "groundtruth/custom", "job-name": "cells-1", "human-annotated": "yes"}
+    line = {
+        "source-ref": "s3://b/c.jpg",
+        "cells-ref": "s3://b/out/0.png",
+        "cells-ref-metadata": meta,
+    }
+
+    (record,) = read_manifest(json.dumps(line)).records
+
+    assert record.status == "labeled"
+    assert record.label == {"ref": "s3://b/out/0.png", "internal-color-map": {}}
+
+
 def test_read_manifest_uses_the_named_label_attribute():
     line = {
         "source": "x",
