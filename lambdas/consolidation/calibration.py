@@ -54,14 +54,17 @@ def fit_temperature(
     if usable.size > _MAX_SAMPLE:
         usable = usable[np.linspace(0, usable.size - 1, _MAX_SAMPLE).astype(np.intp)]
     ii, ww, gg = item_idx[usable], worker_idx[usable], label_idx[usable]
-    held_out = scores[ii] - log_confusion[ww, :, gg]  # [answer, true]
-    likelihood_of_answer = confusion[ww, :, gg]  # P(given | true) per answer
-    held_out -= held_out.max(axis=1, keepdims=True)
+    k = scores.shape[1]
+    cell = ww * k + gg
+    # Class-major [true, answer] arrays, so every reduction below runs across whole rows.
+    held_out = np.stack([scores[:, t][ii] - log_confusion[:, t, :].ravel()[cell] for t in range(k)])
+    likelihood_of_answer = np.stack([confusion[:, t, :].ravel()[cell] for t in range(k)])
+    held_out -= held_out.max(axis=0)
     best_tau, best_ll = 1.0, -np.inf
     for tau in TEMPERATURE_GRID:
         post = np.exp(tau * held_out)
-        post /= post.sum(axis=1, keepdims=True)
-        ll = float(np.log(np.maximum((post * likelihood_of_answer).sum(axis=1), 1e-300)).sum())
+        predicted = (post * likelihood_of_answer).sum(axis=0) / post.sum(axis=0)
+        ll = float(np.log(np.maximum(predicted, 1e-300)).sum())
         if ll > best_ll:
             best_tau, best_ll = float(tau), ll
     return best_tau
