@@ -175,6 +175,7 @@ class ProjectConfig(BaseModel):
             "method_params": dict(self.method_params),
             "short_instruction": self.short_instruction,
             "full_instruction": self.full_instruction,
+            "workers_per_item": self.workers_per_item,
             **({"answer_name": self.answer_name} if self.answer_name is not None else {}),
         }
 

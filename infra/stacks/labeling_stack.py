@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Stack, Tags, Validations
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
@@ -17,6 +18,7 @@ from constructs import Construct, IConstruct
 from infra.config import StageConfig, projects_setting
 from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
 from infra.constructs.labeling_job_role import LabelingJobRole
+from infra.constructs.labeling_workflow import LabelingWorkflow
 from infra.constructs.numeric_layer import NumericLayer
 from infra.constructs.runtime_function import FunctionPlatform
 from infra.constructs.storage import Storage
@@ -67,6 +69,8 @@ class LabelingStack(Stack):
         numeric_layer: The numpy/pillow layer shared by all functions.
         ground_truth: The pre-annotation and consolidation functions.
         labeling_job_role: The Ground Truth execution role.
+        workflow: The job workflow, or None when the stage names no work team (its labeling
+            jobs need one).
     """
 
     def __init__(
@@ -105,9 +109,26 @@ class LabelingStack(Stack):
             artifacts_bucket=self.storage.artifacts,
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
+        self.workflow: LabelingWorkflow | None = None
+        if config.workteam_arn is not None:
+            self.workflow = LabelingWorkflow(
+                self,
+                "Workflow",
+                platform=platform,
+                projects_setting=projects_setting(config.projects),
+                key=self.storage.key,
+                results_bucket=self.storage.results,
+                artifacts_bucket=self.storage.artifacts,
+                labeling_job_role=self.labeling_job_role.role,
+                workteam_arn=config.workteam_arn,
+                pre_annotation=self.ground_truth.pre_annotation.function,
+                consolidation=self.ground_truth.consolidation.function,
+            )
 
         self._grant_labeling_job_role()
         self._grant_consolidation()
+        if self.workflow is not None:
+            self._grant_workflow(self.workflow, tuple(p.name for p in config.projects))
         self._outputs()
 
     def _grant_labeling_job_role(self) -> None:
@@ -172,6 +193,78 @@ class LabelingStack(Stack):
             },
         )
 
+    def _grant_workflow(self, workflow: LabelingWorkflow, projects: tuple[str, ...]) -> None:
+        """What the workflow's functions read, write and call; nothing else.
+
+        Validate reads manifests (and checks the items they reference) in intake and writes
+        the clean manifest, rejects and chunks under `jobs/` of results. StartLabelingJob
+        creates (and tags) labeling jobs named after a configured project, passes the
+        labeling-job role to SageMaker and writes task tokens. JobEvents reads task tokens,
+        describes those jobs and reports their end to the waiting step.
+        """
+        storage = self.storage
+        validate = workflow.validate.function
+        start = workflow.start_job.function
+        job_events = workflow.job_events.function
+        storage.intake.grant_read(validate)
+        storage.results.grant_read(validate, "jobs/*")
+        storage.results.grant_put(validate, "jobs/*")
+        jobs = [
+            f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
+            for name in projects
+        ]
+        start.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CreateLabelingJobs",
+                actions=["sagemaker:CreateLabelingJob", "sagemaker:AddTags"],
+                resources=jobs,
+            )
+        )
+        start.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PassLabelingJobRole",
+                actions=["iam:PassRole"],
+                resources=[self.labeling_job_role.role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            )
+        )
+        workflow.tokens.grant_read_write_data(start)
+        job_events.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="DescribeLabelingJobs",
+                actions=["sagemaker:DescribeLabelingJob"],
+                resources=jobs,
+            )
+        )
+        workflow.tokens.grant_read_data(job_events)
+        workflow.state_machine.grant_task_response(job_events)
+
+        job_reason = (
+            "Labeling-job names are <project>-<jobId>-<index>, chosen per execution; the "
+            "wildcard covers the jobs of one configured project only"
+        )
+        job_findings = {
+            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
+            f"labeling-job/{name}-*": job_reason
+            for name in projects
+        }
+        _acknowledge_wildcards(
+            workflow.validate.role,
+            {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {
+                _objects(storage.intake): (
+                    "Validate reads manifests and checks the items they reference under any "
+                    "project prefix of intake"
+                ),
+                _objects(storage.results, "jobs/*"): (
+                    "Validate writes the clean manifest, rejects and chunks of each job under "
+                    "jobs/<jobId>/ of results"
+                ),
+            },
+        )
+        _acknowledge_wildcards(workflow.start_job.role, _KMS_ACTIONS, job_findings)
+        _acknowledge_wildcards(workflow.job_events.role, {}, job_findings)
+
     def _outputs(self) -> None:
         storage = self.storage
         functions = self.ground_truth
@@ -184,6 +277,9 @@ class LabelingStack(Stack):
             "LabelingJobRoleArn": self.labeling_job_role.role.role_arn,
             "KeyArn": storage.key.key_arn,
         }
+        if self.workflow is not None:
+            outputs["WorkflowStateMachineArn"] = self.workflow.state_machine.state_machine_arn
+            outputs["TokensTableName"] = self.workflow.tokens.table_name
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
 

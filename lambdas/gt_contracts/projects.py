@@ -17,7 +17,8 @@ the consolidator's keyword arguments for the other task types), ``short_instruct
 ``full_instruction`` (strings, default ``""``), ``answer_name`` (the ``name`` of the crowd
 element whose answer is consolidated, default ``null``: the answer is then found by its shape,
 which needs it to be the template's only answer of that shape; set it when the template has
-several, e.g. a transcription ``crowd-text-area`` next to a comment field). Unknown keys are
+several, e.g. a transcription ``crowd-text-area`` next to a comment field), ``workers_per_item``
+(integer 1-9, default 1: how many workers label each item of a labeling job). Unknown keys are
 ignored, so the deployment may carry fields only other components read. Method names and
 parameters are checked by the consolidation library when the first batch is consolidated.
 
@@ -109,6 +110,7 @@ class ProjectConfig:
     short_instruction: str = ""
     full_instruction: str = ""
     answer_name: str | None = None
+    workers_per_item: int = 1
 
     @property
     def is_classification(self) -> bool:
@@ -163,6 +165,9 @@ class ProjectConfig:
         answer_name = raw.get("answer_name")
         if answer_name is not None and (not isinstance(answer_name, str) or not answer_name):
             raise ContractError(f"{at}.answer_name must be a non-empty string or null")
+        workers = raw.get("workers_per_item", 1)
+        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 9:
+            raise ContractError(f"{at}.workers_per_item must be an integer from 1 to 9")
         return cls(
             name=name,
             task_type=task_type,
@@ -172,6 +177,7 @@ class ProjectConfig:
             short_instruction=instructions["short_instruction"],
             full_instruction=instructions["full_instruction"],
             answer_name=answer_name,
+            workers_per_item=workers,
         )
 
 

@@ -17,7 +17,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("boto3", "numpy", "consolidation", "PIL", "aws_xray_sdk.core")
 
 
-@pytest.mark.parametrize("module", ["pre_annotation.handler", "post_annotation.handler"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "pre_annotation.handler",
+        "post_annotation.handler",
+        "start_labeling_job.handler",
+        "job_events.handler",
+    ],
+)
 def test_importing_a_handler_loads_no_heavy_module(module):
     code = (
         f"import json, sys, {module}; "

@@ -35,6 +35,8 @@ def new_app() -> App:
     return App(context=cdk_context(), builtin_cloud_formation_validation=False)
 
 
+WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
+
 TEST_PROJECTS = (
     ProjectConfig(
         name="cats",
@@ -63,6 +65,7 @@ def stage_config() -> StageConfig:
         stage="test",
         architecture="x86_64",
         powertools_layer_version=40,
+        workteam_arn=WORKTEAM_ARN,
         projects=TEST_PROJECTS,
     )
 

@@ -147,6 +147,7 @@ def test_projects_setting_is_keyed_by_name_with_the_documented_fields() -> None:
             "labels",
             "method",
             "method_params",
+            "workers_per_item",
             "short_instruction",
             "full_instruction",
         }

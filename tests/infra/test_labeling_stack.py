@@ -47,8 +47,14 @@ def test_stack_id_is_project_stage_labeling(labeling_stack: LabelingStack) -> No
     assert labeling_stack.node.id == "labelflow-test-Labeling"
 
 
-def test_functions_are_exactly_the_two_ground_truth_handlers(functions: dict[str, Any]) -> None:
-    assert set(functions) == {PRE, POST}
+def test_functions_are_the_ground_truth_and_workflow_handlers(functions: dict[str, Any]) -> None:
+    assert set(functions) == {
+        PRE,
+        POST,
+        "validate_manifest.handler.lambda_handler",
+        "start_labeling_job.handler.lambda_handler",
+        "job_events.handler.lambda_handler",
+    }
 
 
 @pytest.mark.parametrize("handler", [PRE, POST])
@@ -136,6 +142,7 @@ def test_projects_setting_lists_every_project(
         "method_params": {"max_iterations": 50},
         "short_instruction": "Is this a cat?",
         "full_instruction": "<p>Answer cat only for domestic cats.</p>",
+        "workers_per_item": 5,
     }
     assert set(projects) == {project.name for project in stage_config.projects}
 
@@ -371,6 +378,8 @@ def test_outputs_name_every_resource_operators_need(template_json: dict[str, Any
         "ConsolidationFunctionArn",
         "LabelingJobRoleArn",
         "KeyArn",
+        "WorkflowStateMachineArn",
+        "TokensTableName",
     }
 
 

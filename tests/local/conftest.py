@@ -20,6 +20,7 @@ from labelflow.local.server import LocalAws
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STACK = "labelflow-test-Labeling"
+WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
 
 
 def _synthesize(outdir: Path) -> None:
@@ -37,6 +38,7 @@ def _synthesize(outdir: Path) -> None:
     config = StageConfig(
         stage="test",
         architecture="x86_64",
+        workteam_arn=WORKTEAM_ARN,
         projects=(
             ProjectConfig(
                 name="reviews",

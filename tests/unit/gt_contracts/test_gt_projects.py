@@ -39,12 +39,27 @@ def test_parse_projects_reads_every_field():
     }
 
 
-def test_parse_projects_applies_defaults_and_ignores_unknown_keys():
+def test_parse_projects_reads_workers_per_item():
     (project,) = parse_projects(
         _projects(notes={"task_type": "free-text", "workers_per_item": 3})
     ).values()
 
+    assert project.workers_per_item == 3
+
+
+@pytest.mark.parametrize("workers", [0, 10, "3", True])
+def test_parse_projects_rejects_invalid_workers_per_item(workers):
+    with pytest.raises(ContractError, match="workers_per_item"):
+        parse_projects(_projects(notes={"task_type": "free-text", "workers_per_item": workers}))
+
+
+def test_parse_projects_applies_defaults_and_ignores_unknown_keys():
+    (project,) = parse_projects(
+        _projects(notes={"task_type": "free-text", "ui_theme": "dark"})
+    ).values()
+
     assert project == ProjectConfig(name="notes", task_type="free-text")
+    assert project.workers_per_item == 1
     assert project.method == "auto"
     assert project.method_params == {}
 

@@ -1,0 +1,278 @@
+"""LabelingWorkflow: the job workflow state machine, its functions, token table and event rule.
+
+Creates:
+- `validate`: the Validate step's function (`validate_manifest`, reads `RESULTS_BUCKET`);
+- `start_job`: the StartLabelingJob step's function (`start_labeling_job`), which creates one
+  Ground Truth labeling job per manifest chunk and stores the step's task token;
+- `job_events`: the function that ends a StartLabelingJob wait when its job ends
+  (`job_events`), the target of `rule`;
+- `tokens`: the DynamoDB table of `jobName -> taskToken` (on demand, encrypted with the stage
+  key, point-in-time recovery, items expire through the `expiresAt` attribute);
+- `state_machine`: Validate → Map over the chunks → StartLabelingJob (`.waitForTaskToken`) →
+  Succeed, logging every event to `log_group` and traced with X-Ray;
+- `rule`: the EventBridge rule on Ground Truth labeling-job state changes to Completed,
+  Failed or Stopped.
+
+The Map state is INLINE: a manifest is cut into few chunks, and their results stay small. A
+Distributed Map (child executions, results written to S3) replaces it when workflows fan out
+to many chunks. Nothing starts the state machine yet: a later change adds the intake function
+that starts an execution when a manifest arrives; until then executions are started with
+`{"bucket", "key", "project", "jobId", "taskType"}` (the Validate event, see
+`lambdas/validate_manifest/handler.py`).
+
+The caller grants the functions their access to buckets, SageMaker, the labeling-job role and
+the table, and grants the job-events function `states:SendTaskSuccess`/`SendTaskFailure`
+(`state_machine.grant_task_response`).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Duration, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
+
+__all__ = [
+    "JOB_EVENTS_HANDLER",
+    "JOB_EVENT_DETAIL_TYPE",
+    "JOB_FAILURE_ERRORS",
+    "START_LABELING_JOB_HANDLER",
+    "VALIDATE_HANDLER",
+    "LabelingWorkflow",
+]
+
+VALIDATE_HANDLER = "validate_manifest.handler.lambda_handler"
+START_LABELING_JOB_HANDLER = "start_labeling_job.handler.lambda_handler"
+JOB_EVENTS_HANDLER = "job_events.handler.lambda_handler"
+JOB_EVENT_DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
+JOB_FAILURE_ERRORS = ("LabelingJobFailed", "LabelingJobStopped")
+
+# Errors of the Lambda service itself (not of the function's code), worth retrying.
+_LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+# Tasks stay available to workers for up to 10 days (start_labeling_job.logic); a job is
+# given one more day to consolidate and finish before the wait times out.
+_JOB_WAIT = Duration.days(11)
+_CHUNK_CONCURRENCY = 10
+
+
+class LabelingWorkflow(Construct):
+    """The job workflow of one stage.
+
+    Attributes:
+        validate: The Validate step's function.
+        start_job: The StartLabelingJob step's function.
+        job_events: The function that reports a job's end to the waiting step.
+        tokens: The task-token table.
+        log_group: The state machine's log group.
+        state_machine: The job workflow.
+        rule: The EventBridge rule on labeling-job state changes.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        platform: FunctionPlatform,
+        projects_setting: str,
+        key: kms.IKey,
+        results_bucket: s3.IBucket,
+        artifacts_bucket: s3.IBucket,
+        labeling_job_role: iam.IRole,
+        workteam_arn: str,
+        pre_annotation: lambda_.IFunction,
+        consolidation: lambda_.IFunction,
+    ) -> None:
+        if not projects_setting.startswith("{"):
+            raise ValueError("projects_setting must be the JSON object of project settings")
+        if ":workteam/" not in workteam_arn:
+            raise ValueError(f"workteam_arn {workteam_arn!r} is not a work team ARN")
+        super().__init__(scope, id_)
+
+        self.tokens = dynamodb.Table(
+            self,
+            "Tokens",
+            partition_key=dynamodb.Attribute(name="jobName", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute="expiresAt",
+            removal_policy=platform.removal_policy,
+        )
+        self.validate = RuntimeFunction(
+            self,
+            "Validate",
+            platform=platform,
+            handler=VALIDATE_HANDLER,
+            environment={"RESULTS_BUCKET": results_bucket.bucket_name},
+            timeout=Duration.minutes(15),
+            memory_size=1769,
+        )
+        self.start_job = RuntimeFunction(
+            self,
+            "StartLabelingJob",
+            platform=platform,
+            handler=START_LABELING_JOB_HANDLER,
+            environment={
+                "LABELFLOW_PROJECTS": projects_setting,
+                "RESULTS_BUCKET": results_bucket.bucket_name,
+                "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                "LABELING_JOB_ROLE_ARN": labeling_job_role.role_arn,
+                "WORKTEAM_ARN": workteam_arn,
+                "PRE_ANNOTATION_ARN": pre_annotation.function_arn,
+                "CONSOLIDATION_ARN": consolidation.function_arn,
+                "TOKENS_TABLE": self.tokens.table_name,
+            },
+            timeout=Duration.seconds(60),
+            memory_size=256,
+        )
+        self.job_events = RuntimeFunction(
+            self,
+            "JobEvents",
+            platform=platform,
+            handler=JOB_EVENTS_HANDLER,
+            environment={"TOKENS_TABLE": self.tokens.table_name},
+            timeout=Duration.seconds(60),
+            memory_size=256,
+        )
+
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=platform.log_retention,
+            encryption_key=platform.log_key,
+            removal_policy=platform.removal_policy,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition()),
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel.ALL,
+                # Execution data holds manifest locations and job output only, yet stays out
+                # of the logs so that logs never carry submitter-provided content.
+                include_execution_data=False,
+            ),
+            tracing_enabled=True,
+        )
+        Validations.of(self.state_machine.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "Step Functions log delivery (logs:CreateLogDelivery and related actions) "
+                    "and X-Ray trace writes support no resource-level permissions, so AWS "
+                    "requires Resource '*'."
+                ),
+            )
+        )
+
+        self.rule = events.Rule(
+            self,
+            "JobEventsRule",
+            description="Ground Truth labeling jobs that ended, for the job workflow",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[JOB_EVENT_DETAIL_TYPE],
+                detail={"LabelingJobStatus": ["Completed", "Failed", "Stopped"]},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.job_events.function,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+    def _definition(self) -> sfn.IChainable:
+        validate = tasks.LambdaInvoke(
+            self,
+            "Validate manifest",
+            lambda_function=self.validate.function.latest_version,
+            payload_response_only=True,
+            result_path="$.validation",
+            task_timeout=sfn.Timeout.duration(Duration.minutes(16)),
+        )
+        validate.add_retry(
+            errors=_LAMBDA_TRANSIENT,
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+        )
+        validate.add_catch(
+            sfn.Fail(
+                self,
+                "Manifest rejected",
+                error_path="$.Error",
+                cause_path="$.Cause",
+            ),
+            errors=["ManifestRejected"],
+        )
+
+        # A callback task cannot use payload_response_only (CDK rejects it with any
+        # integration pattern): its output is what job_events sends with the token.
+        start = tasks.LambdaInvoke(
+            self,
+            "Start labeling job",
+            lambda_function=self.start_job.function.latest_version,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "taskToken": sfn.JsonPath.task_token,
+                    "jobId": sfn.JsonPath.string_at("$.jobId"),
+                    "project": sfn.JsonPath.string_at("$.project"),
+                    "chunk": sfn.JsonPath.object_at("$.chunk"),
+                }
+            ),
+            # No heartbeat: Ground Truth reports a job's end only, so nothing could send one.
+            task_timeout=sfn.Timeout.duration(_JOB_WAIT),
+        )
+        start.add_retry(
+            errors=_LAMBDA_TRANSIENT,
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+        )
+        start.add_catch(
+            sfn.Fail(
+                self,
+                "Labeling job failed",
+                error_path="$.Error",
+                cause_path="$.Cause",
+            ),
+            errors=list(JOB_FAILURE_ERRORS),
+        )
+
+        chunks = sfn.Map(
+            self,
+            "Label chunks",
+            items_path="$.validation.chunks",
+            item_selector={
+                "jobId": sfn.JsonPath.string_at("$.jobId"),
+                "project": sfn.JsonPath.string_at("$.project"),
+                "chunk": sfn.JsonPath.object_at("$$.Map.Item.Value"),
+            },
+            max_concurrency=_CHUNK_CONCURRENCY,
+            result_path="$.jobs",
+        )
+        chunks.item_processor(start)
+        return validate.next(chunks).next(sfn.Succeed(self, "Labeled"))

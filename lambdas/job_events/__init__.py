@@ -1,0 +1,1 @@
+"""Ends the StartLabelingJob wait of the job workflow when a labeling job ends."""

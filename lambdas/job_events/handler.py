@@ -1,0 +1,129 @@
+"""Job-events function of the job workflow: parse → fetch → decide → shape.
+
+Target of the EventBridge rule on ``SageMaker Ground Truth Labeling Job State Change``
+events whose status is ``Completed``, ``Failed`` or ``Stopped``. It looks up the task token
+that the StartLabelingJob step stored under the job name, describes the job and sends
+``SendTaskSuccess`` or ``SendTaskFailure`` (:func:`job_events.logic.outcome`).
+
+Returns ``{"jobName", "sent"}``, where ``sent`` is ``"success"``, ``"failure"`` or why nothing
+was sent: ``"unknown-job"`` (no token: a job started outside the workflow, logged and
+ignored), ``"not-ended"`` (the job is still running) or ``"token-spent"`` (the token was
+already used or its wait timed out: a repeated event is harmless).
+
+Errors: an event that is not a labeling-job state change raises ``ContractError``; other AWS
+errors propagate, and EventBridge's asynchronous invocation retries them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from gt_contracts import ContractError
+from job_events.logic import Failure, JobEvent, Success, outcome
+from job_events.settings import get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_stepfunctions import SFNClient
+
+__all__ = ["lambda_handler"]
+
+logger = Logger()
+
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+_SPENT = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
+    return _traced_handler()(event, context)
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        job = JobEvent.from_event(event)
+    except ContractError as exc:
+        logger.error("job event rejected", extra={"reason": str(exc)})
+        raise
+    logger.append_keys(labeling_job=job.job_name, event_status=job.status)
+    token = _token(settings.tokens_table, job.job_name)
+    if token is None:
+        logger.warning("no workflow waits for this labeling job; event ignored")
+        return {"jobName": job.job_name, "sent": "unknown-job"}
+    described = _sagemaker().describe_labeling_job(LabelingJobName=job.job_name)
+    result = outcome(job.job_name, described)
+    sent = _send(token, result)
+    logger.info("labeling job ended", extra={"sent": sent})
+    return {"jobName": job.job_name, "sent": sent}
+
+
+def _token(table: str, job_name: str) -> str | None:
+    item = (
+        _dynamodb()
+        .get_item(TableName=table, Key={"jobName": {"S": job_name}}, ConsistentRead=True)
+        .get("Item")
+    )
+    return None if item is None else str(item["taskToken"]["S"])
+
+
+def _send(token: str, result: Success | Failure | None) -> str:
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    if result is None:
+        return "not-ended"
+    try:
+        if isinstance(result, Success):
+            _sfn().send_task_success(taskToken=token, output=json.dumps(result.output))
+            return "success"
+        _sfn().send_task_failure(taskToken=token, error=result.error, cause=result.cause)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code not in _SPENT:
+            raise
+        logger.info("task token already used or timed out", extra={"code": code})
+        return "token-spent"
+    return "failure"
+
+
+@functools.cache
+def _dynamodb() -> Any:  # no DynamoDB stubs are installed
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("dynamodb")
+
+
+@functools.cache
+def _sagemaker() -> SageMakerClient:
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("sagemaker")
+
+
+@functools.cache
+def _sfn() -> SFNClient:
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("stepfunctions")
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
+
+    return Tracer()
+
+
+@functools.cache
+def _traced_handler() -> Handler:
+    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
+    return traced

@@ -1,0 +1,171 @@
+"""The job workflow: state machine, functions, token table, event rule and their grants."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import StageConfig
+from infra.constructs.labeling_workflow import JOB_EVENT_DETAIL_TYPE, LabelingWorkflow
+from infra.stacks.labeling_stack import LabelingStack
+from labelflow.local.deploy import TemplateResolver, state_machine_definitions
+from tests.infra.conftest import new_app
+from tests.infra.template_helpers import (
+    actions_on,
+    flatten,
+    labelflow_functions,
+    resources,
+    role_statements,
+)
+
+VALIDATE = "validate_manifest.handler.lambda_handler"
+START = "start_labeling_job.handler.lambda_handler"
+EVENTS = "job_events.handler.lambda_handler"
+
+
+@pytest.fixture(scope="module")
+def functions(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return labelflow_functions(template_json)
+
+
+@pytest.fixture(scope="module")
+def definition(template_json: dict[str, Any]) -> dict[str, Any]:
+    resolver = TemplateResolver(template_json, stack_name="labelflow-test-Labeling")
+    (asl,) = state_machine_definitions(resolver).values()
+    return asl
+
+
+def _role(functions: dict[str, Any], handler: str) -> str:
+    return str(functions[handler]["Role"]["Fn::GetAtt"][0])
+
+
+def test_workflow_has_its_three_functions(functions: dict[str, Any]) -> None:
+    assert {VALIDATE, START, EVENTS} <= set(functions)
+    assert set(functions[VALIDATE]["Environment"]["Variables"]) == {
+        "RESULTS_BUCKET",
+        "POWERTOOLS_SERVICE_NAME",
+    }
+    assert set(functions[EVENTS]["Environment"]["Variables"]) == {
+        "TOKENS_TABLE",
+        "POWERTOOLS_SERVICE_NAME",
+    }
+
+
+def test_state_machine_logs_everything_to_its_own_group_and_traces(template: Template) -> None:
+    template.resource_count_is("AWS::StepFunctions::StateMachine", 1)
+    template.has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {
+            "LoggingConfiguration": {
+                "Level": "ALL",
+                "Destinations": [{"CloudWatchLogsLogGroup": {"LogGroupArn": Match.any_value()}}],
+            },
+            "TracingConfiguration": {"Enabled": True},
+        },
+    )
+
+
+def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, Any]) -> None:
+    states = definition["States"]
+    validate = states[definition["StartAt"]]
+    assert validate["Type"] == "Task"
+    # payload_response_only: the function itself, at $LATEST (no version wildcard)
+    assert "WorkflowValidateFunction" in validate["Resource"]
+    assert validate["Resource"].endswith(":$LATEST")
+    assert validate["Catch"][0]["ErrorEquals"] == ["ManifestRejected"]
+    assert states[validate["Catch"][0]["Next"]]["Type"] == "Fail"
+    assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in validate["Retry"])
+    chunks = states[validate["Next"]]
+    assert chunks["Type"] == "Map"
+    assert chunks["ItemsPath"] == "$.validation.chunks"
+    processor = chunks["ItemProcessor"]
+    start = processor["States"][processor["StartAt"]]
+    assert start["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
+    assert start["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    assert start["TimeoutSeconds"] == 11 * 24 * 3600
+    assert start["Catch"][0]["ErrorEquals"] == ["LabelingJobFailed", "LabelingJobStopped"]
+    assert states[chunks["Next"]]["Type"] == "Succeed"
+
+
+def test_rule_matches_ended_labeling_jobs_and_targets_job_events(
+    template_json: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    (rule,) = resources(template_json, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.sagemaker"],
+        "detail-type": [JOB_EVENT_DETAIL_TYPE],
+        "detail": {"LabelingJobStatus": ["Completed", "Failed", "Stopped"]},
+    }
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [functions[EVENTS]["LogicalId"], "Arn"]}
+
+
+def test_tokens_table_is_on_demand_encrypted_and_recoverable(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "jobName", "KeyType": "HASH"}],
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+
+
+def test_start_passes_only_the_labeling_role_to_sagemaker(
+    template_json: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    statements = role_statements(template_json, _role(functions, START))
+    (pass_role,) = [s for s in statements if s["Action"] == "iam:PassRole"]
+    assert flatten(pass_role["Resource"]).startswith("<LabelingJobRole")
+    assert pass_role["Condition"] == {
+        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    }
+
+
+def test_sagemaker_calls_are_scoped_to_the_projects_jobs(
+    template_json: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    for handler, action in (
+        (START, "sagemaker:CreateLabelingJob"),
+        (EVENTS, "sagemaker:DescribeLabelingJob"),
+    ):
+        allowed = actions_on(role_statements(template_json, _role(functions, handler)))
+        assert {resource.rsplit(":", 1)[-1] for resource in allowed[action]} == {
+            "labeling-job/cats-*",
+            "labeling-job/cells-*",
+        }
+
+
+def test_job_events_may_send_task_responses(
+    template_json: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    statements = role_statements(template_json, _role(functions, EVENTS))
+    assert {"states:SendTaskSuccess", "states:SendTaskFailure"} <= set(actions_on(statements))
+
+
+def test_no_workflow_without_a_work_team(stage_config: StageConfig) -> None:
+    app = new_app()
+    stack = LabelingStack(app, "NoTeam", config=replace(stage_config, workteam_arn=None))
+    assert stack.workflow is None
+    Template.from_stack(stack).resource_count_is("AWS::StepFunctions::StateMachine", 0)
+
+
+def test_workflow_rejects_a_bad_work_team(labeling_stack: LabelingStack) -> None:
+    with pytest.raises(ValueError, match="workteam_arn"):
+        LabelingWorkflow(
+            labeling_stack,
+            "Bad",
+            platform=None,  # type: ignore[arg-type]
+            projects_setting="{}",
+            key=labeling_stack.storage.key,
+            results_bucket=labeling_stack.storage.results,
+            artifacts_bucket=labeling_stack.storage.artifacts,
+            labeling_job_role=labeling_stack.labeling_job_role.role,
+            workteam_arn="team",
+            pre_annotation=labeling_stack.ground_truth.pre_annotation.function,
+            consolidation=labeling_stack.ground_truth.consolidation.function,
+        )

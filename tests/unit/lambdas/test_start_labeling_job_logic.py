@@ -1,0 +1,176 @@
+"""The CreateLabelingJob request of one manifest chunk."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from gt_contracts import ContractError, ProjectConfig
+from start_labeling_job.logic import (
+    MAX_JOB_NAME,
+    JobSettings,
+    StartRequest,
+    build_request,
+    job_name,
+    template_uri,
+)
+from start_labeling_job.settings import Settings, SettingsError
+
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+SETTINGS = JobSettings(
+    results_bucket="results",
+    artifacts_bucket="artifacts",
+    role_arn="arn:aws:iam::123456789012:role/gt",
+    workteam_arn="arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team",
+    pre_annotation_arn="arn:aws:lambda:us-east-1:123456789012:function:pre",
+    consolidation_arn="arn:aws:lambda:us-east-1:123456789012:function:post",
+)
+PROJECT = ProjectConfig(
+    name="reviews",
+    task_type="text-classification",
+    labels=("positive", "negative"),
+    short_instruction="What is the tone?",
+    workers_per_item=3,
+)
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    return {
+        "taskToken": "token-1",
+        "jobId": "2026-01.batch_1",
+        "project": "reviews",
+        "chunk": {"index": 2, "manifestUri": "s3://results/jobs/x/chunks/2.manifest"},
+        **overrides,
+    }
+
+
+@pytest.mark.parametrize(
+    ("project", "job_id", "index", "expected"),
+    [
+        ("reviews", "batch-1", 0, "reviews-batch-1-0"),
+        ("reviews", "2026-01.batch_1", 3, "reviews-2026-01-batch-1-3"),
+        ("reviews", "--x..y__", 1, "reviews-x-y-1"),
+        ("reviews", "...", 1, "reviews-1"),
+    ],
+)
+def test_job_name_fits_the_api_pattern(
+    project: str, job_id: str, index: int, expected: str
+) -> None:
+    name = job_name(project, job_id, index)
+    assert name == expected
+    assert NAME_PATTERN.fullmatch(name)
+
+
+def test_long_job_ids_keep_prefix_and_index_and_stay_distinct() -> None:
+    first = job_name("street-objects", "a" * 100 + "1", 12)
+    second = job_name("street-objects", "a" * 100 + "2", 12)
+    for name in (first, second):
+        assert len(name) == MAX_JOB_NAME
+        assert NAME_PATTERN.fullmatch(name)
+        assert name.startswith("street-objects-")
+        assert name.endswith("-12")
+    assert first != second
+
+
+def test_request_parses_the_event() -> None:
+    request = StartRequest.from_event(event())
+    assert request.task_token == "token-1"
+    assert request.chunk.index == 2
+    assert request.chunk.manifest_uri.endswith("2.manifest")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"taskToken": ""}, "taskToken"),
+        ({"jobId": "a/b"}, "jobId"),
+        ({"project": None}, "project"),
+        ({"chunk": []}, "chunk"),
+        ({"chunk": {"index": -1, "manifestUri": "s3://b/k"}}, "chunk.index"),
+        ({"chunk": {"index": True, "manifestUri": "s3://b/k"}}, "chunk.index"),
+        ({"chunk": {"index": 0, "manifestUri": "https://b/k"}}, "chunk.manifestUri"),
+    ],
+)
+def test_request_rejects_malformed_events(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(ContractError, match=field):
+        StartRequest.from_event(event(**overrides))
+
+
+def test_build_request_fills_every_field_from_project_and_settings() -> None:
+    request = build_request(StartRequest.from_event(event()), PROJECT, SETTINGS)
+
+    assert request["LabelingJobName"] == "reviews-2026-01-batch-1-2"
+    assert request["LabelAttributeName"] == "reviews"
+    assert request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"] == (
+        "s3://results/jobs/x/chunks/2.manifest"
+    )
+    assert request["OutputConfig"] == {"S3OutputPath": "s3://results/jobs/2026-01.batch_1/gt/"}
+    assert request["RoleArn"] == SETTINGS.role_arn
+    task = request["HumanTaskConfig"]
+    assert task["WorkteamArn"] == SETTINGS.workteam_arn
+    assert task["UiConfig"] == {"UiTemplateS3Uri": "s3://artifacts/templates/reviews.liquid.html"}
+    assert task["PreHumanTaskLambdaArn"] == SETTINGS.pre_annotation_arn
+    assert task["AnnotationConsolidationConfig"] == {
+        "AnnotationConsolidationLambdaArn": SETTINGS.consolidation_arn
+    }
+    assert task["NumberOfHumanWorkersPerDataObject"] == 3
+    assert task["TaskTitle"] == "LabelFlow reviews"
+    assert task["TaskDescription"] == "What is the tone?"
+
+
+def test_build_request_is_valid_for_the_api() -> None:
+    from labelflow.local.fake_sagemaker import validate_request
+
+    validate_request(
+        "sagemaker",
+        "CreateLabelingJob",
+        build_request(StartRequest.from_event(event()), PROJECT, SETTINGS),
+    )
+
+
+def test_description_falls_back_to_the_title() -> None:
+    project = ProjectConfig(name="notes", task_type="free-text")
+    request = build_request(StartRequest.from_event(event(project="notes")), project, SETTINGS)
+    assert request["HumanTaskConfig"]["TaskDescription"] == "LabelFlow notes"
+    assert request["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 1
+
+
+def test_template_uri() -> None:
+    assert template_uri("b", "pets") == "s3://b/templates/pets.liquid.html"
+
+
+ENVIRONMENT = {
+    "LABELFLOW_PROJECTS": '{"reviews": {"task_type": "numeric", "workers_per_item": 2}}',
+    "RESULTS_BUCKET": "results",
+    "ARTIFACTS_BUCKET": "artifacts",
+    "LABELING_JOB_ROLE_ARN": SETTINGS.role_arn,
+    "WORKTEAM_ARN": SETTINGS.workteam_arn,
+    "PRE_ANNOTATION_ARN": SETTINGS.pre_annotation_arn,
+    "CONSOLIDATION_ARN": SETTINGS.consolidation_arn,
+    "TOKENS_TABLE": "tokens",
+}
+
+
+def test_settings_parse_the_environment() -> None:
+    settings = Settings.from_env(ENVIRONMENT)
+    assert settings.job == SETTINGS
+    assert settings.tokens_table == "tokens"
+    assert settings.labelflow_projects["reviews"].workers_per_item == 2
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("TOKENS_TABLE", ""),
+        ("WORKTEAM_ARN", "team"),
+        ("RESULTS_BUCKET", "s3://results"),
+        ("LABELFLOW_PROJECTS", '{"reviews": {"task_type": "numeric", "workers_per_item": 0}}'),
+    ],
+)
+def test_settings_name_an_invalid_variable(variable: str, value: str) -> None:
+    with pytest.raises(
+        SettingsError, match=variable if variable != "LABELFLOW_PROJECTS" else "workers"
+    ):
+        Settings.from_env({**ENVIRONMENT, variable: value})
