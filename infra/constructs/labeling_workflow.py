@@ -8,21 +8,30 @@ Creates:
   (`job_events`), the target of `rule`;
 - `tokens`: the DynamoDB table of `jobName -> taskToken` (on demand, encrypted with the stage
   key, point-in-time recovery, items expire through the `expiresAt` attribute);
+- `publish`: the Publish step's function (`publish_job`), which unions the chunks' output
+  manifests and writes the job's output manifest, exports and quality report;
+- `intake`: the intake trigger (`start_job`), which starts one execution per manifest dropped
+  into the intake bucket, or records why it starts none;
+- `jobs`: the DynamoDB table of jobs (`jobId`; on demand, encrypted with the stage key,
+  point-in-time recovery), through which a repeated intake event starts nothing;
+- `topic`: the SNS topic of job notifications (rejected manifests, finished jobs), encrypted
+  with the stage key and reachable over TLS only;
 - `state_machine`: Validate → Map over the chunks → StartLabelingJob (`.waitForTaskToken`) →
-  Succeed, logging every event to `log_group` and traced with X-Ray;
+  Publish → Succeed, logging every event to `log_group` and traced with X-Ray;
 - `rule`: the EventBridge rule on Ground Truth labeling-job state changes to Completed,
-  Failed or Stopped.
+  Failed or Stopped;
+- `intake_rule`: the EventBridge rule on `Object Created` events of the intake bucket for
+  keys ending `.jsonl` or `.manifest`, whose target is `intake`.
 
 The Map state is INLINE: a manifest is cut into few chunks, and their results stay small. A
 Distributed Map (child executions, results written to S3) replaces it when workflows fan out
-to many chunks. Nothing starts the state machine yet: a later change adds the intake function
-that starts an execution when a manifest arrives; until then executions are started with
-`{"bucket", "key", "project", "jobId", "taskType"}` (the Validate event, see
-`lambdas/validate_manifest/handler.py`).
+to many chunks. Executions are started by `intake` with
+`{"bucket", "key", "versionId", "project", "jobId", "taskType"}` (the Validate event, see
+`lambdas/validate_manifest/handler.py`); an operator may start one by hand with the same input.
 
-The caller grants the functions their access to buckets, SageMaker, the labeling-job role and
-the table, and grants the job-events function `states:SendTaskSuccess`/`SendTaskFailure`
-(`state_machine.grant_task_response`).
+The caller grants the functions their access to buckets, SageMaker, the labeling-job role,
+the tables, the topic and the state machine, and grants the job-events function
+`states:SendTaskSuccess`/`SendTaskFailure` (`state_machine.grant_task_response`).
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -46,6 +56,9 @@ __all__ = [
     "JOB_EVENTS_HANDLER",
     "JOB_EVENT_DETAIL_TYPE",
     "JOB_FAILURE_ERRORS",
+    "MANIFEST_SUFFIXES",
+    "PUBLISH_HANDLER",
+    "START_JOB_HANDLER",
     "START_LABELING_JOB_HANDLER",
     "VALIDATE_HANDLER",
     "LabelingWorkflow",
@@ -54,6 +67,9 @@ __all__ = [
 VALIDATE_HANDLER = "validate_manifest.handler.lambda_handler"
 START_LABELING_JOB_HANDLER = "start_labeling_job.handler.lambda_handler"
 JOB_EVENTS_HANDLER = "job_events.handler.lambda_handler"
+START_JOB_HANDLER = "start_job.handler.lambda_handler"
+PUBLISH_HANDLER = "publish_job.handler.lambda_handler"
+MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 JOB_EVENT_DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
 JOB_FAILURE_ERRORS = ("LabelingJobFailed", "LabelingJobStopped")
 
@@ -77,10 +93,15 @@ class LabelingWorkflow(Construct):
         validate: The Validate step's function.
         start_job: The StartLabelingJob step's function.
         job_events: The function that reports a job's end to the waiting step.
+        publish: The Publish step's function.
+        intake: The intake trigger.
         tokens: The task-token table.
+        jobs: The jobs table.
+        topic: The notification topic.
         log_group: The state machine's log group.
         state_machine: The job workflow.
         rule: The EventBridge rule on labeling-job state changes.
+        intake_rule: The EventBridge rule on manifests dropped into the intake bucket.
     """
 
     def __init__(
@@ -91,6 +112,7 @@ class LabelingWorkflow(Construct):
         platform: FunctionPlatform,
         projects_setting: str,
         key: kms.IKey,
+        intake_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         labeling_job_role: iam.IRole,
@@ -116,6 +138,24 @@ class LabelingWorkflow(Construct):
             ),
             time_to_live_attribute="expiresAt",
             removal_policy=platform.removal_policy,
+        )
+        self.jobs = dynamodb.Table(
+            self,
+            "Jobs",
+            partition_key=dynamodb.Attribute(name="jobId", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=platform.removal_policy,
+        )
+        self.topic = sns.Topic(
+            self,
+            "Notifications",
+            master_key=key,
+            enforce_ssl=True,
         )
         self.validate = RuntimeFunction(
             self,
@@ -152,6 +192,21 @@ class LabelingWorkflow(Construct):
             environment={"TOKENS_TABLE": self.tokens.table_name},
             timeout=Duration.seconds(60),
             memory_size=256,
+        )
+
+        self.publish = RuntimeFunction(
+            self,
+            "PublishJob",
+            platform=platform,
+            handler=PUBLISH_HANDLER,
+            environment={
+                "RESULTS_BUCKET": results_bucket.bucket_name,
+                "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                "JOBS_TABLE": self.jobs.table_name,
+                "TOPIC_ARN": self.topic.topic_arn,
+            },
+            timeout=Duration.minutes(15),
+            memory_size=1769,
         )
 
         self.log_group = logs.LogGroup(
@@ -197,6 +252,42 @@ class LabelingWorkflow(Construct):
             targets=[
                 targets.LambdaFunction(
                     self.job_events.function,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+        self.intake = RuntimeFunction(
+            self,
+            "StartJob",
+            platform=platform,
+            handler=START_JOB_HANDLER,
+            environment={
+                "LABELFLOW_PROJECTS": projects_setting,
+                "RESULTS_BUCKET": results_bucket.bucket_name,
+                "JOBS_TABLE": self.jobs.table_name,
+                "TOPIC_ARN": self.topic.topic_arn,
+                "STATE_MACHINE_ARN": self.state_machine.state_machine_arn,
+            },
+            timeout=Duration.seconds(60),
+            memory_size=256,
+        )
+        self.intake_rule = events.Rule(
+            self,
+            "IntakeRule",
+            description="Manifests dropped into the intake bucket, for the job workflow",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [intake_bucket.bucket_name]},
+                    "object": {"key": [{"suffix": suffix} for suffix in MANIFEST_SUFFIXES]},
+                },
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    self.intake.function,
                     retry_attempts=8,
                     max_event_age=Duration.hours(24),
                 )
@@ -275,4 +366,27 @@ class LabelingWorkflow(Construct):
             result_path="$.jobs",
         )
         chunks.item_processor(start)
-        return validate.next(chunks).next(sfn.Succeed(self, "Labeled"))
+
+        publish = tasks.LambdaInvoke(
+            self,
+            "Publish results",
+            lambda_function=self.publish.function.latest_version,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "jobId": sfn.JsonPath.string_at("$.jobId"),
+                    "project": sfn.JsonPath.string_at("$.project"),
+                    "taskType": sfn.JsonPath.string_at("$.taskType"),
+                    "jobs": sfn.JsonPath.list_at("$.jobs"),
+                }
+            ),
+            payload_response_only=True,
+            result_path="$.publication",
+            task_timeout=sfn.Timeout.duration(Duration.minutes(16)),
+        )
+        publish.add_retry(
+            errors=_LAMBDA_TRANSIENT,
+            interval=Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+        )
+        return validate.next(chunks).next(publish).next(sfn.Succeed(self, "Labeled"))

@@ -117,6 +117,7 @@ class LabelingStack(Stack):
                 platform=platform,
                 projects_setting=projects_setting(config.projects),
                 key=self.storage.key,
+                intake_bucket=self.storage.intake,
                 results_bucket=self.storage.results,
                 artifacts_bucket=self.storage.artifacts,
                 labeling_job_role=self.labeling_job_role.role,
@@ -200,7 +201,12 @@ class LabelingStack(Stack):
         the clean manifest, rejects and chunks under `jobs/` of results. StartLabelingJob
         creates (and tags) labeling jobs named after a configured project, passes the
         labeling-job role to SageMaker and writes task tokens. JobEvents reads task tokens,
-        describes those jobs and reports their end to the waiting step.
+        describes those jobs and reports their end to the waiting step. The intake trigger
+        writes rejection records under `rejected/` of results, puts, reads and updates job
+        items, publishes to the topic and starts executions. Publish reads the chunks'
+        output manifests under `jobs/` of results and the worker-skill documents under
+        `skills/` of artifacts, writes the job's output under `jobs/`, updates job items,
+        publishes to the topic and puts events on the default event bus.
         """
         storage = self.storage
         validate = workflow.validate.function
@@ -239,6 +245,30 @@ class LabelingStack(Stack):
         workflow.tokens.grant_read_data(job_events)
         workflow.state_machine.grant_task_response(job_events)
 
+        intake = workflow.intake.function
+        storage.results.grant_put(intake, "rejected/*")
+        workflow.jobs.grant(intake, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
+        storage.key.grant_encrypt_decrypt(intake)
+        workflow.topic.grant_publish(intake)
+        workflow.state_machine.grant_start_execution(intake)
+
+        publish = workflow.publish.function
+        storage.results.grant_read(publish, "jobs/*")
+        storage.results.grant_put(publish, "jobs/*")
+        storage.artifacts.grant_read(publish, "skills/*")
+        workflow.jobs.grant(publish, "dynamodb:UpdateItem")
+        storage.key.grant_encrypt_decrypt(publish)
+        workflow.topic.grant_publish(publish)
+        publish.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="PutJobEvents",
+                actions=["events:PutEvents"],
+                resources=[
+                    f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
+                ],
+            )
+        )
+
         job_reason = (
             "Labeling-job names are <project>-<jobId>-<index>, chosen per execution; the "
             "wildcard covers the jobs of one configured project only"
@@ -263,6 +293,30 @@ class LabelingStack(Stack):
             },
         )
         _acknowledge_wildcards(workflow.start_job.role, _KMS_ACTIONS, job_findings)
+        _acknowledge_wildcards(
+            workflow.intake.role,
+            {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {
+                _objects(storage.results, "rejected/*"): (
+                    "The intake trigger writes one rejection record per rejected key under "
+                    "rejected/ of results"
+                ),
+            },
+        )
+        _acknowledge_wildcards(
+            workflow.publish.role,
+            {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {
+                _objects(storage.results, "jobs/*"): (
+                    "Publish reads each chunk's output manifest and writes the job's output "
+                    "under jobs/<jobId>/ of results"
+                ),
+                _objects(storage.artifacts, "skills/*"): (
+                    "Publish reads the worker-skill documents of the job's labeling jobs "
+                    "under skills/<project>/<jobName>/"
+                ),
+            },
+        )
         _acknowledge_wildcards(workflow.job_events.role, {}, job_findings)
 
     def _outputs(self) -> None:
@@ -280,6 +334,8 @@ class LabelingStack(Stack):
         if self.workflow is not None:
             outputs["WorkflowStateMachineArn"] = self.workflow.state_machine.state_machine_arn
             outputs["TokensTableName"] = self.workflow.tokens.table_name
+            outputs["JobsTableName"] = self.workflow.jobs.table_name
+            outputs["NotificationTopicArn"] = self.workflow.topic.topic_arn
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
 

@@ -133,21 +133,45 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         return _lambda_error(exc), True, ""
 
 
+def _locked_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    """``boto_client_for`` of the Step Functions executor, under the invocation lock.
+
+    Creating a boto3 client reads the proxy settings by iterating ``os.environ``; an
+    in-process invocation that ends on another thread at that moment removes its variables,
+    and the iteration fails with ``KeyError``. Holding the lock that every invocation holds
+    keeps the two apart.
+    """
+    from labelflow.local.lambda_code import INVOCATION_LOCK
+
+    with INVOCATION_LOCK:
+        return _ORIGINALS["lambda-client"](region, service, state_credentials)
+
+
 def _lambda_apply() -> None:
     from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+    )
 
     if getattr(LambdaFunction._invoke_lambda, _MARK, False):
         return
     _ORIGINALS["lambda"] = LambdaFunction._invoke_lambda
+    _ORIGINALS["lambda-client"] = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009
     setattr(_invoke_in_process, _MARK, True)
     setattr(LambdaFunction, "_invoke_lambda", _invoke_in_process)  # noqa: B010
+    setattr(lambda_eval_utils, "boto_client_for", _locked_client_for)  # noqa: B010
 
 
 def _lambda_restore() -> None:
     from moto.awslambda.models import LambdaFunction
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+    )
 
     if "lambda" in _ORIGINALS:
         setattr(LambdaFunction, "_invoke_lambda", _ORIGINALS.pop("lambda"))  # noqa: B010
+    if "lambda-client" in _ORIGINALS:
+        setattr(lambda_eval_utils, "boto_client_for", _ORIGINALS.pop("lambda-client"))  # noqa: B010
 
 
 def _lambda_applied() -> bool:

@@ -41,6 +41,14 @@ DOCUMENTED_VARIABLES = {
         "TOKENS_TABLE",
     },
     "job_events": {"TOKENS_TABLE"},
+    "start_job": {
+        "LABELFLOW_PROJECTS",
+        "RESULTS_BUCKET",
+        "JOBS_TABLE",
+        "TOPIC_ARN",
+        "STATE_MACHINE_ARN",
+    },
+    "publish_job": {"RESULTS_BUCKET", "ARTIFACTS_BUCKET", "JOBS_TABLE", "TOPIC_ARN"},
 }
 #: Settings with a default, which the stack may leave unset.
 OPTIONAL_VARIABLES = {"validate_manifest": {"MAX_OBJECTS_PER_JOB"}}

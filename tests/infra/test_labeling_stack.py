@@ -54,6 +54,8 @@ def test_functions_are_the_ground_truth_and_workflow_handlers(functions: dict[st
         "validate_manifest.handler.lambda_handler",
         "start_labeling_job.handler.lambda_handler",
         "job_events.handler.lambda_handler",
+        "start_job.handler.lambda_handler",
+        "publish_job.handler.lambda_handler",
     }
 
 
@@ -380,6 +382,8 @@ def test_outputs_name_every_resource_operators_need(template_json: dict[str, Any
         "KeyArn",
         "WorkflowStateMachineArn",
         "TokensTableName",
+        "JobsTableName",
+        "NotificationTopicArn",
     }
 
 

@@ -24,6 +24,8 @@ from tests.infra.template_helpers import (
 VALIDATE = "validate_manifest.handler.lambda_handler"
 START = "start_labeling_job.handler.lambda_handler"
 EVENTS = "job_events.handler.lambda_handler"
+INTAKE = "start_job.handler.lambda_handler"
+PUBLISH = "publish_job.handler.lambda_handler"
 
 
 @pytest.fixture(scope="module")
@@ -87,13 +89,28 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
     assert start["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
     assert start["TimeoutSeconds"] == 11 * 24 * 3600
     assert start["Catch"][0]["ErrorEquals"] == ["LabelingJobFailed", "LabelingJobStopped"]
-    assert states[chunks["Next"]]["Type"] == "Succeed"
+    publish = states[chunks["Next"]]
+    assert publish["Type"] == "Task"
+    assert "WorkflowPublishJobFunction" in publish["Resource"]
+    assert publish["ResultPath"] == "$.publication"
+    assert publish["Parameters"] == {
+        "jobId.$": "$.jobId",
+        "project.$": "$.project",
+        "taskType.$": "$.taskType",
+        "jobs.$": "$.jobs",
+    }
+    assert any("Lambda.ServiceException" in r["ErrorEquals"] for r in publish["Retry"])
+    assert states[publish["Next"]]["Type"] == "Succeed"
 
 
 def test_rule_matches_ended_labeling_jobs_and_targets_job_events(
     template_json: dict[str, Any], functions: dict[str, Any]
 ) -> None:
-    (rule,) = resources(template_json, "AWS::Events::Rule").values()
+    (rule,) = [
+        r
+        for r in resources(template_json, "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
+    ]
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.sagemaker"],
         "detail-type": [JOB_EVENT_DETAIL_TYPE],
@@ -101,6 +118,60 @@ def test_rule_matches_ended_labeling_jobs_and_targets_job_events(
     }
     (target,) = rule["Properties"]["Targets"]
     assert target["Arn"] == {"Fn::GetAtt": [functions[EVENTS]["LogicalId"], "Arn"]}
+
+
+def test_intake_rule_matches_manifests_of_the_intake_bucket(
+    template_json: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    (rule,) = [
+        r
+        for r in resources(template_json, "AWS::Events::Rule").values()
+        if r["Properties"]["EventPattern"]["source"] == ["aws.s3"]
+    ]
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["detail-type"] == ["Object Created"]
+    assert flatten(pattern["detail"]["bucket"]["name"][0]).startswith("<StorageIntake")
+    assert pattern["detail"]["object"]["key"] == [{"suffix": ".jsonl"}, {"suffix": ".manifest"}]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [functions[INTAKE]["LogicalId"], "Arn"]}
+
+
+def test_jobs_table_is_on_demand_encrypted_and_recoverable(template: Template) -> None:
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "jobId", "KeyType": "HASH"}],
+            "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+
+
+def test_topic_is_encrypted_and_tls_only(template_json: dict[str, Any]) -> None:
+    (topic,) = resources(template_json, "AWS::SNS::Topic").values()
+    assert "KmsMasterKeyId" in topic["Properties"]
+    (policy,) = resources(template_json, "AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+
+
+def test_intake_and_publish_calls_are_scoped(
+    template_json: dict[str, Any], functions: dict[str, Any]
+) -> None:
+    intake = actions_on(role_statements(template_json, _role(functions, INTAKE)))
+    assert "states:StartExecution" in intake
+    assert "sns:Publish" in intake
+    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= set(intake)
+    assert "dynamodb:Scan" not in intake
+    publish = actions_on(role_statements(template_json, _role(functions, PUBLISH)))
+    (bus,) = publish["events:PutEvents"]
+    assert bus.endswith(":event-bus/default")
+    assert "sns:Publish" in publish
+    assert "dynamodb:PutItem" not in publish
 
 
 def test_tokens_table_is_on_demand_encrypted_and_recoverable(template: Template) -> None:
@@ -162,6 +233,7 @@ def test_workflow_rejects_a_bad_work_team(labeling_stack: LabelingStack) -> None
             platform=None,  # type: ignore[arg-type]
             projects_setting="{}",
             key=labeling_stack.storage.key,
+            intake_bucket=labeling_stack.storage.intake,
             results_bucket=labeling_stack.storage.results,
             artifacts_bucket=labeling_stack.storage.artifacts,
             labeling_job_role=labeling_stack.labeling_job_role.role,

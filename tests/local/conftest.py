@@ -85,3 +85,16 @@ def patched() -> Iterator[None]:
         fake_sagemaker.runner().stop()
         fake_sagemaker.clear_workforces()
         patches.release()
+
+
+def remove_intake_trigger(events: Any) -> None:
+    """Detach the intake trigger, for tests that start executions or labeling jobs by hand.
+
+    Without it, the manifest such a test puts into the intake bucket would also start an
+    execution of its own.
+    """
+    for rule in events.list_rules()["Rules"]:
+        pattern = json.loads(rule.get("EventPattern") or "{}")
+        if pattern.get("source") == ["aws.s3"]:
+            targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+            events.remove_targets(Rule=rule["Name"], Ids=[t["Id"] for t in targets])

@@ -18,7 +18,7 @@ from labelflow.local.deploy import (
 )
 from labelflow.local.server import LocalAws
 from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce
-from tests.local.conftest import STACK
+from tests.local.conftest import STACK, remove_intake_trigger
 
 TEMPLATE: dict[str, Any] = {
     "Parameters": {"Stage": {"Type": "String", "Default": "dev"}},
@@ -137,6 +137,7 @@ def test_labeling_job_runs_the_deployed_lambdas(local_aws: LocalAws, cdk_out: Pa
     outputs = deployment.outputs
     intake, results = outputs["IntakeBucketName"], outputs["ResultsBucketName"]
     s3, sqs, events = (local_aws.client(name) for name in ("s3", "sqs", "events"))
+    remove_intake_trigger(events)
     queue_url = sqs.create_queue(QueueName="job-events")["QueueUrl"]
     events.put_rule(
         Name="job-events",

@@ -83,6 +83,19 @@ def test_lambda_canary_internals() -> None:
         )
 
 
+def test_lambda_client_canary_internals() -> None:
+    # The executor builds its Lambda client through this function; the patch wraps it so the
+    # client is never built while an in-process invocation is changing the environment.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    assert list(inspect.signature(lambda_eval_utils.boto_client_for).parameters) == [
+        "region",
+        "service",
+        "state_credentials",
+    ]
+    assert "boto_client_for(" in inspect.getsource(lambda_eval_utils)
+
+
 def test_lambda_runs_the_handler_from_the_zip(aws: None) -> None:
     client = boto3.client("lambda", region_name=REGION)
     client.create_function(

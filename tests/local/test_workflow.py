@@ -18,7 +18,7 @@ from labelflow.local.deploy import (
 from labelflow.local.fake_sagemaker import register_workforce
 from labelflow.local.server import LocalAws
 from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce
-from tests.local.conftest import REPO_ROOT, STACK
+from tests.local.conftest import REPO_ROOT, STACK, remove_intake_trigger
 
 REVIEWS = {
     "r1": ("An absolute joy to use every day.", "positive"),
@@ -44,6 +44,7 @@ def test_workflow_labels_a_manifest_end_to_end(local_aws: LocalAws, cdk_out: Pat
     outputs = deployment.outputs
     intake, results = outputs["IntakeBucketName"], outputs["ResultsBucketName"]
     s3, sfn, sagemaker = (local_aws.client(name) for name in ("s3", "stepfunctions", "sagemaker"))
+    remove_intake_trigger(local_aws.client("events"))
     register_workforce(
         SimulatedWorkforce(
             workers=[
@@ -107,6 +108,9 @@ def test_workflow_labels_a_manifest_end_to_end(local_aws: LocalAws, cdk_out: Pat
         key: label for key, (_, label) in REVIEWS.items()
     }
     assert output["validation"]["accepted"] == 3
+    assert output["publication"]["outputUri"] == (
+        f"s3://{results}/jobs/batch-1/output/output.manifest"
+    )
 
     # And the job's token was stored under its name
     table = outputs["TokensTableName"]

@@ -1,0 +1,185 @@
+"""Intake trigger of the job workflow: parse → fetch → decide → shape.
+
+Target of the EventBridge rule on the intake bucket's ``Object Created`` events for keys
+ending ``.jsonl`` or ``.manifest``. :func:`start_job.logic.decide` either rejects the object
+(the record ``{"bucket", "key", "reason"}`` goes to ``s3://$RESULTS_BUCKET/rejected/<key>.json``
+and to ``TOPIC_ARN``; nothing starts) or names the job to start.
+
+Starting is idempotent. The job item is put into ``JOBS_TABLE`` with the condition
+``attribute_not_exists(jobId)`` and status ``PENDING``, then the execution is started with
+the job id as its name and the item moves to ``RUNNING``. A repeated event finds the item:
+when it is past ``PENDING`` nothing is started; when it is still ``PENDING`` (an earlier
+attempt failed between the two calls) the start is tried again, and ``ExecutionAlreadyExists``
+counts as started, since executions are named after the job.
+
+Returns ``{"status", "jobId"?, "reason"?}`` with status ``rejected``, ``started`` or
+``duplicate``.
+
+Errors: an event that is not an S3 ``Object Created`` event raises ``ContractError``; AWS
+errors propagate, and EventBridge's asynchronous invocation retries them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools import Logger
+
+from gt_contracts import ContractError
+from start_job.logic import ManifestDrop, Reject, Start, decide, rejection_key
+from start_job.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_stepfunctions import SFNClient
+
+__all__ = ["lambda_handler"]
+
+logger = Logger()
+
+Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
+    return _traced_handler()(event, context)
+
+
+def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    settings = get_settings()
+    try:
+        drop = ManifestDrop.from_event(event)
+    except ContractError as exc:
+        logger.error("intake event rejected", extra={"reason": str(exc)})
+        raise
+    decision = decide(drop, settings.labelflow_projects)
+    if isinstance(decision, Reject):
+        _reject(settings, decision)
+        logger.warning("manifest rejected", extra={"key": drop.key, "reason": decision.reason})
+        return {"status": "rejected", "reason": decision.reason}
+    logger.append_keys(job_id=decision.job_id, project=decision.project)
+    started = _start(settings, decision)
+    logger.info("job started" if started else "duplicate event; nothing started")
+    return {"status": "started" if started else "duplicate", "jobId": decision.job_id}
+
+
+def _reject(settings: Settings, decision: Reject) -> None:
+    record = decision.record()
+    _s3().put_object(
+        Bucket=settings.results_bucket,
+        Key=rejection_key(decision.key),
+        Body=json.dumps(record, indent=2).encode(),
+        ContentType="application/json",
+    )
+    _sns().publish(
+        TopicArn=settings.topic_arn,
+        Subject="LabelFlow manifest rejected",
+        Message=json.dumps(record),
+    )
+
+
+def _start(settings: Settings, decision: Start) -> bool:
+    """Start the job; ``False`` when an earlier event already started it."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    table, key = settings.jobs_table, {"jobId": {"S": decision.job_id}}
+    request = decision.execution_input
+    try:
+        _dynamodb().put_item(
+            TableName=table,
+            Item={
+                **key,
+                "status": {"S": "PENDING"},
+                "project": {"S": decision.project},
+                "bucket": {"S": request["bucket"]},
+                "key": {"S": request["key"]},
+                "createdAt": {"S": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+            },
+            ConditionExpression="attribute_not_exists(jobId)",
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+        item = _dynamodb().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        if item is not None and item.get("status", {}).get("S") != "PENDING":
+            return False
+    try:
+        arn = _sfn().start_execution(
+            stateMachineArn=settings.state_machine_arn,
+            name=decision.job_id,
+            input=json.dumps(request),
+        )["executionArn"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+        arn = _execution_arn(settings.state_machine_arn, decision.job_id)
+    try:
+        _dynamodb().update_item(
+            TableName=table,
+            Key=key,
+            UpdateExpression="SET #status = :running, executionArn = :arn",
+            ConditionExpression="#status = :pending",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":running": {"S": "RUNNING"},
+                ":pending": {"S": "PENDING"},
+                ":arn": {"S": arn},
+            },
+        )
+    except ClientError as exc:
+        # The execution already moved the item on (it may even have published by now).
+        if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            raise
+    return True
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+@functools.cache
+def _dynamodb() -> Any:  # no DynamoDB stubs are installed
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("dynamodb")
+
+
+@functools.cache
+def _s3() -> S3Client:
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("s3")
+
+
+@functools.cache
+def _sns() -> Any:  # no SNS stubs are installed
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("sns")
+
+
+@functools.cache
+def _sfn() -> SFNClient:
+    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
+
+    return boto3.client("stepfunctions")
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
+
+    return Tracer()
+
+
+@functools.cache
+def _traced_handler() -> Handler:
+    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
+    return traced

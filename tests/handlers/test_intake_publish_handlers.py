@@ -1,0 +1,236 @@
+"""The intake trigger and the Publish step, in-process against moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from publish_job import handler as publish_handler
+from publish_job.settings import get_settings as publish_settings
+from start_job import handler as intake_handler
+from start_job.settings import get_settings as intake_settings
+from tests.unit.lambdas.test_publish_job_logic import event as publish_event
+from tests.unit.lambdas.test_publish_job_logic import line
+from tests.unit.lambdas.test_start_job_logic import ENVIRONMENT, s3_event
+
+REGION = "us-east-1"
+CACHED = (
+    intake_settings,
+    publish_settings,
+    intake_handler._dynamodb,
+    intake_handler._s3,
+    intake_handler._sns,
+    intake_handler._sfn,
+    publish_handler._dynamodb,
+    publish_handler._s3,
+    publish_handler._sns,
+    publish_handler._events,
+)
+
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "request-1"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
+    for cached in CACHED:
+        cached.cache_clear()
+    with mock_aws():
+        import boto3
+
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in ("results", "artifacts"):
+            s3.create_bucket(Bucket=bucket)
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="jobs",
+            KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        topic = boto3.client("sns", region_name=REGION).create_topic(Name="notes")["TopicArn"]
+        machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name="workflow",
+            definition=json.dumps({"StartAt": "S", "States": {"S": {"Type": "Succeed"}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        environment = {
+            **ENVIRONMENT,
+            "TOPIC_ARN": topic,
+            "STATE_MACHINE_ARN": machine,
+            "ARTIFACTS_BUCKET": "artifacts",
+        }
+        for key, value in environment.items():
+            monkeypatch.setenv(key, value)
+        yield environment
+    for cached in CACHED:
+        cached.cache_clear()
+
+
+def executions(machine: str) -> list[Any]:
+    found: list[Any] = intake_handler._sfn().list_executions(stateMachineArn=machine)["executions"]
+    return found
+
+
+def job_item(job_id: str) -> dict[str, Any] | None:
+    item: dict[str, Any] | None = (
+        intake_handler._dynamodb()
+        .get_item(TableName="jobs", Key={"jobId": {"S": job_id}})
+        .get("Item")
+    )
+    return item
+
+
+def test_a_manifest_starts_one_execution_named_after_its_job(aws: dict[str, str]) -> None:
+    result = intake_handler.lambda_handler(s3_event("reviews/a.jsonl"), Context())  # type: ignore[arg-type]
+
+    assert result["status"] == "started"
+    (execution,) = executions(aws["STATE_MACHINE_ARN"])
+    assert execution["name"] == result["jobId"]
+    described = intake_handler._sfn().describe_execution(executionArn=execution["executionArn"])
+    assert json.loads(described["input"]) == {
+        "bucket": "intake",
+        "key": "reviews/a.jsonl",
+        "versionId": "v1",
+        "project": "reviews",
+        "jobId": result["jobId"],
+        "taskType": "text-classification",
+    }
+    item = job_item(result["jobId"])
+    assert item is not None
+    assert item["status"] == {"S": "RUNNING"}
+    assert item["executionArn"] == {"S": execution["executionArn"]}
+
+
+def test_a_repeated_event_starts_nothing(aws: dict[str, str]) -> None:
+    first = intake_handler.lambda_handler(s3_event("reviews/a.jsonl"), Context())  # type: ignore[arg-type]
+    again = intake_handler.lambda_handler(s3_event("reviews/a.jsonl"), Context())  # type: ignore[arg-type]
+
+    assert again == {"status": "duplicate", "jobId": first["jobId"]}
+    assert len(executions(aws["STATE_MACHINE_ARN"])) == 1
+
+
+def test_a_job_left_pending_is_started_on_the_next_event(aws: dict[str, str]) -> None:
+    first = intake_handler.lambda_handler(s3_event("reviews/a.jsonl"), Context())  # type: ignore[arg-type]
+    intake_handler._dynamodb().update_item(
+        TableName="jobs",
+        Key={"jobId": {"S": first["jobId"]}},
+        UpdateExpression="SET #s = :p",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":p": {"S": "PENDING"}},
+    )
+
+    again = intake_handler.lambda_handler(s3_event("reviews/a.jsonl"), Context())  # type: ignore[arg-type]
+
+    assert again["status"] == "started"
+    assert len(executions(aws["STATE_MACHINE_ARN"])) == 1
+    item = job_item(first["jobId"])
+    assert item is not None
+    assert item["status"] == {"S": "RUNNING"}
+
+
+def test_an_unknown_project_is_recorded_and_starts_nothing(aws: dict[str, str]) -> None:
+    result = intake_handler.lambda_handler(s3_event("pets/a.jsonl"), Context())  # type: ignore[arg-type]
+
+    assert result["status"] == "rejected"
+    body = intake_handler._s3().get_object(Bucket="results", Key="rejected/pets/a.jsonl.json")
+    assert json.loads(body["Body"].read()) == {
+        "bucket": "intake",
+        "key": "pets/a.jsonl",
+        "reason": "project 'pets' is not configured",
+    }
+    assert executions(aws["STATE_MACHINE_ARN"]) == []
+
+
+def test_a_malformed_event_raises(aws: dict[str, str]) -> None:
+    from gt_contracts import ContractError
+
+    with pytest.raises(ContractError):
+        intake_handler.lambda_handler({"source": "aws.s3"}, Context())  # type: ignore[arg-type]
+
+
+def test_publish_writes_the_output_and_announces_the_job(aws: dict[str, str]) -> None:
+    s3 = publish_handler._s3()
+    for index, rows in enumerate(
+        [[line("great", "positive")], [line("bad", "negative"), line("ok", "neutral")]]
+    ):
+        s3.put_object(
+            Bucket="results",
+            Key=f"jobs/j/gt/reviews-j-{index}/output.manifest",
+            Body="\n".join(rows).encode(),
+        )
+    s3.put_object(
+        Bucket="artifacts",
+        Key="skills/reviews/reviews-j-0/0123456789abcdef.json",
+        Body=b'{"workers": []}',
+    )
+    intake_handler._dynamodb().put_item(
+        TableName="jobs", Item={"jobId": {"S": "j"}, "status": {"S": "RUNNING"}}
+    )
+    queue = _subscribe(aws["TOPIC_ARN"])
+
+    summary = publish_handler.lambda_handler(publish_event(), Context())  # type: ignore[arg-type]
+
+    assert summary["items"] == 3
+    assert summary["labeled"] == 3
+    keys = {
+        o["Key"] for o in s3.list_objects_v2(Bucket="results", Prefix="jobs/j/output/")["Contents"]
+    }
+    assert {
+        "jobs/j/output/output.manifest",
+        "jobs/j/output/report.html",
+        "jobs/j/output/report.json",
+        "jobs/j/output/exports/labels.csv",
+    } <= keys
+    report = json.loads(
+        s3.get_object(Bucket="results", Key="jobs/j/output/report.json")["Body"].read()
+    )
+    assert report["skill_documents"] == 1
+    item = job_item("j")
+    assert item is not None
+    assert item["status"] == {"S": "SUCCEEDED"}
+    assert item["items"] == {"N": "3"}
+    (message,) = _messages(queue)
+    assert json.loads(message) == summary
+
+
+def test_publish_rejects_a_malformed_event(aws: dict[str, str]) -> None:
+    from gt_contracts import ContractError
+
+    with pytest.raises(ContractError, match="jobs"):
+        publish_handler.lambda_handler({**publish_event(), "jobs": []}, Context())  # type: ignore[arg-type]
+
+
+def _subscribe(topic: str) -> str:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName="notes")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={"RawMessageDelivery": "true"},
+    )
+    return str(url)
+
+
+def _messages(url: str) -> list[str]:
+    import boto3
+
+    received = boto3.client("sqs", region_name=REGION).receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10
+    )
+    return [str(m["Body"]) for m in received.get("Messages", [])]

@@ -1,0 +1,137 @@
+"""Manifests dropped into the intake bucket of the emulator start, and publish, one job each."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from labelflow.local import patches
+from labelflow.local.deploy import deploy
+from labelflow.local.fake_sagemaker import register_workforce
+from labelflow.local.server import LocalAws
+from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce
+from tests.local.conftest import STACK
+from tests.local.test_workflow import REVIEWS, TERMINAL, _wait_for
+
+KEY = "reviews/batch.jsonl"
+
+
+def _manifest() -> bytes:
+    lines = [{"source": text, "item-id": key} for key, (text, _) in REVIEWS.items()]
+    return "\n".join(json.dumps(line) for line in lines).encode()
+
+
+def _workforce() -> None:
+    register_workforce(
+        SimulatedWorkforce(
+            workers=[
+                SimulatedWorker("private.us-east-1.00000000000000a1", 1.0),
+                SimulatedWorker("private.us-east-1.00000000000000a2", 1.0),
+                SimulatedWorker("private.us-east-1.00000000000000a3", 0.0),
+            ],
+            truth=lambda line: REVIEWS[line["item-id"]][1],
+            seed=11,
+        ),
+        job_prefix="reviews-",
+    )
+
+
+def _drop_event(intake: str, s3: Any) -> dict[str, Any]:
+    head = s3.head_object(Bucket=intake, Key=KEY)
+    return {
+        "version": "0",
+        "source": "aws.s3",
+        "detail-type": "Object Created",
+        "detail": {
+            "version": "0",
+            "bucket": {"name": intake},
+            "object": {
+                "key": KEY,
+                "size": head["ContentLength"],
+                "etag": head["ETag"].strip('"'),
+                "version-id": head.get("VersionId"),
+            },
+        },
+    }
+
+
+def test_a_dropped_manifest_is_labeled_and_published(local_aws: LocalAws, cdk_out: Path) -> None:
+    # Given the stack deployed and a simulated workforce
+    outputs = deploy(cdk_out, STACK, client=local_aws.client).outputs
+    intake, results = outputs["IntakeBucketName"], outputs["ResultsBucketName"]
+    machine = outputs["WorkflowStateMachineArn"]
+    s3, sfn, events = (local_aws.client(name) for name in ("s3", "stepfunctions", "events"))
+    _workforce()
+
+    # When a manifest is dropped into intake, and its upload event is delivered once more
+    s3.put_object(Bucket=intake, Key=KEY, Body=_manifest())
+    patches.drain_async_invocations()
+    events.put_events(
+        Entries=[
+            {
+                "Source": "aws.s3",
+                "DetailType": "Object Created",
+                "Detail": json.dumps(_drop_event(intake, s3)["detail"]),
+            }
+        ]
+    )
+    patches.drain_async_invocations()
+
+    # Then exactly one execution runs, and ends with the job's output published
+    (execution,) = _wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
+    job_id = execution["name"]
+    _wait_for(lambda: local_aws.run_jobs() == [f"reviews-{job_id}-0"])
+
+    def ended() -> dict[str, Any] | None:
+        found: dict[str, Any] = sfn.describe_execution(executionArn=execution["executionArn"])
+        return found if found["status"] in TERMINAL else None
+
+    described = _wait_for(ended)
+    history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
+    assert described["status"] == "SUCCEEDED", history[-3:]
+    assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+    publication = json.loads(described["output"])["publication"]
+    assert publication["items"] == 3
+    prefix = f"jobs/{job_id}/output/"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=results, Prefix=prefix)["Contents"]}
+    assert {
+        f"{prefix}output.manifest",
+        f"{prefix}report.html",
+        f"{prefix}report.json",
+        f"{prefix}exports/labels.csv",
+        f"{prefix}exports/excluded.csv",
+    } <= keys
+    body = s3.get_object(Bucket=results, Key=f"{prefix}output.manifest")["Body"].read()
+    rows = [json.loads(line) for line in body.decode().splitlines()]
+    assert {row["item-id"]: row["reviews"]["class-name"] for row in rows} == {
+        key: label for key, (_, label) in REVIEWS.items()
+    }
+    item = local_aws.client("dynamodb").get_item(
+        TableName=outputs["JobsTableName"], Key={"jobId": {"S": job_id}}
+    )["Item"]
+    assert item["status"] == {"S": "SUCCEEDED"}
+
+
+def test_an_unknown_project_is_rejected_and_starts_nothing(
+    local_aws: LocalAws, cdk_out: Path
+) -> None:
+    outputs = deploy(cdk_out, STACK, client=local_aws.client).outputs
+    intake, results = outputs["IntakeBucketName"], outputs["ResultsBucketName"]
+    s3, sfn = local_aws.client("s3"), local_aws.client("stepfunctions")
+
+    s3.put_object(Bucket=intake, Key="pets/batch.jsonl", Body=_manifest())
+    patches.drain_async_invocations()
+
+    record = _wait_for(
+        lambda: s3.list_objects_v2(Bucket=results, Prefix="rejected/").get("Contents")
+    )
+    assert [o["Key"] for o in record] == ["rejected/pets/batch.jsonl.json"]
+    body = s3.get_object(Bucket=results, Key="rejected/pets/batch.jsonl.json")["Body"].read()
+    assert json.loads(body) == {
+        "bucket": intake,
+        "key": "pets/batch.jsonl",
+        "reason": "project 'pets' is not configured",
+    }
+    executions = sfn.list_executions(stateMachineArn=outputs["WorkflowStateMachineArn"])
+    assert executions["executions"] == []

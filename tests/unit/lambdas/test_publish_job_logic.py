@@ -1,0 +1,126 @@
+"""The Publish step's pure core: the event, the union and what is written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from gt_contracts import ContractError
+from publish_job.logic import PublishRequest, build_publication, skills_prefix
+from publish_job.settings import Settings, SettingsError
+
+META = {"type": "groundtruth/custom", "job-name": "reviews-j-0", "human-annotated": "yes"}
+ENVIRONMENT = {
+    "RESULTS_BUCKET": "results",
+    "ARTIFACTS_BUCKET": "artifacts",
+    "JOBS_TABLE": "jobs",
+    "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:notifications",
+}
+
+
+def label(name: str) -> dict[str, Any]:
+    return {"class-name": name, "class-id": 0, "confidence": 0.9, "workers": 3, "method": "mv"}
+
+
+def line(source: str, value: str) -> str:
+    return json.dumps({"source": source, "reviews": label(value), "reviews-metadata": META})
+
+
+def event(chunks: int = 2) -> dict[str, Any]:
+    return {
+        "jobId": "j",
+        "project": "reviews",
+        "taskType": "text-classification",
+        "validation": {"accepted": 3},
+        "jobs": [
+            {
+                "jobName": f"reviews-j-{index}",
+                "status": "Completed",
+                "outputManifestUri": f"s3://results/jobs/j/gt/reviews-j-{index}/output.manifest",
+            }
+            for index in range(chunks)
+        ],
+    }
+
+
+def test_from_event_reads_each_chunk() -> None:
+    request = PublishRequest.from_event(event())
+
+    assert request.job_id == "j"
+    assert [c.job_name for c in request.chunks] == ["reviews-j-0", "reviews-j-1"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"jobId": "a b"}, "jobId"),
+        ({"taskType": "painting"}, "taskType"),
+        ({"jobs": []}, "jobs"),
+        ({"jobs": [{"jobName": "x", "outputManifestUri": "http://x"}]}, "outputManifestUri"),
+        ({"jobs": [{"outputManifestUri": "s3://b/k"}]}, "jobName"),
+    ],
+)
+def test_from_event_names_a_bad_field(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ContractError, match=message):
+        PublishRequest.from_event({**event(), **change})
+
+
+def test_publication_unions_the_chunks_and_writes_output_exports_and_report() -> None:
+    request = PublishRequest.from_event(event())
+    manifests = [
+        f"{line('great', 'positive')}\n{line('bad', 'negative')}\n".encode(),
+        f"{line('ok', 'neutral')}\n{line('great', 'positive')}\n".encode(),
+    ]
+    skills = [b'{"workers": []}', b"not json"]
+
+    publication = build_publication(request, manifests, skills, results_bucket="results")
+
+    keys = set(publication.objects)
+    assert {
+        "jobs/j/output/output.manifest",
+        "jobs/j/output/report.json",
+        "jobs/j/output/report.html",
+        "jobs/j/output/exports/labels.csv",
+        "jobs/j/output/exports/excluded.csv",
+    } <= keys
+    union, content_type = publication.objects["jobs/j/output/output.manifest"]
+    assert content_type == "application/jsonlines"
+    assert [json.loads(row)["source"] for row in union.decode().splitlines()] == [
+        "great",
+        "bad",
+        "ok",
+    ]
+    report = json.loads(publication.objects["jobs/j/output/report.json"][0])
+    assert report["items"] == 3
+    assert report["duplicates"] == 1
+    assert report["skill_documents"] == 1
+    assert publication.objects["jobs/j/output/report.html"][1].startswith("text/html")
+    assert publication.summary == {
+        "jobId": "j",
+        "project": "reviews",
+        "taskType": "text-classification",
+        "chunks": 2,
+        "items": 3,
+        "labeled": 3,
+        "excluded": 1,
+        "skippedSkills": 1,
+        "outputUri": "s3://results/jobs/j/output/output.manifest",
+        "reportUri": "s3://results/jobs/j/output/report.html",
+    }
+
+
+def test_publication_needs_one_manifest_per_chunk() -> None:
+    with pytest.raises(ValueError, match="1 manifests for 2 chunks"):
+        build_publication(PublishRequest.from_event(event()), [b""], [], results_bucket="r")
+
+
+def test_skills_prefix_is_per_labeling_job() -> None:
+    assert skills_prefix("reviews", "reviews-j-0") == "skills/reviews/reviews-j-0/"
+
+
+def test_settings_parse_and_name_a_bad_variable() -> None:
+    assert Settings.from_env(ENVIRONMENT).artifacts_bucket == "artifacts"
+    with pytest.raises(SettingsError, match="TOPIC_ARN"):
+        Settings.from_env({**ENVIRONMENT, "TOPIC_ARN": "topic"})
