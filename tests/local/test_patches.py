@@ -88,7 +88,8 @@ def test_lambda_client_canary_internals() -> None:
     # client is never built while an in-process invocation is changing the environment.
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
-    assert list(inspect.signature(lambda_eval_utils.boto_client_for).parameters) == [
+    build_client = getattr(lambda_eval_utils, "boto_client_for")  # noqa: B009
+    assert list(inspect.signature(build_client).parameters) == [
         "region",
         "service",
         "state_credentials",
