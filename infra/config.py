@@ -14,7 +14,8 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Annotated, Any, Literal, get_args
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self, get_args
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
@@ -28,6 +29,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "ProjectConfig",
     "StageConfig",
     "TaskType",
+    "Workforce",
     "load_config",
     "projects_setting",
 ]
@@ -104,6 +107,75 @@ _MAX_PROJECT_NAME = 32
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=_MAX_LABEL_LENGTH)]
 
 
+_WORKTEAM_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$"
+_EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+WorkforceKind = Literal["private", "vendor", "public"]
+
+# Ground Truth's allowed Mechanical Turk prices per task in USD (PublicWorkforceTaskPrice):
+# bounding boxes take the first list, semantic segmentation the last, and classification and
+# every other custom task the bounding-box prices plus 0.012 and 0.024.
+_BOX_PRICES = tuple(
+    Decimal(p)
+    for p in (
+        "0.036", "0.048", "0.060", "0.072", "0.120", "0.240", "0.360",
+        "0.480", "0.600", "0.720", "0.840", "0.960", "1.080", "1.200",
+    )
+)  # fmt: skip
+_SEGMENTATION_PRICES = tuple(Decimal(p) for p in ("0.840", "0.960", "1.080", "1.200"))
+_CUSTOM_PRICES = (Decimal("0.012"), Decimal("0.024"), *_BOX_PRICES)
+PUBLIC_PRICES: Mapping[str, tuple[Decimal, ...]] = {
+    "bounding-box": _BOX_PRICES,
+    "semantic-segmentation": _SEGMENTATION_PRICES,
+}
+# Task availability (TaskAvailabilityLifetimeInSeconds): Mechanical Turk allows 12 hours
+# (default 6), private and vendor teams 30 days; LabelFlow's default for those is 10 days.
+MAX_AVAILABILITY = {"public": 43_200, "private": 2_592_000, "vendor": 2_592_000}
+DEFAULT_AVAILABILITY = {"public": 21_600, "private": 864_000, "vendor": 864_000}
+
+
+def public_prices(task_type: str) -> tuple[Decimal, ...]:
+    """The Mechanical Turk prices per task that Ground Truth accepts for `task_type`."""
+    return PUBLIC_PRICES.get(task_type, _CUSTOM_PRICES)
+
+
+class Workforce(BaseModel):
+    """Who labels a project's items, and at what price.
+
+    - `private`: the organisation's own work team; `workteam_arn` defaults to the stage's.
+    - `vendor`: a vendor team subscribed through AWS Marketplace (`workteam_arn` required).
+      Its price is set in the Marketplace listing; `price_usd` only feeds cost reports.
+    - `public`: Amazon Mechanical Turk. `price_usd` per task (one item, one worker) is
+      required and must be one of Ground Truth's allowed prices for the task type, and the
+      project must declare its data free of personal information (`free_of_pii`).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: WorkforceKind = "private"
+    workteam_arn: str | None = Field(default=None, pattern=_WORKTEAM_ARN)
+    price_usd: Decimal | None = Field(default=None, gt=0)
+    free_of_pii: bool = False
+    free_of_adult_content: bool = False
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> Self:
+        if self.type == "public":
+            if self.workteam_arn is not None:
+                raise ValueError("a public workforce uses Mechanical Turk; remove workteam_arn")
+            if self.price_usd is None:
+                raise ValueError("a public workforce needs price_usd (USD per task)")
+            if not self.free_of_pii:
+                raise ValueError(
+                    "a public workforce shows items to anyone: set free_of_pii=True only when "
+                    "the data holds no personal information"
+                )
+        elif self.type == "vendor" and self.workteam_arn is None:
+            raise ValueError("a vendor workforce needs the vendor's workteam_arn")
+        elif self.type == "private" and self.price_usd is not None:
+            raise ValueError("a private workforce has no per-task price; remove price_usd")
+        return self
+
+
 class ProjectConfig(BaseModel):
     """One labeling project.
 
@@ -125,6 +197,15 @@ class ProjectConfig(BaseModel):
     # The `name` of the crowd element whose answer is consolidated; needed when the template
     # has several answers of the task type's shape (e.g. a transcription and a comment field).
     answer_name: str | None = Field(default=None, min_length=1)
+    workforce: Workforce = Field(default_factory=Workforce)
+    # Time one worker has for one task (TaskTimeLimitInSeconds: 30 s to 8 h).
+    task_time_limit_seconds: int = Field(default=600, ge=30, le=28_800)
+    # How long tasks stay offered to workers; defaults by workforce (see DEFAULT_AVAILABILITY).
+    task_availability_seconds: int | None = Field(default=None, ge=60)
+    # Tasks offered to workers at once (MaxConcurrentTaskCount); Ground Truth's default is 1000.
+    max_concurrent_tasks: int | None = Field(default=None, ge=1, le=5000)
+    # Who hears about this project's jobs (finished, failed, rejected manifests) by email.
+    notify_emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -166,8 +247,47 @@ class ProjectConfig(BaseModel):
             )
         return method
 
-    def lambda_settings(self) -> dict[str, Any]:
-        """What the Ground Truth Lambdas read about this project (docs/contracts.md)."""
+    @model_validator(mode="after")
+    def _check_workforce(self) -> Self:
+        kind = self.workforce.type
+        price = self.workforce.price_usd
+        if kind == "public" and price is not None:
+            allowed = public_prices(self.task_type)
+            if price not in allowed:
+                listed = ", ".join(str(p) for p in allowed)
+                raise ValueError(
+                    f"workforce.price_usd {price} is not a price Ground Truth allows for "
+                    f"{self.task_type} on the public workforce; choose one of: {listed}"
+                )
+        limit = MAX_AVAILABILITY[kind]
+        if self.task_availability_seconds is not None and self.task_availability_seconds > limit:
+            raise ValueError(
+                f"task_availability_seconds {self.task_availability_seconds} is above the "
+                f"{limit} s a {kind} workforce allows"
+            )
+        if self.task_availability < self.task_time_limit_seconds:
+            raise ValueError(
+                f"task_availability_seconds {self.task_availability} is shorter than "
+                f"task_time_limit_seconds {self.task_time_limit_seconds}"
+            )
+        return self
+
+    @property
+    def task_availability(self) -> int:
+        """Seconds tasks stay offered: the configured value or the workforce's default."""
+        if self.task_availability_seconds is not None:
+            return self.task_availability_seconds
+        return DEFAULT_AVAILABILITY[self.workforce.type]
+
+    def lambda_settings(self, workteam_arn: str | None = None) -> dict[str, Any]:
+        """What the Lambdas read about this project (docs/contracts.md).
+
+        Args:
+            workteam_arn: the stage's work team, which a private workforce without its own
+                ARN uses.
+        """
+        workforce = self.workforce
+        team = workforce.workteam_arn or (workteam_arn if workforce.type == "private" else None)
         return {
             "task_type": self.task_type,
             "labels": list(self.labels),
@@ -177,22 +297,42 @@ class ProjectConfig(BaseModel):
             "full_instruction": self.full_instruction,
             "workers_per_item": self.workers_per_item,
             **({"answer_name": self.answer_name} if self.answer_name is not None else {}),
+            "workforce": {
+                "type": workforce.type,
+                "workteam_arn": team,
+                "price_usd": None if workforce.price_usd is None else str(workforce.price_usd),
+                "free_of_pii": workforce.free_of_pii,
+                "free_of_adult_content": workforce.free_of_adult_content,
+            },
+            "task_time_limit_seconds": self.task_time_limit_seconds,
+            "task_availability_seconds": self.task_availability,
+            "max_concurrent_tasks": self.max_concurrent_tasks,
         }
+
+    def has_workteam(self, workteam_arn: str | None) -> bool:
+        """Whether this project's labeling jobs have a work team, given the stage's."""
+        return self.workforce.type == "public" or bool(self.workforce.workteam_arn or workteam_arn)
 
 
 def _describe(name: object, exc: ValidationError) -> str:
     project = repr(name) if isinstance(name, str) else "<unnamed>"
     problems = []
     for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"]) or "<project>"
+        where = ".".join(str(part) for part in error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        problems.append(f"field {where!r}: {message}")
+        # Checks across fields name their fields in the message.
+        problems.append(f"field {where!r}: {message}" if where else message)
     return f"invalid project {project}: " + "; ".join(problems)
 
 
-def projects_setting(projects: tuple[ProjectConfig, ...]) -> str:
-    """The `LABELFLOW_PROJECTS` value: compact JSON keyed by project name."""
-    settings = {project.name: project.lambda_settings() for project in projects}
+def projects_setting(projects: tuple[ProjectConfig, ...], workteam_arn: str | None = None) -> str:
+    """The `LABELFLOW_PROJECTS` value: compact JSON keyed by project name.
+
+    Args:
+        projects: the stage's projects.
+        workteam_arn: the stage's work team, for private projects without one of their own.
+    """
+    settings = {project.name: project.lambda_settings(workteam_arn) for project in projects}
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
@@ -208,7 +348,7 @@ POWERTOOLS_LAYER_VERSION = 40
 _STAGE_PATTERN = re.compile(r"^[a-z][a-z0-9]{0,15}$")
 _ACCOUNT_PATTERN = re.compile(r"^\d{12}$")
 _REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-_WORKTEAM_PATTERN = re.compile(r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$")
+_WORKTEAM_PATTERN = re.compile(_WORKTEAM_ARN)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,7 +367,9 @@ class StageConfig:
             dependency group pins.
         log_retention: Retention of every function's log group.
         removal_policy: What happens to buckets, the key and log groups when the stack goes.
-        workteam_arn: Ground Truth work team that labels this stage's jobs, if any.
+        workteam_arn: Ground Truth work team of the stage's private projects that name none.
+        max_objects_per_job: Items per labeling job; larger manifests are split into chunks
+            that run as parallel labeling jobs (at most 100,000, Ground Truth's limit).
         projects: The labeling projects served by this stage.
     """
 
@@ -241,6 +383,7 @@ class StageConfig:
     log_retention: logs.RetentionDays = logs.RetentionDays.THREE_MONTHS
     removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
     workteam_arn: str | None = None
+    max_objects_per_job: int = 100_000
     projects: tuple[ProjectConfig, ...]
 
     def __post_init__(self) -> None:
@@ -262,12 +405,30 @@ class StageConfig:
             raise ConfigError("powertools_layer_version must be a positive layer version")
         if self.workteam_arn is not None and not _WORKTEAM_PATTERN.fullmatch(self.workteam_arn):
             raise ConfigError(f"workteam_arn {self.workteam_arn!r} is not a work team ARN")
+        if not 1 <= self.max_objects_per_job <= 100_000:
+            raise ConfigError("max_objects_per_job must be from 1 to 100000")
         if not self.projects:
             raise ConfigError(f"stage {self.stage!r} defines no projects")
+        staffed = [p.name for p in self.projects if p.has_workteam(self.workteam_arn)]
+        if staffed and len(staffed) < len(self.projects):
+            unstaffed = sorted({p.name for p in self.projects} - set(staffed))
+            raise ConfigError(
+                f"projects {unstaffed} have no work team: set their field "
+                "'workforce.workteam_arn', or the stage's workteam_arn (-c workteam_arn=...)"
+            )
         names = [project.name for project in self.projects]
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ConfigError(f"stage {self.stage!r} repeats project names {repeated}")
+
+    @property
+    def runs_jobs(self) -> bool:
+        """Whether every project has a work team, so the stage runs the job workflow.
+
+        Without one, the stage deploys the Ground Truth functions only, for labeling jobs
+        created by other means.
+        """
+        return all(p.has_workteam(self.workteam_arn) for p in self.projects)
 
     @property
     def python_tag(self) -> str:

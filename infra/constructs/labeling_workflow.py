@@ -36,7 +36,10 @@ the tables, the topic and the state machine, and grants the job-events function
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, Validations
+from collections.abc import Mapping, Sequence
+from typing import cast
+
+from aws_cdk import Acknowledgment, CfnResource, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -46,6 +49,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -56,8 +60,10 @@ __all__ = [
     "JOB_EVENTS_HANDLER",
     "JOB_EVENT_DETAIL_TYPE",
     "JOB_FAILURE_ERRORS",
+    "JOB_START_RETRY_ERRORS",
     "MANIFEST_SUFFIXES",
     "PUBLISH_HANDLER",
+    "RECORD_FAILURE_HANDLER",
     "START_JOB_HANDLER",
     "START_LABELING_JOB_HANDLER",
     "VALIDATE_HANDLER",
@@ -69,9 +75,13 @@ START_LABELING_JOB_HANDLER = "start_labeling_job.handler.lambda_handler"
 JOB_EVENTS_HANDLER = "job_events.handler.lambda_handler"
 START_JOB_HANDLER = "start_job.handler.lambda_handler"
 PUBLISH_HANDLER = "publish_job.handler.lambda_handler"
+RECORD_FAILURE_HANDLER = "record_failure.handler.lambda_handler"
 MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 JOB_EVENT_DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
 JOB_FAILURE_ERRORS = ("LabelingJobFailed", "LabelingJobStopped")
+#: Errors of the StartLabelingJob function worth retrying with back-off: the function raises
+#: SageMaker and DynamoDB throttling as `Throttled` (start_labeling_job.handler).
+JOB_START_RETRY_ERRORS = ("Throttled",)
 
 # Errors of the Lambda service itself (not of the function's code), worth retrying.
 _LAMBDA_TRANSIENT = [
@@ -80,9 +90,6 @@ _LAMBDA_TRANSIENT = [
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-# Tasks stay available to workers for up to 10 days (start_labeling_job.logic); a job is
-# given one more day to consolidate and finish before the wait times out.
-_JOB_WAIT = Duration.days(11)
 _CHUNK_CONCURRENCY = 10
 
 
@@ -116,15 +123,18 @@ class LabelingWorkflow(Construct):
         results_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         labeling_job_role: iam.IRole,
-        workteam_arn: str,
         pre_annotation: lambda_.IFunction,
         consolidation: lambda_.IFunction,
+        max_objects_per_job: int,
+        task_availability: Duration,
+        notify_emails: Mapping[str, Sequence[str]],
     ) -> None:
         if not projects_setting.startswith("{"):
             raise ValueError("projects_setting must be the JSON object of project settings")
-        if ":workteam/" not in workteam_arn:
-            raise ValueError(f"workteam_arn {workteam_arn!r} is not a work team ARN")
         super().__init__(scope, id_)
+        # Tasks stay offered for the projects' longest availability; a job is given one more
+        # day to be consolidated and reported before its wait times out.
+        self._job_wait = task_availability.plus(Duration.days(1))
 
         self.tokens = dynamodb.Table(
             self,
@@ -157,12 +167,26 @@ class LabelingWorkflow(Construct):
             master_key=key,
             enforce_ssl=True,
         )
+        for project, emails in sorted(notify_emails.items()):
+            for email in emails:
+                # Each address hears about its own project's jobs only.
+                self.topic.add_subscription(
+                    subscriptions.EmailSubscription(
+                        email,
+                        filter_policy={
+                            "project": sns.SubscriptionFilter.string_filter(allowlist=[project])
+                        },
+                    )
+                )
         self.validate = RuntimeFunction(
             self,
             "Validate",
             platform=platform,
             handler=VALIDATE_HANDLER,
-            environment={"RESULTS_BUCKET": results_bucket.bucket_name},
+            environment={
+                "RESULTS_BUCKET": results_bucket.bucket_name,
+                "MAX_OBJECTS_PER_JOB": str(max_objects_per_job),
+            },
             timeout=Duration.minutes(15),
             memory_size=1769,
         )
@@ -176,7 +200,7 @@ class LabelingWorkflow(Construct):
                 "RESULTS_BUCKET": results_bucket.bucket_name,
                 "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
                 "LABELING_JOB_ROLE_ARN": labeling_job_role.role_arn,
-                "WORKTEAM_ARN": workteam_arn,
+                "KMS_KEY_ARN": key.key_arn,
                 "PRE_ANNOTATION_ARN": pre_annotation.function_arn,
                 "CONSOLIDATION_ARN": consolidation.function_arn,
                 "TOKENS_TABLE": self.tokens.table_name,
@@ -209,6 +233,19 @@ class LabelingWorkflow(Construct):
             memory_size=1769,
         )
 
+        self.record_failure = RuntimeFunction(
+            self,
+            "RecordFailure",
+            platform=platform,
+            handler=RECORD_FAILURE_HANDLER,
+            environment={
+                "JOBS_TABLE": self.jobs.table_name,
+                "TOPIC_ARN": self.topic.topic_arn,
+            },
+            timeout=Duration.seconds(60),
+            memory_size=256,
+        )
+
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
@@ -239,6 +276,28 @@ class LabelingWorkflow(Construct):
                 ),
             )
         )
+
+        # The Distributed Map's policy (added by CDK) lets the workflow run and stop its own
+        # child executions; execution ARNs carry run-time names, so only a wildcard names them.
+        map_policy = self.state_machine.node.find_child("DistributedMapPolicy")
+        machine = Stack.of(self).resolve(
+            cast(CfnResource, self.state_machine.node.default_child).logical_id
+        )
+        executions = (
+            "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
+        )
+        for suffix in (":*", "/*:*"):
+            Validations.of(map_policy).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[{executions}{suffix}]",
+                    reason=(
+                        "The Distributed Map runs one child execution per chunk; execution "
+                        "ARNs end in run-time names, so the statement names this state "
+                        "machine's own executions by wildcard and nothing else."
+                    ),
+                )
+            )
 
         self.rule = events.Rule(
             self,
@@ -295,6 +354,39 @@ class LabelingWorkflow(Construct):
         )
 
     def _definition(self) -> sfn.IChainable:
+        failed = sfn.Fail(
+            self,
+            "Job failed",
+            error_path="$.record.error",
+            cause_path="$.record.reason",
+        )
+
+        def record(name: str, *, chunks: bool) -> sfn.Chain:
+            """A step that records why the job ended and sends it to the Fail state."""
+            payload: dict[str, object] = {
+                "jobId": sfn.JsonPath.string_at("$.jobId"),
+                "project": sfn.JsonPath.string_at("$.project"),
+                "error": sfn.JsonPath.string_at("$.failure.Error"),
+                "cause": sfn.JsonPath.string_at("$.failure.Cause"),
+            }
+            if chunks:
+                payload["chunks"] = sfn.JsonPath.list_at("$.validation.chunks")
+            step = tasks.LambdaInvoke(
+                self,
+                name,
+                lambda_function=self.record_failure.function.latest_version,
+                payload=sfn.TaskInput.from_object(payload),
+                payload_response_only=True,
+                result_path="$.record",
+            )
+            step.add_retry(
+                errors=_LAMBDA_TRANSIENT,
+                interval=Duration.seconds(2),
+                max_attempts=6,
+                backoff_rate=2,
+            )
+            return step.next(failed)
+
         validate = tasks.LambdaInvoke(
             self,
             "Validate manifest",
@@ -310,13 +402,7 @@ class LabelingWorkflow(Construct):
             backoff_rate=2,
         )
         validate.add_catch(
-            sfn.Fail(
-                self,
-                "Manifest rejected",
-                error_path="$.Error",
-                cause_path="$.Cause",
-            ),
-            errors=["ManifestRejected"],
+            record("Record rejection", chunks=False), errors=["States.ALL"], result_path="$.failure"
         )
 
         # A callback task cannot use payload_response_only (CDK rejects it with any
@@ -335,28 +421,30 @@ class LabelingWorkflow(Construct):
                 }
             ),
             # No heartbeat: Ground Truth reports a job's end only, so nothing could send one.
-            task_timeout=sfn.Timeout.duration(_JOB_WAIT),
+            task_timeout=sfn.Timeout.duration(self._job_wait),
         )
+        # Creating labeling jobs is throttled per account: retried with growing, jittered waits.
         start.add_retry(
             errors=_LAMBDA_TRANSIENT,
             interval=Duration.seconds(2),
             max_attempts=6,
             backoff_rate=2,
         )
-        start.add_catch(
-            sfn.Fail(
-                self,
-                "Labeling job failed",
-                error_path="$.Error",
-                cause_path="$.Cause",
-            ),
-            errors=list(JOB_FAILURE_ERRORS),
+        start.add_retry(
+            errors=list(JOB_START_RETRY_ERRORS),
+            interval=Duration.seconds(5),
+            max_attempts=8,
+            backoff_rate=2,
+            max_delay=Duration.minutes(5),
+            jitter_strategy=sfn.JitterType.FULL,
         )
 
-        chunks = sfn.Map(
+        chunks = sfn.DistributedMap(
             self,
             "Label chunks",
             items_path="$.validation.chunks",
+            # Each chunk's labeling job waits on a task token, which needs STANDARD children.
+            map_execution_type=sfn.StateMachineType.STANDARD,
             item_selector={
                 "jobId": sfn.JsonPath.string_at("$.jobId"),
                 "project": sfn.JsonPath.string_at("$.project"),
@@ -366,6 +454,9 @@ class LabelingWorkflow(Construct):
             result_path="$.jobs",
         )
         chunks.item_processor(start)
+        chunks.add_catch(
+            record("Record failure", chunks=True), errors=["States.ALL"], result_path="$.failure"
+        )
 
         publish = tasks.LambdaInvoke(
             self,
@@ -388,5 +479,10 @@ class LabelingWorkflow(Construct):
             interval=Duration.seconds(2),
             max_attempts=6,
             backoff_rate=2,
+        )
+        publish.add_catch(
+            record("Record publish failure", chunks=False),
+            errors=["States.ALL"],
+            result_path="$.failure",
         )
         return validate.next(chunks).next(publish).next(sfn.Succeed(self, "Labeled"))

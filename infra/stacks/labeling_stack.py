@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Tags, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -69,8 +69,8 @@ class LabelingStack(Stack):
         numeric_layer: The numpy/pillow layer shared by all functions.
         ground_truth: The pre-annotation and consolidation functions.
         labeling_job_role: The Ground Truth execution role.
-        workflow: The job workflow, or None when the stage names no work team (its labeling
-            jobs need one).
+        workflow: The job workflow, or None when the stage's projects have no work team (their
+            labeling jobs need one).
     """
 
     def __init__(
@@ -105,25 +105,29 @@ class LabelingStack(Stack):
             self,
             "GroundTruth",
             platform=platform,
-            projects_setting=projects_setting(config.projects),
+            projects_setting=projects_setting(config.projects, config.workteam_arn),
             artifacts_bucket=self.storage.artifacts,
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
         self.workflow: LabelingWorkflow | None = None
-        if config.workteam_arn is not None:
+        if config.runs_jobs:
             self.workflow = LabelingWorkflow(
                 self,
                 "Workflow",
                 platform=platform,
-                projects_setting=projects_setting(config.projects),
+                projects_setting=projects_setting(config.projects, config.workteam_arn),
                 key=self.storage.key,
                 intake_bucket=self.storage.intake,
                 results_bucket=self.storage.results,
                 artifacts_bucket=self.storage.artifacts,
                 labeling_job_role=self.labeling_job_role.role,
-                workteam_arn=config.workteam_arn,
                 pre_annotation=self.ground_truth.pre_annotation.function,
                 consolidation=self.ground_truth.consolidation.function,
+                max_objects_per_job=config.max_objects_per_job,
+                task_availability=Duration.seconds(
+                    max(p.task_availability for p in config.projects)
+                ),
+                notify_emails={p.name: p.notify_emails for p in config.projects if p.notify_emails},
             )
 
         self._grant_labeling_job_role()
@@ -200,13 +204,15 @@ class LabelingStack(Stack):
         Validate reads manifests (and checks the items they reference) in intake and writes
         the clean manifest, rejects and chunks under `jobs/` of results. StartLabelingJob
         creates (and tags) labeling jobs named after a configured project, passes the
-        labeling-job role to SageMaker and writes task tokens. JobEvents reads task tokens,
+        labeling-job role to SageMaker, writes task tokens and each job's label-category file
+        under `jobs/` of results. JobEvents reads task tokens,
         describes those jobs and reports their end to the waiting step. The intake trigger
         writes rejection records under `rejected/` of results, puts, reads and updates job
         items, publishes to the topic and starts executions. Publish reads the chunks'
         output manifests under `jobs/` of results and the worker-skill documents under
         `skills/` of artifacts, writes the job's output under `jobs/`, updates job items,
-        publishes to the topic and puts events on the default event bus.
+        publishes to the topic and puts events on the default event bus. RecordFailure describes
+        the job's labeling jobs, updates job items, publishes to the topic and puts events.
         """
         storage = self.storage
         validate = workflow.validate.function
@@ -235,6 +241,8 @@ class LabelingStack(Stack):
             )
         )
         workflow.tokens.grant_read_write_data(start)
+        storage.results.grant_put(start, "jobs/*")
+        storage.key.grant_encrypt_decrypt(start)
         job_events.add_to_role_policy(
             iam.PolicyStatement(
                 sid="DescribeLabelingJobs",
@@ -259,15 +267,28 @@ class LabelingStack(Stack):
         workflow.jobs.grant(publish, "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(publish)
         workflow.topic.grant_publish(publish)
-        publish.add_to_role_policy(
+
+        record = workflow.record_failure.function
+        workflow.jobs.grant(record, "dynamodb:UpdateItem")
+        storage.key.grant_encrypt_decrypt(record)
+        workflow.topic.grant_publish(record)
+        record.add_to_role_policy(
             iam.PolicyStatement(
-                sid="PutJobEvents",
-                actions=["events:PutEvents"],
-                resources=[
-                    f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
-                ],
+                sid="DescribeLabelingJobs",
+                actions=["sagemaker:DescribeLabelingJob"],
+                resources=jobs,
             )
         )
+        for function in (publish, record):
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="PutJobEvents",
+                    actions=["events:PutEvents"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
+                    ],
+                )
+            )
 
         job_reason = (
             "Labeling-job names are <project>-<jobId>-<index>, chosen per execution; the "
@@ -292,7 +313,18 @@ class LabelingStack(Stack):
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.start_job.role, _KMS_ACTIONS, job_findings)
+        _acknowledge_wildcards(
+            workflow.start_job.role,
+            {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {
+                **job_findings,
+                _objects(storage.results, "jobs/*"): (
+                    "StartLabelingJob writes each job's label-category file under "
+                    "jobs/<jobId>/ of results"
+                ),
+            },
+        )
+        _acknowledge_wildcards(workflow.record_failure.role, _KMS_ACTIONS, job_findings)
         _acknowledge_wildcards(
             workflow.intake.role,
             {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},

@@ -2,7 +2,8 @@
 
 The handler is loaded by its handler string (``"post_annotation.handler.lambda_handler"``)
 from the Lambda asset root (``lambdas/``, what Lambda mounts as ``/var/task``), with the
-function's environment variables applied for the duration of the call and a context object
+function's environment variables (and ``AWS_REGION``, as Lambda sets it) applied for the
+duration of the call and a context object
 carrying the attributes Powertools reads. Module-level caches (settings, clients) live as long
 as the process, exactly as in a warm Lambda, until another function runs the same code (then
 they are cleared, as on a cold start; see :mod:`labelflow.local.lambda_code`).
@@ -91,11 +92,16 @@ def invoke(
     if not module_name:
         raise ValueError(f"handler {handler!r} is not of the form package.module.function")
     root = ASSET_ROOT if code_root is None else code_root
-    env = {"POWERTOOLS_SERVICE_NAME": module_name.split(".")[0], **(environment or {})}
+    if context is None:
+        context = LambdaContext(function_name=function_name or module_name.split(".")[0])
+    # Lambda sets AWS_REGION (a reserved variable) for every function.
+    env = {
+        "POWERTOOLS_SERVICE_NAME": module_name.split(".")[0],
+        "AWS_REGION": context.region,
+        **(environment or {}),
+    }
     if tenant is None:
         tenant = (handler, tuple(sorted(env.items())))
     with _lambda_code.activated(root, tenant), _environment(env):
         entry = getattr(importlib.import_module(module_name), function)
-        if context is None:
-            context = LambdaContext(function_name=function_name or module_name.split(".")[0])
         return entry(event, context)

@@ -37,6 +37,7 @@ from gt_contracts.projects import (
     ProjectConfig,
     SourceKind,
     TaskType,
+    Workforce,
     parse_projects,
     resolve_project,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "WorkerAnnotation",
     "WorkerIdentity",
     "WorkerResponse",
+    "Workforce",
     "answer_from_content",
     "boxes_from_content",
     "class_label_from_content",

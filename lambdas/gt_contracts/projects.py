@@ -18,7 +18,11 @@ the consolidator's keyword arguments for the other task types), ``short_instruct
 element whose answer is consolidated, default ``null``: the answer is then found by its shape,
 which needs it to be the template's only answer of that shape; set it when the template has
 several, e.g. a transcription ``crowd-text-area`` next to a comment field), ``workers_per_item``
-(integer 1-9, default 1: how many workers label each item of a labeling job). Unknown keys are
+(integer 1-9, default 1: how many workers label each item of a labeling job), ``workforce``
+(``{"type": "private"|"vendor"|"public", "workteam_arn", "price_usd", "free_of_pii",
+"free_of_adult_content"}``, default a private team), ``task_time_limit_seconds`` (default 600),
+``task_availability_seconds`` (default 864000) and ``max_concurrent_tasks`` (default null:
+Ground Truth's own default). Unknown keys are
 ignored, so the deployment may carry fields only other components read. Method names and
 parameters are checked by the consolidation library when the first batch is consolidated.
 
@@ -45,6 +49,7 @@ __all__ = [
     "ProjectConfig",
     "SourceKind",
     "TaskType",
+    "Workforce",
     "parse_projects",
     "resolve_project",
 ]
@@ -98,6 +103,52 @@ def _min_labels(task_type: TaskType) -> int:
     return 1
 
 
+WorkforceKind = Literal["private", "vendor", "public"]
+_WORKFORCE_KINDS: tuple[WorkforceKind, ...] = get_args(WorkforceKind)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workforce:
+    """Who labels a project's jobs (checked in full by the deployment's configuration).
+
+    ``price_usd`` is the public workforce's price per task as a decimal string ("0.036").
+    """
+
+    kind: WorkforceKind = "private"
+    workteam_arn: str | None = None
+    price_usd: str | None = None
+    free_of_pii: bool = False
+    free_of_adult_content: bool = False
+
+    @classmethod
+    def from_json(cls, raw: object, at: str) -> Workforce:
+        """Parse ``{"type", "workteam_arn", "price_usd", "free_of_pii", ...}``.
+
+        Raises:
+            ContractError: a field of the wrong type or value, named.
+        """
+        if raw is None:
+            return cls()
+        if not isinstance(raw, Mapping):
+            raise ContractError(f"{at} must be an object")
+        kind = raw.get("type", "private")
+        if kind not in _WORKFORCE_KINDS:
+            raise ContractError(f"{at}.type {kind!r} is not one of {list(_WORKFORCE_KINDS)}")
+        arn = raw.get("workteam_arn")
+        if arn is not None and (not isinstance(arn, str) or ":workteam/" not in arn):
+            raise ContractError(f"{at}.workteam_arn must be a work team ARN, got {arn!r}")
+        price = raw.get("price_usd")
+        if price is not None and not isinstance(price, str):
+            raise ContractError(f"{at}.price_usd must be a decimal string such as '0.036'")
+        flags = {}
+        for key in ("free_of_pii", "free_of_adult_content"):
+            value = raw.get(key, False)
+            if not isinstance(value, bool):
+                raise ContractError(f"{at}.{key} must be true or false")
+            flags[key] = value
+        return cls(kind=kind, workteam_arn=arn, price_usd=price, **flags)
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProjectConfig:
     """One project's labeling setup (see the module docstring for the JSON form)."""
@@ -111,6 +162,10 @@ class ProjectConfig:
     full_instruction: str = ""
     answer_name: str | None = None
     workers_per_item: int = 1
+    workforce: Workforce = field(default_factory=Workforce)
+    task_time_limit_seconds: int = 600
+    task_availability_seconds: int = 864_000
+    max_concurrent_tasks: int | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -168,6 +223,16 @@ class ProjectConfig:
         workers = raw.get("workers_per_item", 1)
         if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 9:
             raise ContractError(f"{at}.workers_per_item must be an integer from 1 to 9")
+        limits = {
+            key: _seconds(raw.get(key, default), f"{at}.{key}")
+            for key, default in (
+                ("task_time_limit_seconds", 600),
+                ("task_availability_seconds", 864_000),
+            )
+        }
+        concurrent = raw.get("max_concurrent_tasks")
+        if concurrent is not None:
+            concurrent = _seconds(concurrent, f"{at}.max_concurrent_tasks")
         return cls(
             name=name,
             task_type=task_type,
@@ -178,7 +243,16 @@ class ProjectConfig:
             full_instruction=instructions["full_instruction"],
             answer_name=answer_name,
             workers_per_item=workers,
+            workforce=Workforce.from_json(raw.get("workforce"), f"{at}.workforce"),
+            max_concurrent_tasks=concurrent,
+            **limits,
         )
+
+
+def _seconds(value: object, at: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ContractError(f"{at} must be a positive integer, got {value!r}")
+    return value
 
 
 def _labels(raw: object, at: str) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ Invoked by a ``.waitForTaskToken`` task, once per manifest chunk::
     {"taskToken": "...", "jobId": "<job id>", "project": "<project>",
      "chunk": {"index": 0, "manifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/chunks/0.manifest"}}
 
-It stores ``{jobName -> taskToken}`` in ``TOKENS_TABLE`` first, then creates the labeling job
+It stores ``{jobName -> taskToken}`` in ``TOKENS_TABLE`` first (the item expires two days
+after the project's tasks stop being offered), writes the job's label-category file to
+``RESULTS_BUCKET``, then creates the labeling job
 (:func:`start_labeling_job.logic.build_request`), and returns ``{"jobName", "reused"}`` (the
 state machine ignores it: the step's output is what ``job_events`` sends with the token when
 the job ends).
@@ -17,43 +19,53 @@ that already exists (``ResourceInUse``) is reused rather than created again. A j
 already ended before the retry stored its token is not reported again: the step's timeout
 ends that wait.
 
-Errors: a malformed event or an unknown project raises ``ContractError``; AWS errors other
-than an existing job propagate for the state machine to retry or fail on.
+Errors: a malformed event or an unknown project raises ``ContractError``. Throttling (and
+SageMaker's ``ResourceLimitExceeded``) raises :class:`Throttled`, which the workflow retries
+with growing, jittered waits; other AWS errors than an existing job propagate for the state
+machine to fail on.
 """
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
-from start_labeling_job.logic import StartRequest, build_request
+from handler_support import client, traced
+from start_labeling_job.logic import (
+    StartRequest,
+    build_request,
+    label_categories,
+    label_categories_key,
+)
 from start_labeling_job.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_sagemaker import SageMakerClient
 
-__all__ = ["TOKEN_TTL_SECONDS", "lambda_handler"]
+__all__ = ["TOKEN_GRACE_SECONDS", "Throttled", "lambda_handler"]
 
 logger = Logger()
 
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-
-#: Token items expire 30 days after they are written (the table's TTL attribute ``expiresAt``).
-TOKEN_TTL_SECONDS = 30 * 24 * 3600
+#: Token items (the table's TTL attribute ``expiresAt``) outlive the project's task
+#: availability by this much, time enough for the job to be consolidated and reported.
+TOKEN_GRACE_SECONDS = 2 * 24 * 3600
 _JOB_EXISTS = {"ResourceInUse", "ResourceInUseException"}
+_THROTTLED = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "ResourceLimitExceeded",
+    "ProvisionedThroughputExceededException",
+}
 
 
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
+class Throttled(RuntimeError):
+    """SageMaker or DynamoDB asked to slow down; the workflow retries the step with back-off."""
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -69,19 +81,45 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     name = params["LabelingJobName"]
     logger.append_keys(job_id=request.job_id, project=request.project, labeling_job=name)
-    retried = not _store_token(settings.tokens_table, name, request)
-    reused = not _create_job(params)
+    ttl = project.task_availability_seconds + TOKEN_GRACE_SECONDS
+    with _throttling_named():
+        retried = not _store_token(settings.tokens_table, name, request, ttl)
+        client("s3").put_object(
+            Bucket=settings.results_bucket,
+            Key=label_categories_key(request.job_id),
+            Body=label_categories(project),
+            ContentType="application/json",
+        )
+        reused = not _create_job(params)
     logger.info("labeling job started", extra={"retried_step": retried, "reused_job": reused})
     return {"jobName": name, "reused": reused}
 
 
-def _store_token(table: str, name: str, request: StartRequest) -> bool:
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
+
+
+@contextmanager
+def _throttling_named() -> Iterator[None]:
+    """Raise throttling as :class:`Throttled`, the error name the workflow retries on."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    try:
+        yield
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _THROTTLED:
+            logger.warning("throttled", extra={"code": code})
+            raise Throttled(f"{code}: {exc}") from exc
+        raise
+
+
+def _store_token(table: str, name: str, request: StartRequest, ttl: int) -> bool:
     """Write the token; ``False`` when an earlier attempt had written one (now replaced)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
-    expires = str(int(time.time()) + TOKEN_TTL_SECONDS)
+    expires = str(int(time.time()) + ttl)
     try:
-        _dynamodb().put_item(
+        client("dynamodb").put_item(
             TableName=table,
             Item={
                 "jobName": {"S": name},
@@ -95,7 +133,7 @@ def _store_token(table: str, name: str, request: StartRequest) -> bool:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        _dynamodb().update_item(
+        client("dynamodb").update_item(
             TableName=table,
             Key={"jobName": {"S": name}},
             UpdateExpression="SET taskToken = :token, expiresAt = :expires",
@@ -113,36 +151,9 @@ def _create_job(params: dict[str, Any]) -> bool:
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
     try:
-        _sagemaker().create_labeling_job(**params)
+        client("sagemaker").create_labeling_job(**params)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") not in _JOB_EXISTS:
             raise
         return False
     return True
-
-
-@functools.cache
-def _dynamodb() -> Any:  # no DynamoDB stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("dynamodb")
-
-
-@functools.cache
-def _sagemaker() -> SageMakerClient:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("sagemaker")
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced

@@ -7,7 +7,8 @@ LABELFLOW_PROJECTS        JSON object of projects (see :mod:`gt_contracts.projec
 RESULTS_BUCKET            bucket of job output (``jobs/<jobId>/gt/``)
 ARTIFACTS_BUCKET          bucket of worker task templates (``templates/<project>.liquid.html``)
 LABELING_JOB_ROLE_ARN     role Ground Truth assumes for the job
-WORKTEAM_ARN              work team that labels the job
+KMS_KEY_ARN               key that encrypts the job's output (``OutputConfig.KmsKeyId``)
+AWS_REGION                the function's region (set by Lambda; names the public work team)
 PRE_ANNOTATION_ARN        ARN of the pre-annotation function
 CONSOLIDATION_ARN         ARN of the consolidation function
 TOKENS_TABLE              DynamoDB table of ``jobName`` -> task token
@@ -42,7 +43,8 @@ class Settings:
     results_bucket: str = field(metadata={"env": "RESULTS_BUCKET"})
     artifacts_bucket: str = field(metadata={"env": "ARTIFACTS_BUCKET"})
     labeling_job_role_arn: str = field(metadata={"env": "LABELING_JOB_ROLE_ARN"})
-    workteam_arn: str = field(metadata={"env": "WORKTEAM_ARN"})
+    kms_key_arn: str = field(metadata={"env": "KMS_KEY_ARN"})
+    aws_region: str = field(metadata={"env": "AWS_REGION"})
     pre_annotation_arn: str = field(metadata={"env": "PRE_ANNOTATION_ARN"})
     consolidation_arn: str = field(metadata={"env": "CONSOLIDATION_ARN"})
     tokens_table: str = field(metadata={"env": "TOKENS_TABLE"})
@@ -64,7 +66,8 @@ class Settings:
             "RESULTS_BUCKET",
             "ARTIFACTS_BUCKET",
             "LABELING_JOB_ROLE_ARN",
-            "WORKTEAM_ARN",
+            "KMS_KEY_ARN",
+            "AWS_REGION",
             "PRE_ANNOTATION_ARN",
             "CONSOLIDATION_ARN",
             "TOKENS_TABLE",
@@ -86,7 +89,8 @@ class Settings:
             results_bucket=self.results_bucket,
             artifacts_bucket=self.artifacts_bucket,
             role_arn=self.labeling_job_role_arn,
-            workteam_arn=self.workteam_arn,
+            kms_key_arn=self.kms_key_arn,
+            region=self.aws_region,
             pre_annotation_arn=self.pre_annotation_arn,
             consolidation_arn=self.consolidation_arn,
         )

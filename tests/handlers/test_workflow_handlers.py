@@ -10,6 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+import handler_support
 from job_events import handler as events_handler
 from job_events.logic import DETAIL_TYPE
 from job_events.settings import get_settings as events_settings
@@ -67,31 +68,28 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
-    for cached in (
-        start_settings,
-        events_settings,
-        start_handler._dynamodb,
-        events_handler._dynamodb,
-    ):
+    for cached in (start_settings, events_settings, events_handler._dynamodb):
         cached.cache_clear()
+    handler_support.reset_clients()
     sagemaker = FakeSageMaker()
-    monkeypatch.setattr(start_handler, "_sagemaker", lambda: sagemaker)
+
+    def client(service: str) -> Any:
+        return sagemaker if service == "sagemaker" else handler_support.client(service)
+
+    monkeypatch.setattr(start_handler, "client", client)
     monkeypatch.setattr(events_handler, "_sagemaker", lambda: sagemaker)
     with mock_aws():
-        start_handler._dynamodb().create_table(
+        handler_support.client("s3").create_bucket(Bucket="results")
+        handler_support.client("dynamodb").create_table(
             TableName=TABLE,
             KeySchema=[{"AttributeName": "jobName", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "jobName", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
         yield sagemaker
-    for cached in (
-        start_settings,
-        events_settings,
-        start_handler._dynamodb,
-        events_handler._dynamodb,
-    ):
+    for cached in (start_settings, events_settings, events_handler._dynamodb):
         cached.cache_clear()
+    handler_support.reset_clients()
 
 
 def start_event(token: str) -> dict[str, Any]:
@@ -113,7 +111,7 @@ def job_event(status: str = "Completed") -> dict[str, Any]:
 
 
 def token_of(job: str) -> str | None:
-    item = start_handler._dynamodb().get_item(TableName=TABLE, Key={"jobName": {"S": job}})
+    item = handler_support.client("dynamodb").get_item(TableName=TABLE, Key={"jobName": {"S": job}})
     return item["Item"]["taskToken"]["S"] if "Item" in item else None
 
 

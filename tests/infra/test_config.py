@@ -150,7 +150,83 @@ def test_projects_setting_is_keyed_by_name_with_the_documented_fields() -> None:
             "workers_per_item",
             "short_instruction",
             "full_instruction",
+            "workforce",
+            "task_time_limit_seconds",
+            "task_availability_seconds",
+            "max_concurrent_tasks",
         }
+
+
+TEAM = "arn:aws:sagemaker:us-east-1:111122223333:workteam/private-crowd/team"
+VENDOR = "arn:aws:sagemaker:us-east-1:111122223333:workteam/vendor-crowd/acme"
+PUBLIC: dict[str, Any] = {"type": "public", "price_usd": "0.036", "free_of_pii": True}
+
+
+def test_a_private_project_takes_the_stage_work_team_and_ten_days_of_availability() -> None:
+    settings = json.loads(projects_setting((ProjectConfig(**VALID),), TEAM))["pets"]
+    assert settings["workforce"]["type"] == "private"
+    assert settings["workforce"]["workteam_arn"] == TEAM
+    assert settings["task_time_limit_seconds"] == 600
+    assert settings["task_availability_seconds"] == 864_000
+
+
+def test_a_public_project_carries_its_price_and_six_hours_of_availability() -> None:
+    project = ProjectConfig(**VALID, workforce=PUBLIC)
+    settings = json.loads(projects_setting((project,), TEAM))["pets"]
+    assert settings["workforce"] == {
+        "type": "public",
+        "workteam_arn": None,
+        "price_usd": "0.036",
+        "free_of_pii": True,
+        "free_of_adult_content": False,
+    }
+    assert settings["task_availability_seconds"] == 21_600
+
+
+@pytest.mark.parametrize(
+    ("workforce", "extra", "message"),
+    [
+        (
+            {**PUBLIC, "price_usd": "0.05"},
+            {},
+            "workforce.price_usd 0.05 is not a price Ground Truth",
+        ),
+        ({**PUBLIC, "free_of_pii": False}, {}, "free_of_pii"),
+        ({"type": "public", "free_of_pii": True}, {}, "needs price_usd"),
+        ({**PUBLIC, "workteam_arn": TEAM}, {}, "remove workteam_arn"),
+        ({"type": "vendor"}, {}, "vendor's workteam_arn"),
+        ({"type": "private", "price_usd": "0.036"}, {}, "no per-task price"),
+        ({"type": "private", "workteam_arn": "team"}, {}, "workforce.workteam_arn"),
+        ({"type": "cheap"}, {}, "workforce.type"),
+        (PUBLIC, {"task_availability_seconds": 86_400}, "above the 43200 s a public"),
+        ({}, {"task_time_limit_seconds": 10}, "task_time_limit_seconds"),
+        ({}, {"task_time_limit_seconds": 900, "task_availability_seconds": 600}, "shorter"),
+        ({}, {"max_concurrent_tasks": 6000}, "max_concurrent_tasks"),
+        ({}, {"notify_emails": ("not-an-address",)}, "notify_emails"),
+    ],
+)
+def test_invalid_workforce_and_limits_name_the_field(
+    workforce: dict[str, Any], extra: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"invalid project 'pets'.*{message}"):
+        ProjectConfig(**VALID, workforce=workforce, **extra)
+
+
+def test_segmentation_on_the_public_workforce_takes_segmentation_prices() -> None:
+    fields = {**VALID, "task_type": "semantic-segmentation", "labels": ("road",)}
+    assert ProjectConfig(**fields, workforce={**PUBLIC, "price_usd": "0.840"})
+    with pytest.raises(ConfigError, match=re.escape("0.840, 0.960, 1.080, 1.200")):
+        ProjectConfig(**fields, workforce=PUBLIC)
+
+
+def test_a_stage_runs_jobs_only_when_every_project_has_a_work_team() -> None:
+    private = ProjectConfig(**VALID)
+    public = ProjectConfig(**{**VALID, "name": "crowd"}, workforce=PUBLIC)
+    assert StageConfig(stage="s", projects=(private,), workteam_arn=TEAM).runs_jobs
+    assert StageConfig(stage="s", projects=(public,)).runs_jobs
+    assert not StageConfig(stage="s", projects=(private,)).runs_jobs
+    with pytest.raises(ConfigError, match=r"\['pets'\] have no work team"):
+        StageConfig(stage="s", projects=(private, public))
 
 
 def test_projects_setting_writes_answer_name_only_when_set() -> None:

@@ -29,13 +29,13 @@ PLATFORM_VARIABLES = {"POWERTOOLS_SERVICE_NAME"}
 DOCUMENTED_VARIABLES = {
     "pre_annotation": {"LABELFLOW_PROJECTS"},
     "post_annotation": {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET"},
-    "validate_manifest": {"RESULTS_BUCKET"},
+    "validate_manifest": {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB"},
     "start_labeling_job": {
         "LABELFLOW_PROJECTS",
         "RESULTS_BUCKET",
         "ARTIFACTS_BUCKET",
         "LABELING_JOB_ROLE_ARN",
-        "WORKTEAM_ARN",
+        "KMS_KEY_ARN",
         "PRE_ANNOTATION_ARN",
         "CONSOLIDATION_ARN",
         "TOKENS_TABLE",
@@ -49,9 +49,10 @@ DOCUMENTED_VARIABLES = {
         "STATE_MACHINE_ARN",
     },
     "publish_job": {"RESULTS_BUCKET", "ARTIFACTS_BUCKET", "JOBS_TABLE", "TOPIC_ARN"},
+    "record_failure": {"JOBS_TABLE", "TOPIC_ARN"},
 }
-#: Settings with a default, which the stack may leave unset.
-OPTIONAL_VARIABLES = {"validate_manifest": {"MAX_OBJECTS_PER_JOB"}}
+#: Settings the stack does not set: Lambda sets AWS_REGION in every function.
+OPTIONAL_VARIABLES = {"start_labeling_job": {"AWS_REGION"}}
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +126,7 @@ def test_synthesized_settings_parse_in_the_function(
         key: value if isinstance(value, str) else _placeholder(key)
         for key, value in function["Environment"]["Variables"].items()
     }
+    environment["AWS_REGION"] = "us-east-1"
     parsed = settings.Settings.from_env(environment)
     if "LABELFLOW_PROJECTS" in environment:
         assert set(parsed.labelflow_projects) == {"cats", "cells"}

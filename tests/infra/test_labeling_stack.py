@@ -56,6 +56,7 @@ def test_functions_are_the_ground_truth_and_workflow_handlers(functions: dict[st
         "job_events.handler.lambda_handler",
         "start_job.handler.lambda_handler",
         "publish_job.handler.lambda_handler",
+        "record_failure.handler.lambda_handler",
     }
 
 
@@ -145,6 +146,16 @@ def test_projects_setting_lists_every_project(
         "short_instruction": "Is this a cat?",
         "full_instruction": "<p>Answer cat only for domestic cats.</p>",
         "workers_per_item": 5,
+        "workforce": {
+            "type": "private",
+            "workteam_arn": stage_config.workteam_arn,
+            "price_usd": None,
+            "free_of_pii": False,
+            "free_of_adult_content": False,
+        },
+        "task_time_limit_seconds": 600,
+        "task_availability_seconds": 864_000,
+        "max_concurrent_tasks": None,
     }
     assert set(projects) == {project.name for project in stage_config.projects}
 

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.config import StageConfig
-from infra.constructs.labeling_workflow import JOB_EVENT_DETAIL_TYPE, LabelingWorkflow
+from infra.constructs.labeling_workflow import JOB_EVENT_DETAIL_TYPE
 from infra.stacks.labeling_stack import LabelingStack
 from labelflow.local.deploy import TemplateResolver, state_machine_definitions
 from tests.infra.conftest import new_app
@@ -48,6 +48,7 @@ def test_workflow_has_its_three_functions(functions: dict[str, Any]) -> None:
     assert {VALIDATE, START, EVENTS} <= set(functions)
     assert set(functions[VALIDATE]["Environment"]["Variables"]) == {
         "RESULTS_BUCKET",
+        "MAX_OBJECTS_PER_JOB",
         "POWERTOOLS_SERVICE_NAME",
     }
     assert set(functions[EVENTS]["Environment"]["Variables"]) == {
@@ -70,6 +71,19 @@ def test_state_machine_logs_everything_to_its_own_group_and_traces(template: Tem
     )
 
 
+def _recorded(states: dict[str, Any], catch: dict[str, Any]) -> dict[str, Any]:
+    """The record-failure step a Catch leads to, after checking it ends the job as failed."""
+    assert catch["ErrorEquals"] == ["States.ALL"]
+    assert catch["ResultPath"] == "$.failure"
+    step = states[catch["Next"]]
+    assert "WorkflowRecordFailureFunction" in step["Resource"]
+    assert step["ResultPath"] == "$.record"
+    ending = states[step["Next"]]
+    assert ending == {"Type": "Fail", "ErrorPath": "$.record.error", "CausePath": "$.record.reason"}
+    parameters: dict[str, Any] = step["Parameters"]
+    return parameters
+
+
 def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, Any]) -> None:
     states = definition["States"]
     validate = states[definition["StartAt"]]
@@ -77,18 +91,24 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
     # payload_response_only: the function itself, at $LATEST (no version wildcard)
     assert "WorkflowValidateFunction" in validate["Resource"]
     assert validate["Resource"].endswith(":$LATEST")
-    assert validate["Catch"][0]["ErrorEquals"] == ["ManifestRejected"]
-    assert states[validate["Catch"][0]["Next"]]["Type"] == "Fail"
+    assert "chunks.$" not in _recorded(states, validate["Catch"][0])
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in validate["Retry"])
     chunks = states[validate["Next"]]
     assert chunks["Type"] == "Map"
     assert chunks["ItemsPath"] == "$.validation.chunks"
     processor = chunks["ItemProcessor"]
+    assert processor["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
     start = processor["States"][processor["StartAt"]]
     assert start["Resource"].endswith(":states:::lambda:invoke.waitForTaskToken")
     assert start["Parameters"]["Payload"]["taskToken.$"] == "$$.Task.Token"
+    # The test projects keep the default 10 days of availability, plus a day to finish.
     assert start["TimeoutSeconds"] == 11 * 24 * 3600
-    assert start["Catch"][0]["ErrorEquals"] == ["LabelingJobFailed", "LabelingJobStopped"]
+    (throttled,) = [r for r in start["Retry"] if r["ErrorEquals"] == ["Throttled"]]
+    assert throttled["BackoffRate"] == 2
+    assert throttled["JitterStrategy"] == "FULL"
+    assert throttled["MaxDelaySeconds"] == 300
+    assert "Catch" not in start  # a failed labeling job fails its chunk, then the Map
+    assert _recorded(states, chunks["Catch"][0])["chunks.$"] == "$.validation.chunks"
     publish = states[chunks["Next"]]
     assert publish["Type"] == "Task"
     assert "WorkflowPublishJobFunction" in publish["Resource"]
@@ -100,6 +120,7 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
         "jobs.$": "$.jobs",
     }
     assert any("Lambda.ServiceException" in r["ErrorEquals"] for r in publish["Retry"])
+    _recorded(states, publish["Catch"][0])
     assert states[publish["Next"]]["Type"] == "Succeed"
 
 
@@ -223,21 +244,3 @@ def test_no_workflow_without_a_work_team(stage_config: StageConfig) -> None:
     stack = LabelingStack(app, "NoTeam", config=replace(stage_config, workteam_arn=None))
     assert stack.workflow is None
     Template.from_stack(stack).resource_count_is("AWS::StepFunctions::StateMachine", 0)
-
-
-def test_workflow_rejects_a_bad_work_team(labeling_stack: LabelingStack) -> None:
-    with pytest.raises(ValueError, match="workteam_arn"):
-        LabelingWorkflow(
-            labeling_stack,
-            "Bad",
-            platform=None,  # type: ignore[arg-type]
-            projects_setting="{}",
-            key=labeling_stack.storage.key,
-            intake_bucket=labeling_stack.storage.intake,
-            results_bucket=labeling_stack.storage.results,
-            artifacts_bucket=labeling_stack.storage.artifacts,
-            labeling_job_role=labeling_stack.labeling_job_role.role,
-            workteam_arn="team",
-            pre_annotation=labeling_stack.ground_truth.pre_annotation.function,
-            consolidation=labeling_stack.ground_truth.consolidation.function,
-        )

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from gt_contracts import ContractError, ProjectConfig
+from gt_contracts import ContractError, ProjectConfig, Workforce
 from start_labeling_job.logic import (
     MAX_JOB_NAME,
     JobSettings,
     StartRequest,
     build_request,
     job_name,
+    label_categories,
+    task_price,
     template_uri,
 )
 from start_labeling_job.settings import Settings, SettingsError
@@ -23,16 +27,21 @@ SETTINGS = JobSettings(
     results_bucket="results",
     artifacts_bucket="artifacts",
     role_arn="arn:aws:iam::123456789012:role/gt",
-    workteam_arn="arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team",
+    kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    region="us-east-1",
     pre_annotation_arn="arn:aws:lambda:us-east-1:123456789012:function:pre",
     consolidation_arn="arn:aws:lambda:us-east-1:123456789012:function:post",
 )
+TEAM = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/team"
 PROJECT = ProjectConfig(
     name="reviews",
     task_type="text-classification",
     labels=("positive", "negative"),
     short_instruction="What is the tone?",
     workers_per_item=3,
+    workforce=Workforce(workteam_arn=TEAM),
+    task_time_limit_seconds=300,
+    task_availability_seconds=3600,
 )
 
 
@@ -106,10 +115,21 @@ def test_build_request_fills_every_field_from_project_and_settings() -> None:
     assert request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"] == (
         "s3://results/jobs/x/chunks/2.manifest"
     )
-    assert request["OutputConfig"] == {"S3OutputPath": "s3://results/jobs/2026-01.batch_1/gt/"}
+    assert request["OutputConfig"] == {
+        "S3OutputPath": "s3://results/jobs/2026-01.batch_1/gt/",
+        "KmsKeyId": SETTINGS.kms_key_arn,
+    }
     assert request["RoleArn"] == SETTINGS.role_arn
+    assert request["LabelCategoryConfigS3Uri"] == (
+        "s3://results/jobs/2026-01.batch_1/label-categories.json"
+    )
+    assert "DataAttributes" not in request["InputConfig"]
     task = request["HumanTaskConfig"]
-    assert task["WorkteamArn"] == SETTINGS.workteam_arn
+    assert task["WorkteamArn"] == TEAM
+    assert task["TaskTimeLimitInSeconds"] == 300
+    assert task["TaskAvailabilityLifetimeInSeconds"] == 3600
+    assert "PublicWorkforceTaskPrice" not in task
+    assert "MaxConcurrentTaskCount" not in task
     assert task["UiConfig"] == {"UiTemplateS3Uri": "s3://artifacts/templates/reviews.liquid.html"}
     assert task["PreHumanTaskLambdaArn"] == SETTINGS.pre_annotation_arn
     assert task["AnnotationConsolidationConfig"] == {
@@ -130,8 +150,63 @@ def test_build_request_is_valid_for_the_api() -> None:
     )
 
 
+def test_public_workforce_gets_mechanical_turk_its_price_and_content_declarations() -> None:
+    project = replace(
+        PROJECT,
+        workforce=Workforce(kind="public", price_usd="0.036", free_of_pii=True),
+        max_concurrent_tasks=250,
+    )
+    request = build_request(StartRequest.from_event(event()), project, SETTINGS)
+    task = request["HumanTaskConfig"]
+    assert task["WorkteamArn"] == (
+        "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+    )
+    assert task["PublicWorkforceTaskPrice"] == {
+        "AmountInUsd": {"Dollars": 0, "Cents": 3, "TenthFractionsOfACent": 6}
+    }
+    assert task["MaxConcurrentTaskCount"] == 250
+    assert request["InputConfig"]["DataAttributes"] == {
+        "ContentClassifiers": ["FreeOfPersonallyIdentifiableInformation"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("price", "amount"),
+    [
+        ("0.012", (0, 1, 2)),
+        ("1.200", (1, 20, 0)),
+        ("0.84", (0, 84, 0)),
+        ("2.999", (2, 99, 9)),
+    ],
+)
+def test_task_price_encodes_dollars_cents_and_tenths(
+    price: str, amount: tuple[int, int, int]
+) -> None:
+    encoded = task_price(price)
+    assert (encoded["Dollars"], encoded["Cents"], encoded["TenthFractionsOfACent"]) == amount
+
+
+@pytest.mark.parametrize("price", ["0.0125", "3.000", "0", "-0.012", "cheap"])
+def test_task_price_rejects_what_the_api_cannot_express(price: str) -> None:
+    with pytest.raises(ContractError, match="price"):
+        task_price(price)
+
+
+def test_a_private_project_without_a_team_is_refused() -> None:
+    project = replace(PROJECT, workforce=Workforce())
+    with pytest.raises(ContractError, match="no work team ARN"):
+        build_request(StartRequest.from_event(event()), project, SETTINGS)
+
+
+def test_label_categories_list_labels_and_instructions() -> None:
+    document = json.loads(label_categories(PROJECT))
+    assert document["document-version"] == "2018-11-28"
+    assert document["labels"] == [{"label": "positive"}, {"label": "negative"}]
+    assert document["instructions"]["shortInstruction"] == "What is the tone?"
+
+
 def test_description_falls_back_to_the_title() -> None:
-    project = ProjectConfig(name="notes", task_type="free-text")
+    project = ProjectConfig(name="notes", task_type="free-text", workforce=PROJECT.workforce)
     request = build_request(StartRequest.from_event(event(project="notes")), project, SETTINGS)
     assert request["HumanTaskConfig"]["TaskDescription"] == "LabelFlow notes"
     assert request["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 1
@@ -142,11 +217,20 @@ def test_template_uri() -> None:
 
 
 ENVIRONMENT = {
-    "LABELFLOW_PROJECTS": '{"reviews": {"task_type": "numeric", "workers_per_item": 2}}',
+    "LABELFLOW_PROJECTS": json.dumps(
+        {
+            "reviews": {
+                "task_type": "numeric",
+                "workers_per_item": 2,
+                "workforce": {"type": "private", "workteam_arn": TEAM},
+            }
+        }
+    ),
     "RESULTS_BUCKET": "results",
     "ARTIFACTS_BUCKET": "artifacts",
     "LABELING_JOB_ROLE_ARN": SETTINGS.role_arn,
-    "WORKTEAM_ARN": SETTINGS.workteam_arn,
+    "KMS_KEY_ARN": SETTINGS.kms_key_arn,
+    "AWS_REGION": "us-east-1",
     "PRE_ANNOTATION_ARN": SETTINGS.pre_annotation_arn,
     "CONSOLIDATION_ARN": SETTINGS.consolidation_arn,
     "TOKENS_TABLE": "tokens",
@@ -164,7 +248,7 @@ def test_settings_parse_the_environment() -> None:
     ("variable", "value"),
     [
         ("TOKENS_TABLE", ""),
-        ("WORKTEAM_ARN", "team"),
+        ("KMS_KEY_ARN", "key"),
         ("RESULTS_BUCKET", "s3://results"),
         ("LABELFLOW_PROJECTS", '{"reviews": {"task_type": "numeric", "workers_per_item": 0}}'),
     ],
