@@ -60,12 +60,19 @@ def render_template(
 
 
 def template_variables(template: str) -> frozenset[str]:
-    """The ``task.input`` keys a template reads (top-level keys only)."""
+    """The ``task.input`` keys a template reads (top-level keys only).
+
+    Raises:
+        ValueError: the template reads a variable outside ``task.input``.
+    """
     env = _environment(unsigned_url)
-    paths = env.from_string(template).global_variable_segments()
-    return frozenset(
-        str(path[2]) for path in paths if len(path) > 2 and path[:2] == ["task", "input"]
-    )
+    keys = set()
+    for path in env.from_string(template).global_variable_segments():
+        if len(path) < 3 or path[:2] != ["task", "input"]:
+            dotted = ".".join(str(part) for part in path)
+            raise ValueError(f"the template reads {dotted!r}, which is not in task.input")
+        keys.add(str(path[2]))
+    return frozenset(keys)
 
 
 def _text(value: object) -> str:

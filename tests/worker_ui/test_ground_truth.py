@@ -227,6 +227,11 @@ def test_more_labels_than_the_element_shows_are_refused(task_type):
         ground_truth_template(spec)
 
 
+def test_a_variable_outside_task_input_is_reported():
+    with pytest.raises(ValueError, match=r"reads 'labels', which is not in task\.input"):
+        template_variables("{{ labels }}")
+
+
 def test_a_variable_outside_task_input_fails_rendering():
     with pytest.raises(UndefinedError):
         render_template("{{ task.input.nothing }}", {"taskObject": "x"})
