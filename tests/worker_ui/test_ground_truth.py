@@ -264,3 +264,26 @@ def test_review_template_prefills_or_announces_the_prediction(case):
         assert prefill == str(case.prediction)
     else:  # the image classifiers and multi-selects have no pre-fill; the alert names it
         assert case.prediction.get("label", ", ".join(case.prediction.get("labels", []))) in alert
+
+
+@ALL
+def test_hostile_labels_instructions_and_examples_are_inert_in_every_template(case):
+    labels = (HOSTILE, "fine") if case.labels else ()
+    item = {"text": HOSTILE} if "source" in case.line else {"image_url": "https://x/a.jpg"}
+    example = {"kind": "bad", "label": HOSTILE, "why": HOSTILE, **item}
+    spec = case.project(
+        labels=labels,
+        short_instruction=HOSTILE,
+        full_instruction=HOSTILE,
+        examples=(example,),
+    )
+
+    for template, task in (
+        (ground_truth_template(spec), task_input(spec, case.line)),
+        (review_template(spec), review_input(case, spec)),
+    ):
+        rendered = render_template(template, task)
+        tags = Tags(rendered)
+        assert [name for name, _ in tags.tags].count("script") == 1
+        assert "alert('x')</script>" not in rendered
+        assert "".join(tags.text).count(HOSTILE) >= 3  # short and full instructions, example

@@ -145,3 +145,15 @@ def test_either_kind_task_types_need_a_source_kind(task_type):
 def test_a_source_kind_the_task_type_cannot_label_is_refused():
     with pytest.raises(ValueError, match="does not label 'text' items"):
         label_studio_config(CASES["bounding-box"].project(), source_kind="text")
+
+
+@ALL
+def test_hostile_text_round_trips_through_every_config(case):
+    labels = (HOSTILE_TEXT, "fine") if case.labels else ()
+    item = {"text": HOSTILE_TEXT} if "source" in case.line else {"image_url": "https://x/a.jpg"}
+    example = {"kind": "good", "label": HOSTILE_TEXT, "why": HOSTILE_TEXT, **item}
+
+    root = _config(case, labels=labels, full_instruction=HOSTILE_TEXT, examples=(example,))
+
+    assert [el.get("value") for el in root.iter() if el.tag in ("Choice", "Label")] == list(labels)
+    assert HOSTILE_TEXT in [h.get("value") for h in root.iter("Header")]
