@@ -275,7 +275,9 @@ def _keys_table() -> str:
         "<h4>Keyboard shortcuts</h4>"
         '<table class="labelflow-keys"><tr><th>Key</th><th>Label</th></tr>'
         "{% for label in task.input.labels %}"
-        "<tr><td><kbd>{{ labelflow_keys[forloop.index0] }}</kbd></td><td>{{ label }}</td></tr>"
+        "<tr><td><kbd>"
+        f"{{% if forloop.index <= {len(HOTKEYS)} %}}{{{{ labelflow_keys[forloop.index0] }}}}"
+        "{% endif %}</kbd></td><td>{{ label }}</td></tr>"
         "{% endfor %}</table>"
     )
 

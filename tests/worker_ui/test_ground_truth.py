@@ -132,6 +132,15 @@ def test_hotkeys_run_past_nine_into_letters():
     assert "cl11" in text
 
 
+def test_labels_past_the_35th_are_listed_without_a_key():
+    case = CASES["text-classification-multilabel"]
+    labels = tuple(f"l{i}" for i in range(40))
+
+    text = "".join(_rendered(case, labels=labels).text)
+
+    assert "zl34l35l36" in text
+
+
 def test_unlabeled_task_types_have_no_shortcut_table():
     template = ground_truth_template(CASES["numeric"].project())
 
