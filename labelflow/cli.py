@@ -45,8 +45,9 @@ the same pre-annotation logic as in a labeling job, and the project's Ground Tru
 (crowd elements, instructions, examples, keyboard shortcuts) is rendered with Ground Truth's
 Liquid filters into a page to open in a browser. The crowd elements load from
 assets.crowd.aws when online; offline, the page still shows the item, the labels with their
-keys, the instructions and the examples. With --label-studio, writes the project's Label
-Studio labeling config (XML) instead.
+keys, the instructions and the examples. With --prediction and --confidence, shows the A2I
+review template instead, the model's prediction pre-filled. With --label-studio, writes the
+project's Label Studio labeling config (XML).
 
 The line is a file holding one manifest line (a JSON object with "source-ref" or "source"),
 a JSON-lines manifest (its first line is used), or '-' for standard input.
@@ -56,6 +57,7 @@ _PREVIEW_EPILOG = """\
 examples:
   labelflow preview pets line.json -o preview.html
   echo '{"source-ref": "s3://my-bucket/cat.jpg"}' | labelflow preview pets - -o pets.html
+  labelflow preview pets line.json --prediction '{"label": "dog"}' --confidence 0.58
   labelflow preview street-objects --label-studio -o street-objects.xml
   labelflow preview notes line.json --label-studio   # free text: the line picks image or text
 """
@@ -149,6 +151,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "--label-studio", action="store_true", help="write the Label Studio config (XML)"
     )
     preview.add_argument("--stage", default="dev", help="stage to read projects from (dev)")
+    preview.add_argument(
+        "--prediction",
+        metavar="JSON",
+        help="a model prediction in the answer's shape: preview the review template",
+    )
+    preview.add_argument(
+        "--confidence", type=float, help="the prediction's confidence, 0 to 1 (with --prediction)"
+    )
     return parser
 
 
@@ -202,6 +212,8 @@ def _preview(args: argparse.Namespace) -> int:
         output=args.output,
         label_studio=args.label_studio,
         stage=args.stage,
+        prediction=args.prediction,
+        confidence=args.confidence,
     )
     try:
         written = run_preview(options)

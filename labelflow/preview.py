@@ -40,6 +40,8 @@ class PreviewOptions:
     output: str = "-"
     label_studio: bool = False
     stage: str = "dev"
+    prediction: str | None = None  # JSON of a model prediction: preview the review template
+    confidence: float | None = None
 
 
 def run_preview(options: PreviewOptions) -> str:
@@ -51,7 +53,8 @@ def run_preview(options: PreviewOptions) -> str:
     """
     project = _project(options.stage, options.project)
     line = _read_line(options.line) if options.line is not None else None
-    text = render_preview(project, line, label_studio=options.label_studio)
+    review = _review(options)
+    text = render_preview(project, line, label_studio=options.label_studio, review=review)
     if options.output == "-":
         sys.stdout.write(text)
     else:
@@ -60,9 +63,16 @@ def run_preview(options: PreviewOptions) -> str:
 
 
 def render_preview(
-    project: ProjectConfig, line: Mapping[str, Any] | None, *, label_studio: bool = False
+    project: ProjectConfig,
+    line: Mapping[str, Any] | None,
+    *,
+    label_studio: bool = False,
+    review: tuple[Any, float] | None = None,
 ) -> str:
     """The preview page (or Label Studio config) of ``project`` for one manifest line.
+
+    With ``review`` (a model prediction and its confidence), the page shows the A2I review
+    template with that prediction pre-filled.
 
     Raises:
         PreviewError: as :func:`run_preview`.
@@ -80,9 +90,12 @@ def render_preview(
             raise PreviewError(f"{exc}{hint}") from None
     if line is None:
         raise PreviewError("the HTML preview needs a manifest line (a JSON file, or '-')")
-    task_input = _task_input(project, line)
+    task_input = _task_input(project, line, review)
     try:
-        template = worker_ui.ground_truth_template(project)
+        if review is None:
+            template = worker_ui.ground_truth_template(project)
+        else:
+            template = worker_ui.review_template(project)
     except ValueError as exc:
         raise PreviewError(str(exc)) from None
     from worker_ui.liquid import render_template, unsigned_url
@@ -127,12 +140,31 @@ def _read_line(source: str) -> dict[str, Any]:
     return value
 
 
-def _task_input(project: ProjectConfig, line: Mapping[str, Any]) -> dict[str, Any]:
+def _review(options: PreviewOptions) -> tuple[Any, float] | None:
+    if options.prediction is None:
+        if options.confidence is not None:
+            raise PreviewError("--confidence goes with --prediction (a review preview)")
+        return None
+    if options.confidence is None:
+        raise PreviewError("--prediction needs --confidence (the model's confidence, 0 to 1)")
+    try:
+        prediction = json.loads(options.prediction)
+    except json.JSONDecodeError as exc:
+        raise PreviewError(
+            f"--prediction is not JSON ({exc.msg} at column {exc.colno}); "
+            'e.g. --prediction \'{"label": "cat"}\''
+        ) from None
+    return prediction, options.confidence
+
+
+def _task_input(
+    project: ProjectConfig, line: Mapping[str, Any], review: tuple[Any, float] | None
+) -> dict[str, Any]:
     if str(ASSET_ROOT) not in sys.path:
         sys.path.insert(0, str(ASSET_ROOT))
     from gt_contracts import ContractError, PreAnnotationEvent, parse_projects
     from infra.config import projects_setting
-    from pre_annotation.logic import prepare
+    from pre_annotation.logic import build_review_input, prepare
 
     projects = parse_projects(projects_setting((project,)))
     arn = f"arn:aws:sagemaker:us-east-1:000000000000:labeling-job/{project.name}-preview"
@@ -143,7 +175,13 @@ def _task_input(project: ProjectConfig, line: Mapping[str, Any]) -> dict[str, An
         _, response = prepare(event, projects)
     except ContractError as exc:
         raise PreviewError(f"the line cannot be labeled: {exc}") from None
-    return dict(response.task_input)
+    if review is None:
+        return dict(response.task_input)
+    prediction, confidence = review
+    try:
+        return build_review_input(response.task_input, prediction=prediction, confidence=confidence)
+    except ContractError as exc:
+        raise PreviewError(f"invalid review: {exc}") from None
 
 
 _PAGE_STYLE = """<style>

@@ -125,3 +125,33 @@ def test_label_studio_for_either_kind_projects_asks_for_a_line():
         render_preview(notes, None, label_studio=True)
     config = render_preview(notes, {"source": "a note"}, label_studio=True)
     assert ET.fromstring(config).find("Text") is not None
+
+
+def test_a_prediction_previews_the_review_template(tmp_path, line_file):
+    out = tmp_path / "review.html"
+
+    argv = ["preview", "pets", str(line_file), "-o", str(out)]
+    assert main([*argv, "--prediction", '{"label": "dog"}', "--confidence", "0.58"]) == 0
+
+    tags = Tags(out.read_text())
+    assert tags.one("crowd-image-classifier")["name"] == "answer"
+    alert = "".join(tags.text)
+    assert "The model suggests dog (confidence 58%)" in alert
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--prediction", '{"label": "dog"}'], "--prediction needs --confidence"),
+        (["--confidence", "0.5"], "--confidence goes with --prediction"),
+        (["--prediction", "{dog", "--confidence", "0.5"], "--prediction is not JSON"),
+        (
+            ["--prediction", '{"label": "dog"}', "--confidence", "1.5"],
+            "confidence must be from 0 to 1",
+        ),
+    ],
+)
+def test_review_options_are_checked(extra, message, line_file, capsys):
+    assert main(["preview", "pets", str(line_file), *extra]) == 2
+
+    assert message in capsys.readouterr().err
