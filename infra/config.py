@@ -39,6 +39,7 @@ __all__ = [
     "STAGES",
     "Architecture",
     "ConfigError",
+    "Example",
     "Method",
     "ProjectConfig",
     "StageConfig",
@@ -105,6 +106,31 @@ _NAME_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 _MAX_PROJECT_NAME = 32
 
 LabelName = Annotated[str, StringConstraints(min_length=1, max_length=_MAX_LABEL_LENGTH)]
+
+_IMAGE_TASK_TYPES = frozenset(
+    {"image-classification", "image-classification-multilabel", "bounding-box"}
+    | {"semantic-segmentation", "keypoint"}
+)
+_TEXT_TASK_TYPES = frozenset(
+    {"text-classification", "text-classification-multilabel", "named-entity"}
+)
+
+
+class Example(BaseModel):
+    """A good or bad example shown to workers in the project's instructions.
+
+    Exactly one of `image_url` (an https:// URL workers' browsers can load) or `text` is the
+    example item; `label` is its answer (one of the project's labels, or the expected text or
+    number for free text and numeric projects) and `why` says what makes it good or bad.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: Literal["good", "bad"]
+    label: str = Field(min_length=1)
+    why: str = Field(min_length=1)
+    image_url: str | None = Field(default=None, pattern=r"^https://\S+$")
+    text: str | None = Field(default=None, min_length=1)
 
 
 _WORKTEAM_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$"
@@ -206,6 +232,8 @@ class ProjectConfig(BaseModel):
     max_concurrent_tasks: int | None = Field(default=None, ge=1, le=5000)
     # Who hears about this project's jobs (finished, failed, rejected manifests) by email.
     notify_emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
+    # Good and bad examples for the worker instructions (baked into the worker templates).
+    examples: tuple[Example, ...] = ()
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -278,6 +306,23 @@ class ProjectConfig(BaseModel):
         if self.task_availability_seconds is not None:
             return self.task_availability_seconds
         return DEFAULT_AVAILABILITY[self.workforce.type]
+
+    @field_validator("examples")
+    @classmethod
+    def _check_examples(
+        cls, examples: tuple[Example, ...], info: ValidationInfo
+    ) -> tuple[Example, ...]:
+        task_type, labels = info.data.get("task_type"), info.data.get("labels")
+        for i, example in enumerate(examples):
+            if (example.image_url is None) == (example.text is None):
+                raise ValueError(f"example {i} needs exactly one of image_url or text")
+            if task_type in _IMAGE_TASK_TYPES and example.image_url is None:
+                raise ValueError(f"example {i}: {task_type} examples are images (image_url)")
+            if task_type in _TEXT_TASK_TYPES and example.text is None:
+                raise ValueError(f"example {i}: {task_type} examples are texts (text)")
+            if labels and task_type not in _UNLABELED_TASK_TYPES and example.label not in labels:
+                raise ValueError(f"example {i}: label {example.label!r} is not one of {labels}")
+        return examples
 
     def lambda_settings(self, workteam_arn: str | None = None) -> dict[str, Any]:
         """What the Lambdas read about this project (docs/contracts.md).
@@ -452,8 +497,8 @@ _DEV_PROJECTS = (
         method="auto",
         short_instruction="Choose the animal shown in the photo.",
         full_instruction=(
-            "<p>Pick <b>cat</b> or <b>dog</b> when the main animal is clearly one of them; "
-            "pick <b>other</b> for any other animal or when no animal is visible.</p>"
+            "Pick cat or dog when the main animal is clearly one of them; "
+            "pick other for any other animal or when no animal is visible."
         ),
         workers_per_item=3,
     ),
@@ -463,8 +508,8 @@ _DEV_PROJECTS = (
         labels=("car", "pedestrian", "bicycle"),
         short_instruction="Draw a tight box around every car, pedestrian and bicycle.",
         full_instruction=(
-            "<p>Box each object separately, including partly hidden ones. "
-            "Skip objects smaller than about 10 pixels.</p>"
+            "Box each object separately, including partly hidden ones. "
+            "Skip objects smaller than about 10 pixels."
         ),
         workers_per_item=3,
     ),

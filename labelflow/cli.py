@@ -37,6 +37,32 @@ examples:
 """
 
 
+_PREVIEW_HELP = """\
+Show what a worker sees for one manifest line of a project, before any job runs.
+
+The project is read from the stage's configuration (infra/config.py); the line goes through
+the same pre-annotation logic as in a labeling job, and the project's Ground Truth template
+(crowd elements, instructions, examples, keyboard shortcuts) is rendered with Ground Truth's
+Liquid filters into a page to open in a browser. The crowd elements load from
+assets.crowd.aws when online; offline, the page still shows the item, the labels with their
+keys, the instructions and the examples. With --prediction and --confidence, shows the A2I
+review template instead, the model's prediction pre-filled. With --label-studio, writes the
+project's Label Studio labeling config (XML).
+
+The line is a file holding one manifest line (a JSON object with "source-ref" or "source"),
+a JSON-lines manifest (its first line is used), or '-' for standard input.
+"""
+
+_PREVIEW_EPILOG = """\
+examples:
+  labelflow preview pets line.json -o preview.html
+  echo '{"source-ref": "s3://my-bucket/cat.jpg"}' | labelflow preview pets - -o pets.html
+  labelflow preview pets line.json --prediction '{"label": "dog"}' --confidence 0.58
+  labelflow preview street-objects --label-studio -o street-objects.xml
+  labelflow preview notes line.json --label-studio   # free text: the line picks image or text
+"""
+
+
 def _param(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
@@ -108,6 +134,31 @@ def _build_parser() -> argparse.ArgumentParser:
         "gold labels, then run the Ground Truth Lambdas end to end on an in-process S3.",
     )
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+
+    preview = commands.add_parser(
+        "preview",
+        help="render a project's worker UI for one manifest line",
+        description=_PREVIEW_HELP,
+        epilog=_PREVIEW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    preview.add_argument("project", help="project name, as configured for the stage")
+    preview.add_argument(
+        "line", nargs="?", help="manifest line file or '-' (optional with --label-studio)"
+    )
+    preview.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    preview.add_argument(
+        "--label-studio", action="store_true", help="write the Label Studio config (XML)"
+    )
+    preview.add_argument("--stage", default="dev", help="stage to read projects from (dev)")
+    preview.add_argument(
+        "--prediction",
+        metavar="JSON",
+        help="a model prediction in the answer's shape: preview the review template",
+    )
+    preview.add_argument(
+        "--confidence", type=float, help="the prediction's confidence, 0 to 1 (with --prediction)"
+    )
     return parser
 
 
@@ -152,6 +203,28 @@ def _consolidate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preview(args: argparse.Namespace) -> int:
+    from labelflow.preview import PreviewError, PreviewOptions, run_preview
+
+    options = PreviewOptions(
+        project=args.project,
+        line=args.line,
+        output=args.output,
+        label_studio=args.label_studio,
+        stage=args.stage,
+        prediction=args.prediction,
+        confidence=args.confidence,
+    )
+    try:
+        written = run_preview(options)
+    except PreviewError as exc:
+        print(f"labelflow preview: error: {exc}", file=sys.stderr)
+        return 2
+    if written != "-":
+        print(f"wrote {written}", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `labelflow` console script."""
     args = _build_parser().parse_args(argv)
@@ -163,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from labelflow.demo import run_demo
 
         return run_demo(Path(args.out))
+    if args.command == "preview":
+        return _preview(args)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 

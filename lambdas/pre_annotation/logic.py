@@ -16,6 +16,18 @@ fullInstruction  the project's full instruction (may be ``""``)
 metadata         every other key of the manifest line, untouched
 ================ ========================================================================
 
+A review of a model prediction (A2I's ``InputContent``, read by ``worker_ui.review_template``)
+carries the same keys plus two (``REVIEW_TASK_INPUT_KEYS``, built by
+:func:`build_review_input`):
+
+================ ========================================================================
+prediction       the model's answer, in the shape the task type's answer element submits
+                 (``{"label"}``, ``{"labels"}``, ``{"boundingBoxes"}``, ``{"entities"}``,
+                 ``{"keypoints"}``, a string, a number); for segmentation
+                 ``{"labelMappings", "src"}`` with ``src`` the S3 URI of the mask PNG
+confidence       the model's confidence, from 0 to 1
+================ ========================================================================
+
 The response always asks for human annotation (``"isHumanAnnotationRequired": true``).
 
 Failure contract: this Lambda raises rather than degrade. A line with neither ``source-ref`` nor
@@ -38,7 +50,13 @@ from gt_contracts import (
     resolve_project,
 )
 
-__all__ = ["TASK_INPUT_KEYS", "build_task_input", "prepare"]
+__all__ = [
+    "REVIEW_TASK_INPUT_KEYS",
+    "TASK_INPUT_KEYS",
+    "build_review_input",
+    "build_task_input",
+    "prepare",
+]
 
 TASK_INPUT_KEYS: tuple[str, ...] = (
     "taskObject",
@@ -49,6 +67,7 @@ TASK_INPUT_KEYS: tuple[str, ...] = (
     "fullInstruction",
     "metadata",
 )
+REVIEW_TASK_INPUT_KEYS: tuple[str, ...] = (*TASK_INPUT_KEYS, "prediction", "confidence")
 
 
 def build_task_input(event: PreAnnotationEvent, project: ProjectConfig) -> dict[str, Any]:
@@ -75,6 +94,23 @@ def build_task_input(event: PreAnnotationEvent, project: ProjectConfig) -> dict[
         "fullInstruction": project.full_instruction,
         "metadata": dict(event.metadata),
     }
+
+
+def build_review_input(
+    task_input: Mapping[str, Any], *, prediction: Any, confidence: float
+) -> dict[str, Any]:
+    """The ``taskInput`` of a review: a line's ``taskInput`` plus the model's prediction.
+
+    Raises:
+        ContractError: a confidence outside 0..1 (or not a number), or a missing prediction.
+    """
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float):
+        raise ContractError(f"confidence must be a number from 0 to 1, got {confidence!r}")
+    if not 0 <= confidence <= 1:
+        raise ContractError(f"confidence must be from 0 to 1, got {confidence}")
+    if prediction is None:
+        raise ContractError("a review needs the model's prediction")
+    return {**task_input, "prediction": prediction, "confidence": confidence}
 
 
 def prepare(
