@@ -48,7 +48,13 @@ DOCUMENTED_VARIABLES = {
         "TOPIC_ARN",
         "STATE_MACHINE_ARN",
     },
-    "publish_job": {"RESULTS_BUCKET", "ARTIFACTS_BUCKET", "JOBS_TABLE", "TOPIC_ARN"},
+    "publish_job": {
+        "RESULTS_BUCKET",
+        "ARTIFACTS_BUCKET",
+        "AUDIT_BUCKET",
+        "JOBS_TABLE",
+        "TOPIC_ARN",
+    },
 }
 #: Settings with a default, which the stack may leave unset.
 OPTIONAL_VARIABLES = {"validate_manifest": {"MAX_OBJECTS_PER_JOB"}}
