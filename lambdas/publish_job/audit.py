@@ -173,10 +173,11 @@ def build_audit(
             answered.add((record.source_key, record.source))
         for index, (raw, parsed) in enumerate(answers):
             rows.append(((*order, index), _answer_row(item, file.uri, record, raw, parsed)))
+    ids = {source: object_id for object_id, source in sorted(by_id.items(), reverse=True)}
     for index, record in enumerate(records):
         if (record.source_key, record.source) in answered:
             continue
-        object_id = _id_of(record, by_id, index)
+        object_id = ids.get((record.source_key, record.source), str(index))
         item = {
             **base,
             "datasetObjectId": object_id,
@@ -240,13 +241,6 @@ def _source(
         record = records[int(object_id)]
         return record.source_key, record.source, "line-index"
     return None, None, "none"
-
-
-def _id_of(record: ManifestRecord, by_id: Mapping[str, tuple[str, str]], index: int) -> str:
-    for object_id, source in by_id.items():
-        if source == (record.source_key, record.source):
-            return object_id
-    return str(index)
 
 
 def _id_order(object_id: str | None) -> tuple[int, int, str]:

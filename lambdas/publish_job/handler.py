@@ -35,6 +35,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -74,6 +75,7 @@ Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 EVENT_SOURCE = "labelflow"
 DETAIL_TYPE = "LabelFlow Job Completed"
 PRIOR_ATTEMPTS = 5
+_FETCH_THREADS = 16
 _CONDITION_FAILED = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
 
 
@@ -147,11 +149,12 @@ def _audit(request: PublishRequest, chunk: ChunkResult, manifest: bytes) -> Audi
     bucket, _ = parse_s3_uri(chunk.output_manifest_uri)
     folder = job_folder(chunk.output_manifest_uri)
     _, folder_key = parse_s3_uri(folder + "/")
+    keys = _keys(bucket, responses_prefix(folder_key.rstrip("/")))
     responses = [
-        ResponseFile(f"s3://{bucket}/{key}", _get(bucket, key))
-        for key in _keys(bucket, responses_prefix(folder_key.rstrip("/")))
+        ResponseFile(f"s3://{bucket}/{key}", body)
+        for key, body in zip(keys, _get_many(bucket, keys), strict=True)
     ]
-    requests = [_get(bucket, key) for key in _keys(bucket, requests_prefix(folder_key.rstrip("/")))]
+    requests = _get_many(bucket, _keys(bucket, requests_prefix(folder_key.rstrip("/"))))
     return build_audit(
         job_id=request.job_id,
         project=request.project,
@@ -299,6 +302,14 @@ def _attribute(value: Any) -> dict[str, Any]:
 def _get(bucket: str, key: str) -> bytes:
     body: bytes = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
+
+
+def _get_many(bucket: str, keys: list[str]) -> list[bytes]:
+    """The objects' bodies in the order of ``keys`` (one file per item: fetched in parallel)."""
+    if len(keys) < 2:
+        return [_get(bucket, key) for key in keys]
+    with ThreadPoolExecutor(max_workers=_FETCH_THREADS) as pool:
+        return list(pool.map(functools.partial(_get, bucket), keys))
 
 
 def _keys(bucket: str, prefix: str) -> list[str]:

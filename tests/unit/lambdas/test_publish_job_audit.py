@@ -184,6 +184,17 @@ def test_an_item_nobody_answered_is_recorded_with_the_manifest_reason() -> None:
     assert row["reason"] == "ClientError: Annotation tasks expired."
 
 
+def test_an_unanswered_item_named_in_a_request_keeps_its_dataset_object_id() -> None:
+    named = json.dumps(
+        [{"datasetObjectId": "5", "dataObject": {"s3Uri": "s3://in/c.jpg"}, "annotations": []}]
+    ).encode()
+
+    rows = records(audit(responses(), requests=[request_file(), named]))
+
+    (row,) = [r for r in rows if r["record"] == "no-answer"]
+    assert (row["datasetObjectId"], row["source"]) == ("5", "s3://in/c.jpg")
+
+
 def test_without_consolidation_requests_the_source_comes_from_the_line_index() -> None:
     rows = records(audit(responses(), requests=[]))
 
