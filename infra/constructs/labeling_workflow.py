@@ -122,6 +122,7 @@ class LabelingWorkflow(Construct):
         intake_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
+        audit_bucket: s3.IBucket,
         labeling_job_role: iam.IRole,
         pre_annotation: lambda_.IFunction,
         consolidation: lambda_.IFunction,
@@ -226,6 +227,7 @@ class LabelingWorkflow(Construct):
             environment={
                 "RESULTS_BUCKET": results_bucket.bucket_name,
                 "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                "AUDIT_BUCKET": audit_bucket.bucket_name,
                 "JOBS_TABLE": self.jobs.table_name,
                 "TOPIC_ARN": self.topic.topic_arn,
             },
@@ -467,6 +469,7 @@ class LabelingWorkflow(Construct):
                     "jobId": sfn.JsonPath.string_at("$.jobId"),
                     "project": sfn.JsonPath.string_at("$.project"),
                     "taskType": sfn.JsonPath.string_at("$.taskType"),
+                    "workforce": sfn.JsonPath.object_at("$.workforce"),
                     "jobs": sfn.JsonPath.list_at("$.jobs"),
                 }
             ),
@@ -485,4 +488,15 @@ class LabelingWorkflow(Construct):
             errors=["States.ALL"],
             result_path="$.failure",
         )
-        return validate.next(chunks).next(publish).next(sfn.Succeed(self, "Labeled"))
+        # Executions started by hand may leave out optional fields; give them their defaults.
+        defaults = sfn.Pass(
+            self,
+            "Apply defaults",
+            parameters={
+                "input.$": (
+                    "States.JsonMerge(States.StringToJson('{\"workforce\":null}'), $, false)"
+                )
+            },
+            output_path="$.input",
+        )
+        return defaults.next(validate).next(chunks).next(publish).next(sfn.Succeed(self, "Labeled"))

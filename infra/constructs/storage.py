@@ -7,6 +7,9 @@ Creates:
   allows cross-origin GETs, because Ground Truth workers' browsers load images from it;
 - `results`: labeling-job output (Ground Truth writes here) and published results;
 - `artifacts`: derived state, such as worker-skill estimates carried between jobs;
+- `audit`: the audit trail of every worker answer, under S3 Object Lock (governance mode for
+  `audit_retention_days`, a year by default): within its retention a written record cannot
+  be changed or deleted except by someone explicitly allowed to bypass governance retention;
 - `access_logs`: the target of the other buckets' server access logs.
 
 Every bucket blocks public access, accepts only TLS requests and is versioned. The data buckets
@@ -35,6 +38,7 @@ class Storage(Construct):
         intake: Bucket for incoming manifests and items.
         results: Bucket for labeling-job output and results.
         artifacts: Bucket for derived state such as worker-skill estimates.
+        audit: Object-locked bucket of the audit trail.
         access_logs: Bucket that receives the server access logs of the others.
     """
 
@@ -45,6 +49,7 @@ class Storage(Construct):
         *,
         removal_policy: RemovalPolicy,
         access_log_retention_days: int = 365,
+        audit_retention_days: int = 365,
     ) -> None:
         if access_log_retention_days < 1:
             raise ValueError(f"access_log_retention_days {access_log_retention_days} must be >= 1")
@@ -126,6 +131,11 @@ class Storage(Construct):
                 )
         self.results = self._data_bucket("Results", removal_policy=removal_policy)
         self.artifacts = self._data_bucket("Artifacts", removal_policy=removal_policy)
+        self.audit = self._data_bucket(
+            "Audit",
+            removal_policy=removal_policy,
+            object_lock=s3.ObjectLockRetention.governance(Duration.days(audit_retention_days)),
+        )
 
     def _data_bucket(
         self,
@@ -134,6 +144,7 @@ class Storage(Construct):
         removal_policy: RemovalPolicy,
         event_bridge_enabled: bool = False,
         cors: list[s3.CorsRule] | None = None,
+        object_lock: s3.ObjectLockRetention | None = None,
     ) -> s3.Bucket:
         return s3.Bucket(
             self,
@@ -149,5 +160,7 @@ class Storage(Construct):
             server_access_logs_prefix=f"{id_.lower()}/",
             event_bridge_enabled=event_bridge_enabled,
             cors=cors,
+            object_lock_enabled=object_lock is not None or None,
+            object_lock_default_retention=object_lock,
             removal_policy=removal_policy,
         )

@@ -120,6 +120,7 @@ class LabelingStack(Stack):
                 intake_bucket=self.storage.intake,
                 results_bucket=self.storage.results,
                 artifacts_bucket=self.storage.artifacts,
+                audit_bucket=self.storage.audit,
                 labeling_job_role=self.labeling_job_role.role,
                 pre_annotation=self.ground_truth.pre_annotation.function,
                 consolidation=self.ground_truth.consolidation.function,
@@ -264,6 +265,9 @@ class LabelingStack(Stack):
         storage.results.grant_read(publish, "jobs/*")
         storage.results.grant_put(publish, "jobs/*")
         storage.artifacts.grant_read(publish, "skills/*")
+        storage.artifacts.grant_put(publish, "skills/*/prior.json")
+        storage.audit.grant_read(publish, "audit/*")
+        storage.audit.grant_put(publish, "audit/*")
         workflow.jobs.grant(publish, "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(publish)
         workflow.topic.grant_publish(publish)
@@ -347,6 +351,14 @@ class LabelingStack(Stack):
                     "Publish reads the worker-skill documents of the job's labeling jobs "
                     "under skills/<project>/<jobName>/"
                 ),
+                _objects(storage.artifacts, "skills/*/prior.json"): (
+                    "Publish merges the job's worker skill into each project's "
+                    "skills/<project>/prior.json"
+                ),
+                _objects(storage.audit, "audit/*"): (
+                    "Publish writes (and on a retry compares) the audit log of each labeling "
+                    "job under audit/<project>/<jobId>/"
+                ),
             },
         )
         _acknowledge_wildcards(workflow.job_events.role, {}, job_findings)
@@ -358,6 +370,7 @@ class LabelingStack(Stack):
             "IntakeBucketName": storage.intake.bucket_name,
             "ResultsBucketName": storage.results.bucket_name,
             "ArtifactsBucketName": storage.artifacts.bucket_name,
+            "AuditBucketName": storage.audit.bucket_name,
             "PreAnnotationFunctionArn": functions.pre_annotation.function.function_arn,
             "ConsolidationFunctionArn": functions.consolidation.function.function_arn,
             "LabelingJobRoleArn": self.labeling_job_role.role.role_arn,

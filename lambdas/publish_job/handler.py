@@ -9,7 +9,22 @@ the summary to ``TOPIC_ARN`` and puts the event ``LabelFlow Job Completed``
 (``source: labelflow``, detail = the summary) on the default event bus. It returns the
 summary.
 
-Every write is an overwrite of the same keys, so a retried step publishes the same result.
+Audit trail: for each chunk it also reads the labeling job's worker responses and
+consolidation requests (beside the output manifest, see :mod:`publish_job.audit`) and writes
+the job's audit log to ``audit/<project>/<jobId>/<jobName>.jsonl`` of ``AUDIT_BUCKET`` (a bucket
+with S3 Object Lock) with a SHA-256 checksum and ``IfNoneMatch="*"``. An existing log with the
+same bytes is accepted (a retried step); one with different bytes raises
+:class:`AuditConflictError` before anything is published or announced.
+
+Worker skill: after publishing, the chunks' skill documents are merged into
+``skills/<project>/prior.json`` of ``ARTIFACTS_BUCKET`` (:func:`publish_job.prior.merge_prior`)
+with a conditional write (``IfMatch`` the ETag read, ``IfNoneMatch="*"`` when there is none);
+a concurrent writer's ``PreconditionFailed``/``ConditionalRequestConflict`` makes it read and
+merge again, at most :data:`PRIOR_ATTEMPTS` times, then :class:`PriorConflictError`. The
+summary gains ``prior``: ``{"merged", "already", "workers", "skippedDocuments", "error"}``.
+
+The results-bucket writes overwrite the same keys, the audit logs are identical on a retry and
+the prior records the jobs merged, so a retried step publishes the same result once.
 Errors: a malformed event raises ``ContractError``; AWS errors (a missing manifest, say)
 propagate, and the state machine retries the Lambda service's own errors only.
 """
@@ -20,12 +35,23 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, parse_s3_uri
-from publish_job.logic import PublishRequest, build_publication, skills_prefix
+from post_annotation.logic import prior_key
+from publish_job.audit import (
+    AuditLog,
+    ResponseFile,
+    build_audit,
+    job_folder,
+    requests_prefix,
+    responses_prefix,
+)
+from publish_job.logic import ChunkResult, PublishRequest, build_publication, skills_prefix
+from publish_job.prior import PriorMerge, merge_prior
 from publish_job.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -33,7 +59,14 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_s3 import S3Client
 
-__all__ = ["DETAIL_TYPE", "EVENT_SOURCE", "lambda_handler"]
+__all__ = [
+    "DETAIL_TYPE",
+    "EVENT_SOURCE",
+    "PRIOR_ATTEMPTS",
+    "AuditConflictError",
+    "PriorConflictError",
+    "lambda_handler",
+]
 
 logger = Logger()
 
@@ -41,6 +74,17 @@ Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
 EVENT_SOURCE = "labelflow"
 DETAIL_TYPE = "LabelFlow Job Completed"
+PRIOR_ATTEMPTS = 5
+_FETCH_THREADS = 16
+_CONDITION_FAILED = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
+
+
+class AuditConflictError(RuntimeError):
+    """An audit log already exists with different content; it is never overwritten."""
+
+
+class PriorConflictError(RuntimeError):
+    """The prior kept changing under every merge attempt."""
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -58,24 +102,152 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     logger.append_keys(job_id=request.job_id, project=request.project)
     manifests = [_get(*parse_s3_uri(c.output_manifest_uri)) for c in request.chunks]
-    skills = [
-        _get(settings.artifacts_bucket, key)
+    skills = {
+        chunk.job_name: [
+            _get(settings.artifacts_bucket, key)
+            for key in _keys(
+                settings.artifacts_bucket, skills_prefix(request.project, chunk.job_name)
+            )
+        ]
         for chunk in request.chunks
-        for key in _json_keys(
-            settings.artifacts_bucket, skills_prefix(request.project, chunk.job_name)
-        )
+    }
+    audits = [
+        _audit(request, chunk, manifest)
+        for chunk, manifest in zip(request.chunks, manifests, strict=True)
     ]
     publication = build_publication(
-        request, manifests, skills, results_bucket=settings.results_bucket
+        request,
+        manifests,
+        [doc for docs in skills.values() for doc in docs],
+        audits=audits,
+        results_bucket=settings.results_bucket,
+        audit_bucket=settings.audit_bucket,
     )
+    for key, body in publication.audit.items():  # first: a conflict stops before publishing
+        _put_immutable(settings.audit_bucket, key, body)
     for key, (body, content_type) in publication.objects.items():
         _s3().put_object(
             Bucket=settings.results_bucket, Key=key, Body=body, ContentType=content_type
         )
-    summary = publication.summary
+    merge = _merge_prior(settings.artifacts_bucket, request.project, skills)
+    summary = {
+        **publication.summary,
+        "prior": {
+            "merged": list(merge.merged),
+            "already": list(merge.already),
+            "workers": merge.workers,
+            "skippedDocuments": merge.skipped,
+            "error": merge.error,
+        },
+    }
     _announce(settings, summary)
     logger.info("job published", extra={"objects": len(publication.objects), **summary})
     return summary
+
+
+def _audit(request: PublishRequest, chunk: ChunkResult, manifest: bytes) -> AuditLog:
+    bucket, _ = parse_s3_uri(chunk.output_manifest_uri)
+    folder = job_folder(chunk.output_manifest_uri)
+    _, folder_key = parse_s3_uri(folder + "/")
+    keys = _keys(bucket, responses_prefix(folder_key.rstrip("/")))
+    responses = [
+        ResponseFile(f"s3://{bucket}/{key}", body)
+        for key, body in zip(keys, _get_many(bucket, keys), strict=True)
+    ]
+    requests = _get_many(bucket, _keys(bucket, requests_prefix(folder_key.rstrip("/"))))
+    return build_audit(
+        job_id=request.job_id,
+        project=request.project,
+        job_name=chunk.job_name,
+        manifest=manifest,
+        responses=responses,
+        requests=requests,
+    )
+
+
+def _put_immutable(bucket: str, key: str, body: bytes) -> None:
+    """Create ``key`` once; accept an identical existing object, refuse a different one."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    for _ in range(PRIOR_ATTEMPTS):
+        try:
+            _s3().put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType="application/jsonlines",
+                ChecksumAlgorithm="SHA256",
+                IfNoneMatch="*",
+            )
+            return
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ConditionalRequestConflict":
+                continue  # another write of the key is in flight: try again
+            if code != "PreconditionFailed":
+                raise
+        if _get(bucket, key) != body:
+            raise AuditConflictError(
+                f"s3://{bucket}/{key} already exists with different content; "
+                "an audit log is never overwritten"
+            )
+        logger.info("audit log already written", extra={"key": key})
+        return
+    raise AuditConflictError(f"s3://{bucket}/{key}: conflicting writes did not settle")
+
+
+def _merge_prior(bucket: str, project: str, jobs: dict[str, list[bytes]]) -> PriorMerge:
+    """Merge ``jobs`` into the prior with optimistic concurrency (see the module docstring)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    key = prior_key(project)
+    for attempt in range(1, PRIOR_ATTEMPTS + 1):
+        existing, etag = _get_with_etag(bucket, key)
+        merge = merge_prior(existing, jobs, project=project)
+        if merge.body is None:
+            if merge.error:
+                logger.warning("prior skill not updated", extra={"reason": merge.error})
+            return merge
+        try:
+            if etag is None:
+                _s3().put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=merge.body,
+                    ContentType="application/json",
+                    ChecksumAlgorithm="SHA256",
+                    IfNoneMatch="*",
+                )
+            else:
+                _s3().put_object(
+                    Bucket=bucket,
+                    Key=key,
+                    Body=merge.body,
+                    ContentType="application/json",
+                    ChecksumAlgorithm="SHA256",
+                    IfMatch=etag,
+                )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code not in _CONDITION_FAILED:
+                raise
+            logger.info("prior changed while merging; merging again", extra={"attempt": attempt})
+            continue
+        return merge
+    raise PriorConflictError(f"s3://{bucket}/{key} changed under {PRIOR_ATTEMPTS} merge attempts")
+
+
+def _get_with_etag(bucket: str, key: str) -> tuple[bytes | None, str | None]:
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    try:
+        got = _s3().get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+            return None, None
+        raise
+    body: bytes = got["Body"].read()
+    return body, got["ETag"]
 
 
 def _announce(settings: Settings, summary: dict[str, Any]) -> None:
@@ -84,9 +256,10 @@ def _announce(settings: Settings, summary: dict[str, Any]) -> None:
         Key={"jobId": {"S": summary["jobId"]}},
         UpdateExpression=(
             "SET #status = :status, #items = :items, labeled = :labeled, excluded = :excluded, "
-            "outputUri = :output, reportUri = :report, finishedAt = :finished"
+            "outputUri = :output, reportUri = :report, finishedAt = :finished, "
+            "auditUri = :audit, #cost = :cost"
         ),
-        ExpressionAttributeNames={"#status": "status", "#items": "items"},
+        ExpressionAttributeNames={"#status": "status", "#items": "items", "#cost": "cost"},
         ExpressionAttributeValues={
             ":status": {"S": "SUCCEEDED"},
             ":items": {"N": str(summary["items"])},
@@ -95,6 +268,8 @@ def _announce(settings: Settings, summary: dict[str, Any]) -> None:
             ":output": {"S": summary["outputUri"]},
             ":report": {"S": summary["reportUri"]},
             ":finished": {"S": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+            ":audit": {"S": summary["audit"]["uri"]},
+            ":cost": _attribute(summary["cost"]),
         },
     )
     _sns().publish(
@@ -109,12 +284,36 @@ def _announce(settings: Settings, summary: dict[str, Any]) -> None:
         raise RuntimeError(f"EventBridge refused the event: {response.get('Entries')}")
 
 
+def _attribute(value: Any) -> dict[str, Any]:
+    """A JSON value as a DynamoDB attribute value (numbers as decimal strings)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": repr(value)}
+    if isinstance(value, dict):
+        return {"M": {str(k): _attribute(v) for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"L": [_attribute(v) for v in value]}
+    return {"S": str(value)}
+
+
 def _get(bucket: str, key: str) -> bytes:
     body: bytes = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
 
 
-def _json_keys(bucket: str, prefix: str) -> list[str]:
+def _get_many(bucket: str, keys: list[str]) -> list[bytes]:
+    """The objects' bodies in the order of ``keys`` (one file per item: fetched in parallel)."""
+    if len(keys) < 2:
+        return [_get(bucket, key) for key in keys]
+    with ThreadPoolExecutor(max_workers=_FETCH_THREADS) as pool:
+        return list(pool.map(functools.partial(_get, bucket), keys))
+
+
+def _keys(bucket: str, prefix: str) -> list[str]:
+    """The ``.json`` keys under ``prefix``, sorted."""
     keys: list[str] = []
     for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json")]

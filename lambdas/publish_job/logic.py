@@ -3,7 +3,10 @@
 :class:`PublishRequest` parses the step's event, the execution state after the Map::
 
     {"jobId": "<job id>", "project": "<project>", "taskType": "<task type>",
-     "jobs": [{"jobName": "...", "outputManifestUri": "s3://...", ...}, ...]}
+     "jobs": [{"jobName": "...", "outputManifestUri": "s3://...", ...}, ...],
+     "workforce": {"type": "private" | "vendor" | "public", "priceUsdPerTask": 0.036}}
+
+``workforce`` is optional (see :mod:`publish_job.cost`).
 
 :func:`build_publication` unions the chunks' output manifests (in chunk order, with
 :func:`publish_results.read_manifests`, the project name as label attribute) and returns the
@@ -14,9 +17,14 @@ objects to write under ``jobs/<jobId>/output/`` of the results bucket:
 * ``report.json`` and ``report.html``: :func:`publish_results.build_report` with the
   worker-skill documents of every chunk's labeling job, and :func:`render_html`;
 
-plus the job's summary ``{"jobId", "project", "taskType", "chunks", "items", "labeled",
-"excluded", "outputUri", "reportUri"}``. A skill document that is not JSON is left out and
-named in ``skippedSkills`` of the summary, so a damaged estimate never blocks publishing.
+plus the audit logs of every chunk's labeling job (:mod:`publish_job.audit`), keyed
+``audit/<project>/<jobId>/<jobName>.jsonl`` for the audit bucket, and the job's summary
+``{"jobId", "project", "taskType", "chunks", "items", "labeled", "excluded", "outputUri",
+"reportUri", "audit", "cost"}``: ``audit`` is ``{"objects", "records", "answers", "uri"}``
+(``uri`` the folder of the job's logs) and ``cost`` is :func:`publish_job.cost.job_cost` for
+the answers of the audit logs, also written to ``report.json`` as ``job_cost``. A skill
+document that is not JSON is left out and named in ``skippedSkills`` of the summary, so a
+damaged estimate never blocks publishing.
 """
 
 from __future__ import annotations
@@ -28,6 +36,8 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from gt_contracts import TASK_TYPES, ContractError, TaskType, parse_s3_uri
+from publish_job.audit import AuditLog, audit_key, audit_prefix
+from publish_job.cost import Workforce, job_cost
 from publish_results.exports import build_exports
 from publish_results.manifest import read_manifests
 from publish_results.report import build_report, render_html
@@ -67,10 +77,12 @@ class PublishRequest:
     project: str
     task_type: TaskType
     chunks: tuple[ChunkResult, ...]
+    workforce: Workforce | None = None
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> PublishRequest:
-        """Parse ``{"jobId", "project", "taskType", "jobs": [{"jobName", "outputManifestUri"}]}``.
+        """Parse ``{"jobId", "project", "taskType", "jobs": [{"jobName", "outputManifestUri"}]}``
+        and the optional ``workforce``.
 
         Raises:
             ContractError: a missing or invalid field, named.
@@ -100,15 +112,18 @@ class PublishRequest:
                 raise ContractError(f"{where}.outputManifestUri must be an s3:// URI")
             parse_s3_uri(uri, field=f"{where}.outputManifestUri")
             chunks.append(ChunkResult(name, uri))
-        return cls(job_id, project, cast(TaskType, task_type), tuple(chunks))
+        workforce = Workforce.from_event(event.get("workforce"))
+        return cls(job_id, project, cast(TaskType, task_type), tuple(chunks), workforce)
 
 
 @dataclass(frozen=True, slots=True)
 class Publication:
-    """Objects to write (results-bucket key → (body, content type)) and the job's summary."""
+    """Objects to write (results-bucket key → (body, content type)), audit logs
+    (audit-bucket key → JSON Lines) and the job's summary."""
 
     objects: dict[str, tuple[bytes, str]]
     summary: dict[str, Any]
+    audit: dict[str, bytes]
 
 
 def output_prefix(job_id: str) -> str:
@@ -126,7 +141,9 @@ def build_publication(
     manifests: Sequence[bytes],
     skills: Sequence[bytes],
     *,
+    audits: Sequence[AuditLog],
     results_bucket: str,
+    audit_bucket: str,
 ) -> Publication:
     """The objects and summary of ``request`` (see the module docstring).
 
@@ -134,13 +151,18 @@ def build_publication(
         request: the parsed event.
         manifests: each chunk's output manifest, in the order of ``request.chunks``.
         skills: the worker-skill documents of all chunks.
+        audits: each chunk's audit log, in the order of ``request.chunks``.
         results_bucket: the bucket the objects go to (for the URIs of the summary).
+        audit_bucket: the bucket the audit logs go to (for the URI of the summary).
 
     Raises:
-        ValueError: ``manifests`` does not hold one manifest per chunk.
+        ValueError: ``manifests`` or ``audits`` does not hold one entry per chunk.
     """
     if len(manifests) != len(request.chunks):
         raise ValueError(f"{len(manifests)} manifests for {len(request.chunks)} chunks")
+    if len(audits) != len(request.chunks):
+        raise ValueError(f"{len(audits)} audit logs for {len(request.chunks)} chunks")
+    cost = job_cost(request.workforce, sum(log.answers for log in audits))
     manifest = read_manifests(list(manifests), label_attribute=request.project)
     exports = build_exports(manifest, task_type=request.task_type)
     documents: list[Mapping[str, Any]] = []
@@ -159,6 +181,7 @@ def build_publication(
         manifest,
         task_type=request.task_type,
         skills=documents,
+        job_cost=cost,
         title=f"LabelFlow {request.project}: job {request.job_id}",
     )
     prefix = output_prefix(request.job_id)
@@ -183,8 +206,19 @@ def build_publication(
         "skippedSkills": skipped,
         "outputUri": f"s3://{results_bucket}/{prefix}output.manifest",
         "reportUri": f"s3://{results_bucket}/{prefix}report.html",
+        "audit": {
+            "objects": len(audits),
+            "records": sum(log.records for log in audits),
+            "answers": sum(log.answers for log in audits),
+            "uri": f"s3://{audit_bucket}/{audit_prefix(request.project, request.job_id)}",
+        },
+        "cost": cost,
     }
-    return Publication(objects, summary)
+    audit = {
+        audit_key(request.project, request.job_id, chunk.job_name): log.body
+        for chunk, log in zip(request.chunks, audits, strict=True)
+    }
+    return Publication(objects, summary, audit)
 
 
 def _content_type(path: str) -> str:

@@ -4,7 +4,9 @@
 variable         meaning
 ================ ==============================================================
 RESULTS_BUCKET   bucket of job output (reads chunk manifests, writes ``jobs/<jobId>/output/``)
-ARTIFACTS_BUCKET bucket of worker-skill documents (``skills/<project>/<jobName>/``)
+ARTIFACTS_BUCKET bucket of worker-skill documents (``skills/<project>/<jobName>/``) and
+                 of the carried-over prior (``skills/<project>/prior.json``)
+AUDIT_BUCKET     bucket of audit logs (``audit/<project>/<jobId>/<jobName>.jsonl``, Object Lock)
 JOBS_TABLE       DynamoDB table of jobs (key ``jobId``)
 TOPIC_ARN        SNS topic of job notifications
 ================ ==============================================================
@@ -33,6 +35,7 @@ class Settings:
 
     results_bucket: str = field(metadata={"env": "RESULTS_BUCKET"})
     artifacts_bucket: str = field(metadata={"env": "ARTIFACTS_BUCKET"})
+    audit_bucket: str = field(metadata={"env": "AUDIT_BUCKET"})
     jobs_table: str = field(metadata={"env": "JOBS_TABLE"})
     topic_arn: str = field(metadata={"env": "TOPIC_ARN"})
 
@@ -45,7 +48,13 @@ class Settings:
                 bucket that is not a bucket name.
         """
         values = {}
-        for name in ("RESULTS_BUCKET", "ARTIFACTS_BUCKET", "JOBS_TABLE", "TOPIC_ARN"):
+        for name in (
+            "RESULTS_BUCKET",
+            "ARTIFACTS_BUCKET",
+            "AUDIT_BUCKET",
+            "JOBS_TABLE",
+            "TOPIC_ARN",
+        ):
             value = environ.get(name, "").strip()
             if not value:
                 raise SettingsError(f"{name} is missing or empty")

@@ -24,7 +24,10 @@ Report fields
     ``cost``: ``None`` without a price, else ``{"items", "workers_per_item",
     "price_per_task", "service_fee_per_object", "worker_cost", "service_fees", "total",
     "currency"}`` with ``worker_cost = workers_per_item * price_per_task * items`` and
-    ``service_fees = service_fee_per_object * items`` (exact decimal arithmetic).
+    ``service_fees = service_fee_per_object * items`` (exact decimal arithmetic);
+    ``job_cost``: what the job's workforce cost from its counted worker answers, as the caller
+    computed it (``{"workforce", "answers", "priceUsdPerTask", "workforceCostUsd", "currency",
+    "note"}``, see ``publish_job.cost``), or ``None``.
 
 Fetching the manifests and skill documents and uploading the page are left to the caller.
 """
@@ -82,6 +85,7 @@ def build_report(
     task_type: TaskType,
     skills: Sequence[Mapping[str, Any]] = (),
     cost: CostInputs | None = None,
+    job_cost: Mapping[str, Any] | None = None,
     title: str = "Labeling job report",
 ) -> dict[str, Any]:
     """The quality report as a JSON-able dict (fields in the module docstring).
@@ -91,6 +95,7 @@ def build_report(
         task_type: the project's task type (decides how labels are counted).
         skills: the parsed worker-skill documents of the job.
         cost: the cost inputs, or ``None`` to leave cost out.
+        job_cost: the job's workforce cost from its answers, or ``None``.
         title: the report's title.
     """
     records = manifest.records
@@ -115,6 +120,7 @@ def build_report(
         "skill_documents": len(skills),
         "skill_problems": problems,
         "cost": _cost(cost, len(records)),
+        "job_cost": dict(job_cost) if job_cost is not None else None,
     }
 
 
@@ -310,6 +316,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _agreement_section(report),
         _reasons_section(report),
         _workers_section(report),
+        _job_cost_section(report),
         _cost_section(report),
         "</main></body></html>",
     ]
@@ -443,8 +450,31 @@ def _workers_section(report: Mapping[str, Any]) -> str:
     return _section("Worker skill (estimated accuracy)", chart + table + more)
 
 
+def _job_cost_section(report: Mapping[str, Any]) -> str:
+    cost = report.get("job_cost")
+    if not cost:
+        return ""
+    currency = _e(cost.get("currency", "USD"))
+    price = cost.get("priceUsdPerTask")
+    total = cost.get("workforceCostUsd")
+    rows = [
+        ("workforce", _e(cost.get("workforce") or "not given")),
+        ("worker answers (tasks)", _e(cost.get("answers"))),
+        ("price per task", f"{_e(_fmt(price))} {currency}" if price is not None else "n/a"),
+        (
+            "workforce cost",
+            f"<b>{_e(_fmt(total))} {currency}</b>" if total is not None else "<b>unknown</b>",
+        ),
+    ]
+    body = "".join(f'<tr><th>{_e(k)}</th><td class="n">{v}</td></tr>' for k, v in rows)
+    note = f'<p class="muted">{_e(cost.get("note", ""))}</p>'
+    return _section("Workforce cost", f"<table><tbody>{body}</tbody></table>{note}")
+
+
 def _cost_section(report: Mapping[str, Any]) -> str:
     cost = report.get("cost")
+    if not cost and report.get("job_cost"):
+        return ""  # the workforce-cost section stands for the job's cost
     if not cost:
         return _section("Cost", '<p class="muted">No prices given.</p>')
     currency = _e(cost["currency"])

@@ -138,7 +138,16 @@ def decide(drop: ManifestDrop, projects: Mapping[str, ProjectConfig]) -> Start |
         "project": project.name,
         "jobId": identifier,
         "taskType": project.task_type,
+        "workforce": _workforce(project),
     }
     if drop.version_id is not None:
         execution_input["versionId"] = drop.version_id
     return Start(identifier, project.name, execution_input)
+
+
+def _workforce(project: ProjectConfig) -> dict[str, Any]:
+    """The workforce as the Publish step prices it (``publish_job.cost``)."""
+    workforce: dict[str, Any] = {"type": project.workforce.kind}
+    if project.workforce.price_usd is not None:
+        workforce["priceUsdPerTask"] = float(project.workforce.price_usd)
+    return workforce

@@ -49,7 +49,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         import boto3
 
         s3 = boto3.client("s3", region_name=REGION)
-        for bucket in ("results", "artifacts"):
+        for bucket in ("results", "artifacts", "audit"):
             s3.create_bucket(Bucket=bucket)
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName="jobs",
@@ -68,6 +68,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
             "TOPIC_ARN": topic,
             "STATE_MACHINE_ARN": machine,
             "ARTIFACTS_BUCKET": "artifacts",
+            "AUDIT_BUCKET": "audit",
         }
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
@@ -104,6 +105,7 @@ def test_a_manifest_starts_one_execution_named_after_its_job(aws: dict[str, str]
         "project": "reviews",
         "jobId": result["jobId"],
         "taskType": "text-classification",
+        "workforce": {"type": "private"},
     }
     item = job_item(result["jobId"])
     assert item is not None

@@ -48,7 +48,13 @@ DOCUMENTED_VARIABLES = {
         "TOPIC_ARN",
         "STATE_MACHINE_ARN",
     },
-    "publish_job": {"RESULTS_BUCKET", "ARTIFACTS_BUCKET", "JOBS_TABLE", "TOPIC_ARN"},
+    "publish_job": {
+        "RESULTS_BUCKET",
+        "ARTIFACTS_BUCKET",
+        "AUDIT_BUCKET",
+        "JOBS_TABLE",
+        "TOPIC_ARN",
+    },
     "record_failure": {"JOBS_TABLE", "TOPIC_ARN"},
 }
 #: Settings the stack does not set: Lambda sets AWS_REGION in every function.

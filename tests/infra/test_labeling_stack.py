@@ -167,16 +167,32 @@ def test_artifacts_bucket_setting_names_the_artifacts_bucket(
     assert functions[POST]["Environment"]["Variables"]["ARTIFACTS_BUCKET"] == {"Ref": artifacts}
 
 
-def test_there_are_three_data_buckets_and_an_access_log_bucket(
+def test_there_are_four_data_buckets_and_an_access_log_bucket(
     template_json: dict[str, Any],
 ) -> None:
     buckets = resources(template_json, "AWS::S3::Bucket")
-    assert len(buckets) == 4
+    assert len(buckets) == 5
     prefixes = {
         b["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix")
         for b in buckets.values()
     }
-    assert prefixes == {"intake/", "results/", "artifacts/", None}
+    assert prefixes == {"intake/", "results/", "artifacts/", "audit/", None}
+
+
+def test_only_the_audit_bucket_is_object_locked_in_governance_mode(
+    template_json: dict[str, Any],
+) -> None:
+    locked = [
+        b["Properties"]
+        for b in resources(template_json, "AWS::S3::Bucket").values()
+        if b["Properties"].get("ObjectLockEnabled")
+    ]
+    (audit,) = locked
+    assert audit["LoggingConfiguration"]["LogFilePrefix"] == "audit/"
+    assert audit["ObjectLockConfiguration"] == {
+        "ObjectLockEnabled": "Enabled",
+        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 365}},
+    }
 
 
 def test_every_bucket_blocks_public_access_and_is_versioned(template_json: dict[str, Any]) -> None:
@@ -387,6 +403,7 @@ def test_outputs_name_every_resource_operators_need(template_json: dict[str, Any
         "IntakeBucketName",
         "ResultsBucketName",
         "ArtifactsBucketName",
+        "AuditBucketName",
         "PreAnnotationFunctionArn",
         "ConsolidationFunctionArn",
         "LabelingJobRoleArn",

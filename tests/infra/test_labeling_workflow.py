@@ -86,7 +86,10 @@ def _recorded(states: dict[str, Any], catch: dict[str, Any]) -> dict[str, Any]:
 
 def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, Any]) -> None:
     states = definition["States"]
-    validate = states[definition["StartAt"]]
+    defaults = states[definition["StartAt"]]
+    assert defaults["Type"] == "Pass"
+    assert defaults["OutputPath"] == "$.input"
+    validate = states[defaults["Next"]]
     assert validate["Type"] == "Task"
     # payload_response_only: the function itself, at $LATEST (no version wildcard)
     assert "WorkflowValidateFunction" in validate["Resource"]
@@ -117,6 +120,7 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
         "jobId.$": "$.jobId",
         "project.$": "$.project",
         "taskType.$": "$.taskType",
+        "workforce.$": "$.workforce",
         "jobs.$": "$.jobs",
     }
     assert any("Lambda.ServiceException" in r["ErrorEquals"] for r in publish["Retry"])

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from gt_contracts import ContractError
+from publish_job.audit import build_audit
+from publish_job.cost import job_cost
 from publish_job.logic import PublishRequest, build_publication, skills_prefix
 from publish_job.settings import Settings, SettingsError
 
@@ -15,6 +17,7 @@ META = {"type": "groundtruth/custom", "job-name": "reviews-j-0", "human-annotate
 ENVIRONMENT = {
     "RESULTS_BUCKET": "results",
     "ARTIFACTS_BUCKET": "artifacts",
+    "AUDIT_BUCKET": "audit",
     "JOBS_TABLE": "jobs",
     "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:notifications",
 }
@@ -75,7 +78,19 @@ def test_publication_unions_the_chunks_and_writes_output_exports_and_report() ->
     ]
     skills = [b'{"workers": []}', b"not json"]
 
-    publication = build_publication(request, manifests, skills, results_bucket="results")
+    audits = [
+        build_audit(job_id="j", project="reviews", job_name=c.job_name, manifest=m, responses=[])
+        for c, m in zip(request.chunks, manifests, strict=True)
+    ]
+
+    publication = build_publication(
+        request,
+        manifests,
+        skills,
+        audits=audits,
+        results_bucket="results",
+        audit_bucket="audit",
+    )
 
     keys = set(publication.objects)
     assert {
@@ -108,12 +123,26 @@ def test_publication_unions_the_chunks_and_writes_output_exports_and_report() ->
         "skippedSkills": 1,
         "outputUri": "s3://results/jobs/j/output/output.manifest",
         "reportUri": "s3://results/jobs/j/output/report.html",
+        "audit": {"objects": 2, "records": 4, "answers": 0, "uri": "s3://audit/audit/reviews/j/"},
+        "cost": job_cost(None, 0),
     }
+    assert set(publication.audit) == {
+        "audit/reviews/j/reviews-j-0.jsonl",
+        "audit/reviews/j/reviews-j-1.jsonl",
+    }
+    assert report["job_cost"] == job_cost(None, 0)
 
 
 def test_publication_needs_one_manifest_per_chunk() -> None:
     with pytest.raises(ValueError, match="1 manifests for 2 chunks"):
-        build_publication(PublishRequest.from_event(event()), [b""], [], results_bucket="r")
+        build_publication(
+            PublishRequest.from_event(event()),
+            [b""],
+            [],
+            audits=[],
+            results_bucket="r",
+            audit_bucket="a",
+        )
 
 
 def test_skills_prefix_is_per_labeling_job() -> None:

@@ -86,6 +86,7 @@ def test_a_known_project_starts_its_job() -> None:
         "project": "reviews",
         "jobId": decision.job_id,
         "taskType": "text-classification",
+        "workforce": {"type": "private"},
     }
 
 

@@ -213,6 +213,49 @@ def test_build_report_leaves_cost_out_without_a_price():
     assert _small_report()["cost"] is None
 
 
+JOB_COST = {
+    "workforce": "public",
+    "answers": 9,
+    "priceUsdPerTask": 0.012,
+    "workforceCostUsd": 0.108,
+    "currency": "USD",
+    "note": "public workforce: 9 answers x 0.012 USD per task",
+}
+
+
+def test_build_report_carries_the_job_cost_as_given():
+    assert _small_report(job_cost=JOB_COST)["job_cost"] == JOB_COST
+    assert _small_report()["job_cost"] is None
+
+
+def test_render_html_shows_the_workforce_cost_section():
+    page = render_html(_small_report(job_cost=JOB_COST))
+
+    section = page.split("<h2>Workforce cost</h2>", 1)[1].split("</section>", 1)[0]
+    assert '<th>workforce</th><td class="n">public</td>' in section
+    assert '<th>worker answers (tasks)</th><td class="n">9</td>' in section
+    assert "<b>0.108 USD</b>" in section
+    assert "9 answers x 0.012 USD per task" in section
+    assert "No prices given" not in page
+
+
+def test_render_html_says_when_the_workforce_cost_is_unknown():
+    unknown = {**JOB_COST, "priceUsdPerTask": None, "workforceCostUsd": None, "note": "n"}
+
+    page = render_html(_small_report(job_cost=unknown))
+
+    section = page.split("<h2>Workforce cost</h2>", 1)[1].split("</section>", 1)[0]
+    assert "<b>unknown</b>" in section
+    assert '<th>price per task</th><td class="n">n/a</td>' in section
+
+
+def test_render_html_without_any_cost_keeps_the_no_prices_note():
+    page = render_html(_small_report())
+
+    assert "Workforce cost" not in page
+    assert "No prices given" in page
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

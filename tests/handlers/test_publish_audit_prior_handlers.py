@@ -1,0 +1,325 @@
+"""The Publish step's audit log, carried-over worker skill and cost, in-process against moto."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from moto import mock_aws
+
+from post_annotation.logic import load_prior
+from publish_job import handler as publish_handler
+from publish_job.prior import PriorMerge, merge_prior
+from publish_job.settings import get_settings
+
+REGION = "us-east-1"
+PROJECT = "pets"
+JOB = "pets-j-0"
+FOLDER = f"jobs/j/gt/{JOB}"
+AUDIT_KEY = f"audit/{PROJECT}/j/{JOB}.jsonl"
+PRIOR_KEY = f"skills/{PROJECT}/prior.json"
+CACHED = (
+    get_settings,
+    publish_handler._dynamodb,
+    publish_handler._s3,
+    publish_handler._sns,
+    publish_handler._events,
+)
+META = {"type": "groundtruth/custom", "job-name": f"labeling-job/{JOB}", "human-annotated": "yes"}
+
+
+class Context:
+    function_name = "test"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:test"
+    aws_request_id = "request-1"
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    for cached in CACHED:
+        cached.cache_clear()
+    with mock_aws():
+        import boto3
+
+        client = boto3.client("s3", region_name=REGION)
+        for bucket in ("results", "artifacts", "audit"):
+            client.create_bucket(Bucket=bucket)
+        boto3.client("dynamodb", region_name=REGION).create_table(
+            TableName="jobs",
+            KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        topic = boto3.client("sns", region_name=REGION).create_topic(Name="notes")["TopicArn"]
+        for key, value in {
+            "RESULTS_BUCKET": "results",
+            "ARTIFACTS_BUCKET": "artifacts",
+            "AUDIT_BUCKET": "audit",
+            "JOBS_TABLE": "jobs",
+            "TOPIC_ARN": topic,
+        }.items():
+            monkeypatch.setenv(key, value)
+        yield client
+    for cached in CACHED:
+        cached.cache_clear()
+
+
+def event(**extra: Any) -> dict[str, Any]:
+    return {
+        "jobId": "j",
+        "project": PROJECT,
+        "taskType": "image-classification",
+        "jobs": [
+            {
+                "jobName": JOB,
+                "status": "Completed",
+                "outputManifestUri": f"s3://results/{FOLDER}/manifests/output/output.manifest",
+            }
+        ],
+        **extra,
+    }
+
+
+def answer(worker: str, label: str) -> dict[str, Any]:
+    return {
+        "acceptanceTime": "2026-11-28T07:58:02.114Z",
+        "answerContent": {"crowd-image-classifier": {"label": label}},
+        "submissionTime": "2026-11-28T07:58:41.903Z",
+        "timeSpentInSeconds": 39.8,
+        "workerId": worker,
+        "workerMetadata": {
+            "identityData": {"identityProviderType": "Cognito", "issuer": "i", "sub": f"s-{worker}"}
+        },
+    }
+
+
+def skill_document(worker: str, answers: int, accuracy: float) -> bytes:
+    workers = [{"worker": worker, "answers": answers, "accuracy": accuracy}]
+    return json.dumps({"project": PROJECT, "workers": workers}).encode()
+
+
+def put_job(s3: Any) -> None:
+    """A finished labeling job in Ground Truth's layout: 2 items, 3 answers, 1 skill document."""
+    value = {"class-name": "dog", "class-id": 0, "confidence": 0.9, "workers": 2, "method": "mv"}
+    lines = [
+        {"source-ref": "s3://in/a.jpg", PROJECT: value, f"{PROJECT}-metadata": META},
+        {
+            "source-ref": "s3://in/b.jpg",
+            PROJECT: {"no-consensus": True, "reason": "tie", "workers": 1, "method": "mv"},
+            f"{PROJECT}-metadata": META,
+        },
+    ]
+    s3.put_object(
+        Bucket="results",
+        Key=f"{FOLDER}/manifests/output/output.manifest",
+        Body="".join(json.dumps(row) + "\n" for row in lines).encode(),
+    )
+    responses = {"0": [answer("w1", "dog"), answer("w2", "dog")], "1": [answer("w3", "cat")]}
+    for object_id, answers in responses.items():
+        s3.put_object(
+            Bucket="results",
+            Key=f"{FOLDER}/annotations/worker-response/iteration-1/{object_id}/2026-11-28_07:58:41.json",
+            Body=json.dumps({"answers": answers}).encode(),
+        )
+    request = [
+        {"datasetObjectId": str(i), "dataObject": {"s3Uri": row["source-ref"]}, "annotations": []}
+        for i, row in enumerate(lines)
+    ]
+    s3.put_object(
+        Bucket="results",
+        Key=f"{FOLDER}/annotations/consolidated-annotation/consolidation-request/iteration-1/t.json",
+        Body=json.dumps(request).encode(),
+    )
+    s3.put_object(
+        Bucket="artifacts",
+        Key=f"skills/{PROJECT}/{JOB}/0123456789abcdef.json",
+        Body=skill_document("w1", 2, 1.0),
+    )
+
+
+def publish(**extra: Any) -> dict[str, Any]:
+    summary: dict[str, Any] = publish_handler.lambda_handler(event(**extra), Context())  # type: ignore[arg-type]
+    return summary
+
+
+def read(s3: Any, bucket: str, key: str) -> bytes:
+    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+def job_item() -> dict[str, Any]:
+    item: dict[str, Any] = publish_handler._dynamodb().get_item(
+        TableName="jobs", Key={"jobId": {"S": "j"}}
+    )["Item"]
+    return item
+
+
+def test_publish_writes_one_audit_record_per_answer_with_a_checksum(s3: Any) -> None:
+    put_job(s3)
+
+    summary = publish(workforce={"type": "public", "priceUsdPerTask": 0.012})
+
+    rows = [json.loads(line) for line in read(s3, "audit", AUDIT_KEY).decode().splitlines()]
+    assert [(r["datasetObjectId"], r["workerId"], r["source"]) for r in rows] == [
+        ("0", "w1", "s3://in/a.jpg"),
+        ("0", "w2", "s3://in/a.jpg"),
+        ("1", "w3", "s3://in/b.jpg"),
+    ]
+    assert rows[2]["consolidation"]["status"] == "no-consensus"
+    assert rows[0]["workerIdentity"]["sub"] == "s-w1"
+    head = s3.head_object(Bucket="audit", Key=AUDIT_KEY, ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"]
+    assert summary["audit"] == {
+        "objects": 1,
+        "records": 3,
+        "answers": 3,
+        "uri": f"s3://audit/audit/{PROJECT}/j/",
+    }
+
+
+def test_publish_adds_the_cost_to_the_summary_the_jobs_table_and_the_report(s3: Any) -> None:
+    put_job(s3)
+
+    summary = publish(workforce={"type": "public", "priceUsdPerTask": 0.012})
+
+    assert summary["cost"]["workforceCostUsd"] == 0.036
+    assert summary["cost"]["answers"] == 3
+    item = job_item()
+    assert item["cost"]["M"]["workforceCostUsd"] == {"N": "0.036"}
+    assert item["cost"]["M"]["workforce"] == {"S": "public"}
+    assert item["auditUri"] == {"S": f"s3://audit/audit/{PROJECT}/j/"}
+    report = json.loads(read(s3, "results", "jobs/j/output/report.json"))
+    assert report["job_cost"] == summary["cost"]
+    assert "<h2>Workforce cost</h2>" in read(s3, "results", "jobs/j/output/report.html").decode()
+
+
+def test_publish_merges_the_job_skill_into_the_prior(s3: Any) -> None:
+    put_job(s3)
+    s3.put_object(
+        Bucket="artifacts",
+        Key=PRIOR_KEY,
+        Body=json.dumps({"workers": [{"worker": "w1", "answers": 2, "accuracy": 0.5}]}).encode(),
+    )
+
+    summary = publish()
+
+    prior = read(s3, "artifacts", PRIOR_KEY)
+    skills = load_prior(prior).skills
+    assert skills is not None
+    assert skills["w1"].answers == 4
+    assert skills["w1"].accuracy == pytest.approx(0.75)
+    assert json.loads(prior)["mergedJobs"] == [JOB]
+    assert summary["prior"] == {
+        "merged": [JOB],
+        "already": [],
+        "workers": 1,
+        "skippedDocuments": 0,
+        "error": None,
+    }
+
+
+def test_a_retried_publish_is_idempotent(s3: Any) -> None:
+    put_job(s3)
+    first = publish()
+    audit_before = s3.head_object(Bucket="audit", Key=AUDIT_KEY)["ETag"]
+    prior_before = read(s3, "artifacts", PRIOR_KEY)
+
+    again = publish()
+
+    assert s3.head_object(Bucket="audit", Key=AUDIT_KEY)["ETag"] == audit_before
+    assert read(s3, "artifacts", PRIOR_KEY) == prior_before
+    assert again["prior"]["merged"] == []
+    assert again["prior"]["already"] == [JOB]
+    assert {k: v for k, v in again.items() if k != "prior"} == {
+        k: v for k, v in first.items() if k != "prior"
+    }
+
+
+def test_a_different_existing_audit_log_is_never_overwritten(s3: Any) -> None:
+    put_job(s3)
+    s3.put_object(Bucket="audit", Key=AUDIT_KEY, Body=b'{"record": "answer"}\n')
+
+    with pytest.raises(publish_handler.AuditConflictError, match="different content"):
+        publish()
+
+    assert read(s3, "audit", AUDIT_KEY) == b'{"record": "answer"}\n'
+    assert "Contents" not in s3.list_objects_v2(Bucket="results", Prefix="jobs/j/output/")
+    assert "Item" not in publish_handler._dynamodb().get_item(
+        TableName="jobs", Key={"jobId": {"S": "j"}}
+    )
+    with pytest.raises(s3.exceptions.NoSuchKey):
+        s3.get_object(Bucket="artifacts", Key=PRIOR_KEY)
+
+
+def _interfering(s3: Any, times: int) -> tuple[Callable[..., PriorMerge], list[int]]:
+    """A merge that lets another job's Publish write the prior first, ``times`` times."""
+    calls: list[int] = []
+
+    def merge(existing: bytes | None, jobs: Any, *, project: str) -> PriorMerge:
+        calls.append(1)
+        if len(calls) <= times:
+            other = merge_prior(
+                existing,
+                {f"pets-k{len(calls)}-0": [skill_document("w1", 10, 0.0)]},
+                project=project,
+            )
+            assert other.body is not None
+            s3.put_object(Bucket="artifacts", Key=PRIOR_KEY, Body=other.body)
+        return merge_prior(existing, jobs, project=project)
+
+    return merge, calls
+
+
+def test_a_concurrent_merge_is_retried_and_both_jobs_count(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given another job's Publish writes the prior between this one's read and write
+    put_job(s3)
+    merge, calls = _interfering(s3, times=1)
+    monkeypatch.setattr(publish_handler, "merge_prior", merge)
+
+    # When this job publishes
+    summary = publish()
+
+    # Then its stale write is refused, it merges again on top, and no evidence is lost
+    prior = read(s3, "artifacts", PRIOR_KEY)
+    assert len(calls) == 2
+    assert json.loads(prior)["mergedJobs"] == [JOB, "pets-k1-0"]
+    skills = load_prior(prior).skills
+    assert skills is not None
+    assert skills["w1"].answers == 12
+    assert skills["w1"].accuracy == pytest.approx(2 / 12, abs=1e-4)  # written to 4 digits
+    assert summary["prior"]["merged"] == [JOB]
+
+
+def test_a_merge_that_never_settles_fails_after_bounded_attempts(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    put_job(s3)
+    merge, calls = _interfering(s3, times=publish_handler.PRIOR_ATTEMPTS)
+    monkeypatch.setattr(publish_handler, "merge_prior", merge)
+
+    with pytest.raises(publish_handler.PriorConflictError):
+        publish()
+
+    assert len(calls) == publish_handler.PRIOR_ATTEMPTS
+    assert JOB not in json.loads(read(s3, "artifacts", PRIOR_KEY))["mergedJobs"]
+
+
+def test_moto_enforces_conditional_puts(s3: Any) -> None:
+    """Pins what the tests above rely on: moto 5.2.5 refuses a put whose condition fails."""
+    s3.put_object(Bucket="artifacts", Key="k", Body=b"1", IfNoneMatch="*")
+    with pytest.raises(s3.exceptions.ClientError) as created:
+        s3.put_object(Bucket="artifacts", Key="k", Body=b"2", IfNoneMatch="*")
+    with pytest.raises(s3.exceptions.ClientError) as stale:
+        s3.put_object(Bucket="artifacts", Key="k", Body=b"3", IfMatch='"0000"')
+    etag = s3.head_object(Bucket="artifacts", Key="k")["ETag"]
+    s3.put_object(Bucket="artifacts", Key="k", Body=b"4", IfMatch=etag)
+
+    assert created.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert stale.value.response["Error"]["Code"] == "PreconditionFailed"
+    assert read(s3, "artifacts", "k") == b"4"
