@@ -108,6 +108,10 @@ def _build_parser() -> argparse.ArgumentParser:
         "gold labels, then run the Ground Truth Lambdas end to end on an in-process S3.",
     )
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+
+    from labelflow.jobs_cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -163,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from labelflow.demo import run_demo
 
         return run_demo(Path(args.out))
+    if getattr(args, "run", None) is not None:
+        from labelflow.jobs_cli import run
+
+        return run(args)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 
