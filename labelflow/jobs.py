@@ -107,9 +107,10 @@ def upload_key(project: str, filename: str, moment: datetime, token: str) -> str
     >>> upload_key("pets", "batch 1.jsonl", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "ab12")
     'pets/20260102T030405Z-batch-1-ab12.jsonl'
     """
-    path = PurePosixPath(filename.replace("\\", "/"))
-    suffix = path.suffix if path.suffix in MANIFEST_SUFFIXES else ".jsonl"
-    stem = path.name[: -len(path.suffix)] if path.suffix in MANIFEST_SUFFIXES else path.name
+    name = PurePosixPath(filename.replace("\\", "/")).name
+    known = next((suffix for suffix in MANIFEST_SUFFIXES if name.endswith(suffix)), None)
+    stem = name[: -len(known)] if known else name
+    suffix = known or ".jsonl"
     stem = _UNSAFE_KEY_CHARS.sub("-", stem).strip("-")[:80] or "manifest"
     return f"{project}/{moment.strftime('%Y%m%dT%H%M%SZ')}-{stem}-{token}{suffix}"
 

@@ -513,10 +513,10 @@ def _ended(record: JobRecord, workflow: WorkflowView | None, *, quiet: bool, fla
 
 
 def _status(args: argparse.Namespace) -> int:
+    if args.job is None and args.watch:
+        raise CommandError("--watch needs a job id: labelflow status <job> --watch")
     api = _connect(args)
     if args.job is None:
-        if args.watch:
-            raise CommandError("--watch needs a job id: labelflow status <job> --watch")
         records = [r for r in api.list_jobs() if args.project is None or r.project == args.project][
             : args.limit
         ]
