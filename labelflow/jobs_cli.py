@@ -347,13 +347,18 @@ def _local_up(args: argparse.Namespace) -> int:
     def interrupt(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt
 
+    # SIGINT too: a shell starts background jobs with it ignored, and `kill -INT` should stop
+    # this one the way Ctrl-C does.
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     if args.cdk_out is None:
         print(f"Preparing {stack.stack} (synthesizing it when the code changed)...", flush=True)
     try:
-        stack.prepare()
+        cdk_out = stack.prepare()
     except ValueError as exc:
         raise CommandError(str(exc)) from None
+    if stack.synthesized:
+        print(f"Synthesized {stack.stack} into {cdk_out}")
     stack.start()
     try:
         projects = stack.outputs.get("ProjectNames", "").replace(",", ", ") or "(unknown)"
