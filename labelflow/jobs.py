@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 __all__ = [
@@ -48,7 +48,7 @@ __all__ = [
 
 DEFAULT_STAGE = "dev"
 #: Where `labelflow local up` writes the emulator's endpoint and the stack's outputs.
-LOCAL_STATE = PurePosixPath(".labelflow/local.json")
+LOCAL_STATE = Path(".labelflow/local.json")
 #: Keys the intake trigger accepts as manifests (start_job.logic.MANIFEST_SUFFIXES).
 MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 #: Job statuses after which nothing changes any more.

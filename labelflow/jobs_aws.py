@@ -243,29 +243,30 @@ class JobsAws:
             "list recent jobs with: labelflow status"
         )
 
-    def workflow(self, record: JobRecord) -> WorkflowView | None:
-        """The execution of a job, with its current stage and Validate's summary."""
+    def workflow(self, record: JobRecord, *, history: bool = True) -> WorkflowView | None:
+        """The execution of a job; with ``history``, its current stage and Validate's summary."""
         if not record.execution_arn:
             return None
         sfn = self.client("stepfunctions")
+        events: list[dict[str, Any]] = []
         with self._errors(f"reading the execution of job {record.job_id}"):
             described = sfn.describe_execution(executionArn=record.execution_arn)
-            events: list[dict[str, Any]] = []
-            for page in sfn.get_paginator("get_execution_history").paginate(
+            pages = sfn.get_paginator("get_execution_history").paginate(
                 executionArn=record.execution_arn
-            ):
+            )
+            for page in pages if history else ():
                 events += page.get("events", [])
-        history = read_history(events)
-        validation = history["validation"] or {}
+        seen = read_history(events)
+        validation = seen["validation"] or {}
         chunks = validation.get("chunks")
         return WorkflowView(
             status=str(described.get("status", "")),
-            stage=history["stage"],
+            stage=seen["stage"],
             accepted=validation.get("accepted"),
             rejected=validation.get("rejected"),
             chunks=len(chunks) if isinstance(chunks, list) else None,
-            error=str(described.get("error") or history["error"]),
-            cause=str(described.get("cause") or history["cause"]),
+            error=str(described.get("error") or seen["error"]),
+            cause=str(described.get("cause") or seen["cause"]),
             started=_iso(described.get("startDate")),
             stopped=_iso(described.get("stopDate")),
         )

@@ -147,7 +147,7 @@ def _target_options() -> argparse.ArgumentParser:
     group.add_argument(
         "--state",
         type=Path,
-        default=Path(str(LOCAL_STATE)),
+        default=LOCAL_STATE,
         help=f"state file of `labelflow local up` (default: {LOCAL_STATE})",
     )
     return parent
@@ -223,7 +223,7 @@ def add_commands(commands: Any) -> None:
     up.add_argument(
         "--state",
         type=Path,
-        default=Path(str(LOCAL_STATE)),
+        default=LOCAL_STATE,
         help=f"state file to write (default: {LOCAL_STATE})",
     )
     up.add_argument("--cdk-out", type=Path, help="deploy this cloud assembly as it is")
@@ -528,7 +528,7 @@ def _status(args: argparse.Namespace) -> int:
         workflows = {
             r.job_id: view
             for r in records
-            if r.status not in ("SUCCEEDED",) and (view := api.workflow(r)) is not None
+            if r.status != "SUCCEEDED" and (view := api.workflow(r, history=False)) is not None
         }
         if args.json:
             rows = []

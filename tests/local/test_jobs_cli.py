@@ -142,6 +142,43 @@ def test_submit_wait_of_a_rejected_manifest_exits_with_the_reason(
     assert f"job {job_id} FAILED and has no results: ManifestRejected" in capsys.readouterr().err
 
 
+def test_submit_quietly_then_watch_the_job_to_its_end(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _cli(stack, "submit", "reviews", str(_reviews(tmp_path)), "-q") == 0
+    job_id = capsys.readouterr().out.strip()
+    assert len(job_id) == 16
+
+    assert _cli(stack, "status", job_id, "--watch", "--interval", "0.2") == 0
+
+    out, err = capsys.readouterr()
+    assert "3/3 labeled  SUCCEEDED" in err.splitlines()[-1]
+    assert out.splitlines()[:3] == [
+        f"Job        {job_id}",
+        "Project    reviews",
+        "Status     SUCCEEDED",
+    ]
+    assert f"  reviews-{job_id}-0: Completed, 3 labeled, 0 unlabeled" in out
+
+
+def test_submit_wait_reports_the_intake_triggers_rejection(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a stack whose outputs do not list its projects (deployed before ProjectNames)
+    state = json.loads(stack.state_file.read_text())
+    del state["outputs"]["ProjectNames"]
+    stack.state_file.write_text(json.dumps(state))
+
+    # When a manifest for a project it does not configure is submitted and waited for
+    code = _cli(stack, "submit", "pets", str(_reviews(tmp_path)), "--wait", "--interval", "0.2")
+
+    # Then the intake trigger's reason is the error
+    assert code == 2
+    assert "the manifest was rejected: project 'pets' is not configured" in (
+        capsys.readouterr().err
+    )
+
+
 def test_submit_to_an_unknown_project_names_the_known_ones(
     stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
