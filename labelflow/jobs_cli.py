@@ -58,8 +58,10 @@ examples:
   labelflow submit pets batch-01.jsonl
   labelflow submit pets batch-01.jsonl --wait
   labelflow submit pets batch-01.jsonl --stage prod --region eu-west-1 --profile ml
-  labelflow local up &  labelflow submit pets batch-01.jsonl --local --wait
+  labelflow submit pets batch-01.jsonl --local --wait     (after labelflow local up)
   JOB=$(labelflow submit pets batch-01.jsonl -q) && labelflow status "$JOB" --watch
+
+exit codes: 0 done, 1 the job failed (its reason on standard error), 2 a problem to fix first
 """
 )
 _STATUS_EPILOG = (
@@ -134,6 +136,13 @@ class ProgressLine:
 # -- arguments -------------------------------------------------------------------------------
 
 
+def _wrap(text: str) -> str:
+    """A description paragraph wrapped for the raw help formatter the examples need."""
+    import textwrap
+
+    return textwrap.fill(text, width=88)
+
+
 def _target_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("stack")
@@ -199,7 +208,7 @@ def add_commands(commands: Any) -> None:
     up = local_commands.add_parser(
         "up",
         help="start the emulator, deploy the stack, stay up until Ctrl-C",
-        description=(
+        description=_wrap(
             "Start the local AWS emulator on 127.0.0.1, deploy the stack into it (synthesizing "
             "it first when .labelflow/cdk.out is missing or older than the code) with simulated "
             "Ground Truth workers, write the state file that --local reads, and stay up until "
@@ -233,7 +242,7 @@ def add_commands(commands: Any) -> None:
         "submit",
         parents=[target],
         help="upload a manifest to a project and start a labeling job",
-        description=(
+        description=_wrap(
             "Upload a JSON Lines manifest to s3://<intake bucket>/<project>/ under a fresh "
             "name and print the job id the upload starts. With --wait, show its progress "
             "until it ends and print where its results are."
@@ -289,7 +298,7 @@ def add_commands(commands: Any) -> None:
         "report",
         parents=[target],
         help="a finished job's quality report",
-        description=(
+        description=_wrap(
             "Print the summary of a finished job's quality report: items, labeled, no "
             "consensus, agreement, confidence and the most and least skilled workers."
         ),
@@ -333,6 +342,21 @@ def _connect(args: argparse.Namespace) -> JobsAws:
 def _local_up(args: argparse.Namespace) -> int:
     import signal
 
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT too: a shell starts background jobs with it ignored, and `kill -INT` should stop
+    # this one the way Ctrl-C does. The previous handlers come back when it returns.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _serve(args)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from labelflow.local.deploy import DeployError
     from labelflow.local.up import LocalStack, LocalWorkforce
 
     stack = LocalStack(
@@ -343,14 +367,6 @@ def _local_up(args: argparse.Namespace) -> int:
             workers=args.workers, accuracy=args.worker_accuracy, seed=args.seed
         ),
     )
-
-    def interrupt(_signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    # SIGINT too: a shell starts background jobs with it ignored, and `kill -INT` should stop
-    # this one the way Ctrl-C does.
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
     if args.cdk_out is None:
         print(f"Preparing {stack.stack} (synthesizing it when the code changed)...", flush=True)
     try:
@@ -359,7 +375,10 @@ def _local_up(args: argparse.Namespace) -> int:
         raise CommandError(str(exc)) from None
     if stack.synthesized:
         print(f"Synthesized {stack.stack} into {cdk_out}")
-    stack.start()
+    try:
+        stack.start()
+    except DeployError as exc:
+        raise CommandError(f"cannot deploy {stack.stack} from {cdk_out}: {exc}") from None
     try:
         projects = stack.outputs.get("ProjectNames", "").replace(",", ", ") or "(unknown)"
         print(f"LabelFlow local emulator at {stack.endpoint_url}")

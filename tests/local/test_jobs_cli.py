@@ -244,3 +244,19 @@ def test_local_up_serves_until_interrupted(cdk_out: Path, tmp_path: Path) -> Non
     assert process.returncode == 0, output
     assert "Stopped." in output
     assert not state.exists()
+
+
+def test_local_up_without_a_template_says_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "local.json"
+    handlers = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+
+    code = main(["local", "up", "--cdk-out", str(tmp_path), "--state", str(state)])
+
+    assert code == 2
+    assert f"no template {tmp_path / 'labelflow-dev-Labeling.template.json'}" in (
+        capsys.readouterr().err
+    )
+    assert not state.exists()
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == handlers
