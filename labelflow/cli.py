@@ -159,6 +159,9 @@ def _build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--confidence", type=float, help="the prediction's confidence, 0 to 1 (with --prediction)"
     )
+    from labelflow.jobs_cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -238,6 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_demo(Path(args.out))
     if args.command == "preview":
         return _preview(args)
+    if getattr(args, "run", None) is not None:
+        from labelflow.jobs_cli import run
+
+        return run(args)
     raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
 
 

@@ -135,7 +135,7 @@ class LabelingStack(Stack):
         self._grant_consolidation()
         if self.workflow is not None:
             self._grant_workflow(self.workflow, tuple(p.name for p in config.projects))
-        self._outputs()
+        self._outputs(tuple(p.name for p in config.projects))
 
     def _grant_labeling_job_role(self) -> None:
         """Ground Truth invokes both functions, reads items and writes job output."""
@@ -363,7 +363,7 @@ class LabelingStack(Stack):
         )
         _acknowledge_wildcards(workflow.job_events.role, {}, job_findings)
 
-    def _outputs(self) -> None:
+    def _outputs(self, projects: tuple[str, ...]) -> None:
         storage = self.storage
         functions = self.ground_truth
         outputs = {
@@ -375,6 +375,8 @@ class LabelingStack(Stack):
             "ConsolidationFunctionArn": functions.consolidation.function.function_arn,
             "LabelingJobRoleArn": self.labeling_job_role.role.role_arn,
             "KeyArn": storage.key.key_arn,
+            # The CLI checks a project name against these before it uploads a manifest.
+            "ProjectNames": ",".join(projects),
         }
         if self.workflow is not None:
             outputs["WorkflowStateMachineArn"] = self.workflow.state_machine.state_machine_arn

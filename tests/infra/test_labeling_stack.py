@@ -16,6 +16,7 @@ from infra.config import StageConfig
 from infra.constructs.numeric_layer import REQUIREMENTS, PipLocalBundling
 from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
 from infra.stacks.labeling_stack import LabelingStack
+from tests.infra.conftest import TEST_PROJECTS
 from tests.infra.template_helpers import (
     actions_on,
     as_list,
@@ -408,11 +409,17 @@ def test_outputs_name_every_resource_operators_need(template_json: dict[str, Any
         "ConsolidationFunctionArn",
         "LabelingJobRoleArn",
         "KeyArn",
+        "ProjectNames",
         "WorkflowStateMachineArn",
         "TokensTableName",
         "JobsTableName",
         "NotificationTopicArn",
     }
+
+
+def test_project_names_output_lists_the_configured_projects(template_json: dict[str, Any]) -> None:
+    names = ",".join(project.name for project in TEST_PROJECTS)
+    assert template_json["Outputs"]["ProjectNames"] == {"Value": names}
 
 
 # -- construct argument validation (no synth) -------------------------------------------------

@@ -1,0 +1,669 @@
+"""The job commands of `labelflow`: local up, submit, status, results, report.
+
+Each command is a thin layer: find the stack (:mod:`labelflow.jobs_aws`), fetch, and print
+what :mod:`labelflow.jobs` formats. Exit codes: 0 done; 1 the job failed (or timed out,
+or was aborted); 2 a problem to fix first (unknown stack, project or job, emulator not
+running, unreadable file, job without results yet), with the message on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from labelflow.jobs import (
+    DEFAULT_STAGE,
+    LOCAL_STATE,
+    CommandError,
+    JobRecord,
+    LabelingJobView,
+    Progress,
+    WorkflowView,
+    effective_status,
+    format_job_details,
+    format_jobs_table,
+    format_report_summary,
+    job_progress,
+    output_prefix_of,
+    render_bar,
+    stack_name,
+)
+
+if TYPE_CHECKING:
+    from labelflow.jobs_aws import JobsAws
+
+__all__ = ["COMMANDS", "ProgressLine", "add_commands"]
+
+COMMANDS = ("local", "submit", "status", "results", "report")
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+_TARGET_HELP = """\
+where the stack is:
+  default         the deployed stack labelflow-<stage>-Labeling (--stage, default dev),
+                  found with CloudFormation DescribeStacks in --region with --profile
+  --local         the stack of `labelflow local up` (reads .labelflow/local.json)
+"""
+
+_SUBMIT_EPILOG = (
+    _TARGET_HELP
+    + """
+examples:
+  labelflow submit pets batch-01.jsonl
+  labelflow submit pets batch-01.jsonl --wait
+  labelflow submit pets batch-01.jsonl --stage prod --region eu-west-1 --profile ml
+  labelflow submit pets batch-01.jsonl --local --wait     (after labelflow local up)
+  JOB=$(labelflow submit pets batch-01.jsonl -q) && labelflow status "$JOB" --watch
+
+exit codes: 0 done, 1 the job failed (its reason on standard error), 2 a problem to fix first
+"""
+)
+_STATUS_EPILOG = (
+    _TARGET_HELP
+    + """
+examples:
+  labelflow status                      recent jobs, newest first
+  labelflow status --project pets -n 5
+  labelflow status 417297aafeaa353a     one job: counts, timings, execution, labeling jobs
+  labelflow status 4172 --watch         a unique prefix is enough; refresh until it ends
+  labelflow status 4172 --json | jq .status
+"""
+)
+_RESULTS_EPILOG = (
+    _TARGET_HELP
+    + """
+examples:
+  labelflow results 417297aafeaa353a -o out/
+  labelflow results 4172 -o out/ --local
+"""
+)
+_REPORT_EPILOG = (
+    _TARGET_HELP
+    + """
+examples:
+  labelflow report 417297aafeaa353a
+  labelflow report 4172 --html report.html
+  labelflow report 4172 --json | jq .agreement
+"""
+)
+_LOCAL_EPILOG = """\
+examples:
+  labelflow local up                            the dev stage, 5 workers at 90% accuracy
+  labelflow local up --worker-accuracy 0.7 --workers 3
+  labelflow local up --stage dev --state /tmp/lf/local.json
+
+then, in another terminal:
+  labelflow submit pets batch.jsonl --local --wait
+  labelflow status --local
+"""
+
+
+# -- progress display ------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """One progress line: redrawn in place on a terminal, else printed when it changes."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._last = ""
+
+    def update(self, text: str) -> None:
+        if text == self._last:
+            return
+        if self._tty:
+            padding = " " * max(0, len(self._last) - len(text))
+            self._stream.write(f"\r{text}{padding}")
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+        self._last = text
+
+    def close(self) -> None:
+        if self._tty and self._last:
+            self._stream.write("\n")
+            self._stream.flush()
+        self._last = ""
+
+
+# -- arguments -------------------------------------------------------------------------------
+
+
+def _wrap(text: str) -> str:
+    """A description paragraph wrapped for the raw help formatter the examples need."""
+    import textwrap
+
+    return textwrap.fill(text, width=88)
+
+
+def _target_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("stack")
+    group.add_argument(
+        "--stage", default=DEFAULT_STAGE, help=f"stage of the stack (default: {DEFAULT_STAGE})"
+    )
+    group.add_argument("--stack", help="stack name (default: labelflow-<stage>-Labeling)")
+    group.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    group.add_argument("--profile", help="AWS profile (default: your AWS configuration)")
+    group.add_argument("--local", action="store_true", help="use the stack of `labelflow local up`")
+    group.add_argument(
+        "--state",
+        type=Path,
+        default=LOCAL_STATE,
+        help=f"state file of `labelflow local up` (default: {LOCAL_STATE})",
+    )
+    return parent
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
+    return value
+
+
+def _accuracy(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"worker accuracy must be from 0 to 1, got {text}")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
+    return value
+
+
+def add_commands(commands: Any) -> None:
+    """Add the job commands to the `labelflow` subparsers."""
+    raw = argparse.RawDescriptionHelpFormatter
+    target = _target_options()
+
+    local = commands.add_parser(
+        "local",
+        help="run LabelFlow on this machine: the local AWS emulator with the stack deployed",
+        description="Run the deployed LabelFlow stack on this machine, offline.",
+        epilog=_LOCAL_EPILOG,
+        formatter_class=raw,
+    )
+    local_commands = local.add_subparsers(dest="local_command", metavar="ACTION", required=True)
+    up = local_commands.add_parser(
+        "up",
+        help="start the emulator, deploy the stack, stay up until Ctrl-C",
+        description=_wrap(
+            "Start the local AWS emulator on 127.0.0.1, deploy the stack into it (synthesizing "
+            "it first when .labelflow/cdk.out is missing or older than the code) with simulated "
+            "Ground Truth workers, write the state file that --local reads, and stay up until "
+            "Ctrl-C. Workers answer a manifest line's 'truth' key when it has one; for "
+            "classification without it, a label chosen by a stable hash of the item."
+        ),
+        epilog=_LOCAL_EPILOG,
+        formatter_class=raw,
+    )
+    up.add_argument("--stage", default=DEFAULT_STAGE, help="stage to deploy (default: dev)")
+    up.add_argument(
+        "--worker-accuracy",
+        type=_accuracy,
+        default=0.9,
+        help="chance that a simulated worker answers right (default: 0.9)",
+    )
+    up.add_argument(
+        "--workers", type=_count, default=5, help="simulated workers in the team (default: 5)"
+    )
+    up.add_argument("--seed", type=int, default=0, help="seed of the workers' answers")
+    up.add_argument(
+        "--state",
+        type=Path,
+        default=LOCAL_STATE,
+        help=f"state file to write (default: {LOCAL_STATE})",
+    )
+    up.add_argument("--cdk-out", type=Path, help="deploy this cloud assembly as it is")
+    up.set_defaults(run=_local_up)
+
+    submit = commands.add_parser(
+        "submit",
+        parents=[target],
+        help="upload a manifest to a project and start a labeling job",
+        description=_wrap(
+            "Upload a JSON Lines manifest to s3://<intake bucket>/<project>/ under a fresh "
+            "name and print the job id the upload starts. With --wait, show its progress "
+            "until it ends and print where its results are."
+        ),
+        epilog=_SUBMIT_EPILOG,
+        formatter_class=raw,
+    )
+    submit.add_argument("project", help="project the manifest belongs to")
+    submit.add_argument("manifest", type=Path, help="JSON Lines manifest (.jsonl or .manifest)")
+    submit.add_argument("--wait", action="store_true", help="wait until the job ends")
+    submit.add_argument(
+        "--interval", type=_positive, default=2.0, help="seconds between checks (default: 2)"
+    )
+    submit.add_argument("--timeout", type=_positive, help="stop waiting after this many seconds")
+    submit.add_argument("-q", "--quiet", action="store_true", help="print only the job id")
+    submit.set_defaults(run=_submit)
+
+    status = commands.add_parser(
+        "status",
+        parents=[target],
+        help="recent jobs, or one job in detail",
+        description="Without a job: a table of recent jobs. With a job: its details.",
+        epilog=_STATUS_EPILOG,
+        formatter_class=raw,
+    )
+    status.add_argument("job", nargs="?", help="job id (or a unique prefix of one)")
+    status.add_argument("--watch", action="store_true", help="refresh until the job ends")
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "-n", "--limit", type=_count, default=20, help="jobs in the table (default: 20)"
+    )
+    status.add_argument("--project", help="only jobs of this project")
+    status.add_argument(
+        "--interval", type=_positive, default=2.0, help="seconds between refreshes (default: 2)"
+    )
+    status.set_defaults(run=_status)
+
+    results = commands.add_parser(
+        "results",
+        parents=[target],
+        help="download a finished job's output manifest, exports and report",
+        description="Download everything under the job's output prefix into a folder.",
+        epilog=_RESULTS_EPILOG,
+        formatter_class=raw,
+    )
+    results.add_argument("job", help="job id (or a unique prefix of one)")
+    results.add_argument(
+        "-o", "--output", type=Path, help="folder to download into (default: ./<job id>)"
+    )
+    results.set_defaults(run=_results)
+
+    report = commands.add_parser(
+        "report",
+        parents=[target],
+        help="a finished job's quality report",
+        description=_wrap(
+            "Print the summary of a finished job's quality report: items, labeled, no "
+            "consensus, agreement, confidence and the most and least skilled workers."
+        ),
+        epilog=_REPORT_EPILOG,
+        formatter_class=raw,
+    )
+    report.add_argument("job", help="job id (or a unique prefix of one)")
+    report.add_argument("--html", type=Path, metavar="FILE", help="save report.html here")
+    report.add_argument("--json", action="store_true", help="print report.json")
+    report.set_defaults(run=_report)
+
+    for parser in (local, up, submit, status, results, report):
+        parser.set_defaults(command_name=parser.prog.removeprefix("labelflow ").strip())
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the job command ``args`` selected; errors go to standard error."""
+    handler: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return handler(args)
+    except CommandError as exc:
+        print(f"labelflow {args.command_name}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("", file=sys.stderr)
+        return 130
+
+
+# -- the commands ----------------------------------------------------------------------------
+
+
+def _connect(args: argparse.Namespace) -> JobsAws:
+    from labelflow.jobs_aws import JobsAws, find_local_stack, find_stack
+
+    if args.local:
+        return JobsAws(find_local_stack(args.state))
+    name = args.stack or stack_name(args.stage)
+    return JobsAws(find_stack(name, region=args.region, profile=args.profile), profile=args.profile)
+
+
+def _local_up(args: argparse.Namespace) -> int:
+    import signal
+
+    def interrupt(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # SIGINT too: a shell starts background jobs with it ignored, and `kill -INT` should stop
+    # this one the way Ctrl-C does. The previous handlers come back when it returns.
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _serve(args)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from labelflow.local.deploy import DeployError
+    from labelflow.local.up import LocalStack, LocalWorkforce
+
+    stack = LocalStack(
+        stage=args.stage,
+        state_file=args.state,
+        cdk_out=args.cdk_out,
+        workforce=LocalWorkforce(
+            workers=args.workers, accuracy=args.worker_accuracy, seed=args.seed
+        ),
+    )
+    if args.cdk_out is None:
+        print(f"Preparing {stack.stack} (synthesizing it when the code changed)...", flush=True)
+    try:
+        cdk_out = stack.prepare()
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if stack.synthesized:
+        print(f"Synthesized {stack.stack} into {cdk_out}")
+    try:
+        stack.start()
+    except DeployError as exc:
+        raise CommandError(f"cannot deploy {stack.stack} from {cdk_out}: {exc}") from None
+    try:
+        projects = stack.outputs.get("ProjectNames", "").replace(",", ", ") or "(unknown)"
+        print(f"LabelFlow local emulator at {stack.endpoint_url}")
+        print(f"Stack {stack.stack} deployed; projects: {projects}")
+        print(
+            f"Simulated workers: {args.workers} at {args.worker_accuracy:.0%} accuracy "
+            f"(seed {args.seed})"
+        )
+        print(f"State file: {args.state}  (use --local with submit, status, results, report)")
+        print("Press Ctrl-C to stop.", flush=True)
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        print("\nStopping the local emulator...", flush=True)
+    finally:
+        stack.stop()
+    print("Stopped.")
+    return 0
+
+
+def _check_manifest(path: Path) -> None:
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1)
+    except FileNotFoundError:
+        raise CommandError(f"no manifest file {path}") from None
+    except IsADirectoryError:
+        raise CommandError(f"{path} is a folder; give a JSON Lines manifest file") from None
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    if not head:
+        raise CommandError(f"{path} is empty; a manifest has one JSON object per line")
+
+
+def _check_project(api: JobsAws, project: str) -> None:
+    known = api.stack.projects
+    if known and project not in known:
+        raise CommandError(
+            f"unknown project {project!r} in stack {api.stack.name}; its projects: "
+            + ", ".join(known)
+        )
+
+
+def _submit(args: argparse.Namespace) -> int:
+    import secrets
+    from datetime import UTC, datetime
+
+    from labelflow.jobs import upload_key
+
+    _check_manifest(args.manifest)
+    api = _connect(args)
+    _check_project(api, args.project)
+    key = upload_key(args.project, args.manifest.name, datetime.now(UTC), secrets.token_hex(3))
+    upload = api.upload_manifest(args.manifest, key)
+    if args.quiet:
+        print(upload.job_id, flush=True)
+    else:
+        print(f"Uploaded {args.manifest} to s3://{upload.bucket}/{upload.key}")
+        print(f"Job {upload.job_id} (project {args.project})", flush=True)
+    if not args.wait:
+        if not args.quiet:
+            print(f"Follow it with: labelflow status {upload.job_id} --watch{_flags(args)}")
+        return 0
+    record, _workflow = _wait(api, upload.job_id, args.interval, args.timeout, upload_key=key)
+    return _ended(record, _workflow, quiet=args.quiet, flags=_flags(args))
+
+
+def _flags(args: argparse.Namespace) -> str:
+    """The stack options to repeat in a suggested command."""
+    if args.local:
+        return " --local"
+    flags = ""
+    if args.stack:
+        flags += f" --stack {args.stack}"
+    elif args.stage != DEFAULT_STAGE:
+        flags += f" --stage {args.stage}"
+    for name in ("region", "profile"):
+        if getattr(args, name):
+            flags += f" --{name} {getattr(args, name)}"
+    return flags
+
+
+def _snapshot(
+    api: JobsAws, record: JobRecord
+) -> tuple[WorkflowView | None, list[LabelingJobView], Progress]:
+    workflow = api.workflow(record)
+    labeling = api.labeling_jobs(record, workflow)
+    return workflow, labeling, job_progress(record, workflow, labeling)
+
+
+def _rejection(api: JobsAws, key: str) -> str | None:
+    """The intake trigger's reason for refusing ``key``, once it has written one."""
+    logic = _lambda("start_job.logic")
+    try:
+        body = api.read_output(logic.rejection_key(key))
+    except CommandError:
+        return None
+    try:
+        return str(json.loads(body).get("reason", "rejected"))
+    except ValueError:
+        return "rejected"
+
+
+def _lambda(name: str) -> Any:
+    from labelflow.jobs_aws import lambda_module
+
+    return lambda_module(name)
+
+
+def _wait(
+    api: JobsAws,
+    job_id: str,
+    interval: float,
+    timeout: float | None,
+    *,
+    upload_key: str | None = None,
+) -> tuple[JobRecord, WorkflowView | None]:
+    """Show the job's progress until it ends; return what was last seen."""
+    line = ProgressLine(sys.stderr)
+    deadline = None if timeout is None else time.monotonic() + timeout
+    try:
+        while True:
+            record = api.get_job(job_id)
+            if record is None:
+                reason = _rejection(api, upload_key) if upload_key else None
+                if reason is not None:
+                    raise CommandError(f"the manifest was rejected: {reason}")
+                line.update(render_bar(Progress("SUBMITTED", "waiting for the intake trigger")))
+            else:
+                workflow, _labeling, progress = _snapshot(api, record)
+                line.update(render_bar(progress))
+                if progress.ended:
+                    return record, workflow
+            if deadline is not None and time.monotonic() > deadline:
+                raise CommandError(
+                    f"job {job_id} has not ended after {timeout:g} s; it goes on running "
+                    f"(check it with: labelflow status {job_id})"
+                )
+            time.sleep(interval)
+    finally:
+        line.close()
+
+
+def _ended(record: JobRecord, workflow: WorkflowView | None, *, quiet: bool, flags: str) -> int:
+    status, reason = effective_status(record, workflow)
+    if status != "SUCCEEDED":
+        print(f"Job {record.job_id} {status}: {reason}", file=sys.stderr)
+        return EXIT_FAILED
+    if quiet:
+        return 0
+    print(f"Job {record.job_id} SUCCEEDED: {record.labeled} of {record.items} items labeled")
+    print(f"Output manifest  {record.output_uri}")
+    print(f"Report           {record.report_uri}")
+    print(f"Download all:    labelflow results {record.job_id} -o {record.job_id}/{flags}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    if args.job is None and args.watch:
+        raise CommandError("--watch needs a job id: labelflow status <job> --watch")
+    api = _connect(args)
+    if args.job is None:
+        records = [r for r in api.list_jobs() if args.project is None or r.project == args.project][
+            : args.limit
+        ]
+        workflows = {
+            r.job_id: view
+            for r in records
+            if r.status != "SUCCEEDED" and (view := api.workflow(r, history=False)) is not None
+        }
+        if args.json:
+            rows = []
+            for r in records:
+                status, reason = effective_status(r, workflows.get(r.job_id))
+                rows.append({**asdict(r), "status": status, "reason": reason})
+            print(json.dumps(rows, indent=2, default=str))
+        else:
+            print(format_jobs_table(records, workflows))
+        return 0
+    record = api.find_job(args.job)
+    if args.watch:
+        record, _ = _wait(api, record.job_id, args.interval, None)
+    workflow, labeling, progress = _snapshot(api, record)
+    if args.json:
+        status, reason = effective_status(record, workflow)
+        print(
+            json.dumps(
+                {
+                    **asdict(record),
+                    "status": status,
+                    "reason": reason,
+                    "tableStatus": record.status,
+                    "workflow": asdict(workflow) if workflow else None,
+                    "labelingJobs": [asdict(job) for job in labeling],
+                    "progress": {
+                        "labeled": progress.done,
+                        "total": progress.total,
+                        "stage": progress.stage,
+                    },
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        print(format_job_details(record, workflow, labeling))
+    status, _reason = effective_status(record, workflow)
+    return EXIT_FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else 0
+
+
+def _finished(api: JobsAws, job: str) -> JobRecord:
+    """The job, which must have finished with its output published."""
+    record = api.find_job(job)
+    if record.status == "SUCCEEDED":
+        return record
+    workflow = api.workflow(record)
+    status, reason = effective_status(record, workflow)
+    if status in ("FAILED", "TIMED_OUT", "ABORTED"):
+        raise CommandError(f"job {record.job_id} {status} and has no results: {reason}")
+    stage = f", at {workflow.stage!r}" if workflow and workflow.stage else ""
+    raise CommandError(
+        f"job {record.job_id} has not finished (status {status}{stage}); wait for it with: "
+        f"labelflow status {record.job_id} --watch"
+    )
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"  # pragma: no cover
+
+
+def _results(args: argparse.Namespace) -> int:
+    api = _connect(args)
+    record = _finished(api, args.job)
+    prefix = output_prefix_of(record.job_id, record.output_uri)
+    objects = api.list_output(prefix)
+    if not objects:
+        raise CommandError(f"job {record.job_id} has no objects under {prefix}")
+    folder: Path = args.output or Path(record.job_id)
+    total = sum(size for _key, size in objects) or 1
+    line = ProgressLine(sys.stderr)
+    done = 0
+    written: list[tuple[Path, int]] = []
+    try:
+        for index, (key, size) in enumerate(objects, start=1):
+            target = folder / key.removeprefix(prefix)
+
+            def advance(chunk: int, index: int = index) -> None:
+                nonlocal done
+                done += chunk
+                filled = int(30 * min(1.0, done / total))
+                line.update(
+                    f"[{'#' * filled}{'.' * (30 - filled)}]  {index}/{len(objects)} files  "
+                    f"{_size(done)} of {_size(total)}"
+                )
+
+            api.download(key, target, advance)
+            written.append((target, size))
+    finally:
+        line.close()
+    print(f"Downloaded {len(written)} files of job {record.job_id} into {folder}/")
+    for path, size in written:
+        print(f"  {path}  ({_size(size)})")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    api = _connect(args)
+    record = _finished(api, args.job)
+    prefix = output_prefix_of(record.job_id, record.output_uri)
+    raw = api.read_output(f"{prefix}report.json")
+    if args.json:
+        sys.stdout.write(raw.decode("utf-8").rstrip("\n") + "\n")
+    else:
+        try:
+            report = json.loads(raw)
+        except ValueError as exc:
+            raise CommandError(f"report.json of job {record.job_id} is not JSON: {exc}") from None
+        print(format_report_summary(report))
+    if args.html is not None:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_bytes(api.read_output(f"{prefix}report.html"))
+        print(f"Saved the HTML report to {args.html}", file=sys.stderr)
+    return 0

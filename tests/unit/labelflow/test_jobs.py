@@ -1,0 +1,397 @@
+"""The pure parts of the job commands: keys, job records, status, progress, tables, reports."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from labelflow.jobs import (
+    CommandError,
+    JobRecord,
+    LabelingJobView,
+    Progress,
+    StackInfo,
+    WorkflowView,
+    effective_status,
+    format_job_details,
+    format_jobs_table,
+    format_report_summary,
+    format_table,
+    job_progress,
+    output_prefix_of,
+    read_history,
+    render_bar,
+    upload_key,
+)
+from labelflow.jobs_cli import ProgressLine
+
+MOMENT = datetime(2026, 11, 28, 8, 27, 43, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("batch.jsonl", "pets/20261128T082743Z-batch-ab12cd.jsonl"),
+        ("week 3.manifest", "pets/20261128T082743Z-week-3-ab12cd.manifest"),
+        ("items.json", "pets/20261128T082743Z-items.json-ab12cd.jsonl"),
+        ("ünïcode (copy).jsonl", "pets/20261128T082743Z-n-code-copy-ab12cd.jsonl"),
+        (".jsonl", "pets/20261128T082743Z-manifest-ab12cd.jsonl"),
+    ],
+)
+def test_upload_key_is_a_manifest_key_under_the_project(filename: str, expected: str) -> None:
+    assert upload_key("pets", filename, MOMENT, "ab12cd") == expected
+
+
+def test_output_prefix_follows_the_published_output_uri() -> None:
+    uri = "s3://results/jobs/abc/output/output.manifest"
+    assert output_prefix_of("abc", uri) == "jobs/abc/output/"
+    assert output_prefix_of("abc") == "jobs/abc/output/"
+
+
+def test_stack_info_names_a_missing_output_and_lists_projects() -> None:
+    stack = StackInfo("s", {"ProjectNames": "pets,street-objects"}, "eu-west-1", "region eu-west-1")
+    assert stack.projects == ("pets", "street-objects")
+    with pytest.raises(CommandError, match="stack s \\(region eu-west-1\\) has no output Jobs"):
+        stack.output("JobsTableName")
+
+
+def _item(**values: Any) -> dict[str, dict[str, str]]:
+    return {
+        key: {"N": str(value)} if isinstance(value, int) else {"S": value}
+        for key, value in values.items()
+    }
+
+
+def test_job_record_parses_a_published_item() -> None:
+    record = JobRecord.from_item(
+        _item(
+            jobId="j1",
+            project="pets",
+            status="SUCCEEDED",
+            items=12,
+            labeled=11,
+            excluded=1,
+            createdAt="2026-11-28T08:27:43+00:00",
+            finishedAt="2026-11-28T08:29:01+00:00",
+            outputUri="s3://r/jobs/j1/output/output.manifest",
+        )
+    )
+    assert (record.job_id, record.project, record.status) == ("j1", "pets", "SUCCEEDED")
+    assert (record.items, record.labeled, record.excluded) == (12, 11, 1)
+    assert record.output_uri == "s3://r/jobs/j1/output/output.manifest"
+    assert record.cost is None
+
+
+def test_job_record_of_a_running_job_has_no_counts() -> None:
+    record = JobRecord.from_item(_item(jobId="j2", project="pets", status="RUNNING"))
+    assert record.items is None
+    assert record.labeled is None
+
+
+RUNNING = JobRecord("j1", "pets", "RUNNING", execution_arn="arn:exec")
+
+
+@pytest.mark.parametrize(
+    ("record", "workflow", "expected"),
+    [
+        (RUNNING, None, ("RUNNING", "")),
+        (RUNNING, WorkflowView(status="RUNNING"), ("RUNNING", "")),
+        (
+            RUNNING,
+            WorkflowView(status="FAILED", error="LabelingJobFailed", cause="no workers"),
+            ("FAILED", "LabelingJobFailed: no workers"),
+        ),
+        (
+            RUNNING,
+            WorkflowView(
+                status="FAILED",
+                error="ManifestRejected",
+                cause=json.dumps({"errorMessage": "every line was rejected"}),
+            ),
+            ("FAILED", "ManifestRejected: every line was rejected"),
+        ),
+        (RUNNING, WorkflowView(status="TIMED_OUT"), ("TIMED_OUT", "no reason given")),
+        (
+            JobRecord("j1", "pets", "SUCCEEDED"),
+            WorkflowView(status="SUCCEEDED"),
+            ("SUCCEEDED", ""),
+        ),
+    ],
+)
+def test_effective_status(
+    record: JobRecord, workflow: WorkflowView | None, expected: tuple[str, str]
+) -> None:
+    assert effective_status(record, workflow) == expected
+
+
+def _entered(kind: str, name: str) -> dict[str, Any]:
+    return {"type": kind, "stateEnteredEventDetails": {"name": name}}
+
+
+def test_read_history_gives_stage_validation_and_failure() -> None:
+    validation = {"lines": 4, "accepted": 3, "rejected": 1, "chunks": [{"index": 0}]}
+    events = [
+        {"type": "ExecutionStarted"},
+        _entered("TaskStateEntered", "Validate manifest"),
+        {
+            "type": "LambdaFunctionSucceeded",
+            "lambdaFunctionSucceededEventDetails": {"output": json.dumps(validation)},
+        },
+        _entered("MapStateEntered", "Label chunks"),
+        _entered("TaskStateEntered", "Start labeling job"),
+        {
+            "type": "TaskFailed",
+            "taskFailedEventDetails": {"error": "LabelingJobFailed", "cause": "stopped"},
+        },
+    ]
+
+    history = read_history(events)
+
+    assert history == {
+        "stage": "Start labeling job",
+        "validation": validation,
+        "error": "LabelingJobFailed",
+        "cause": "stopped",
+    }
+
+
+def test_read_history_of_a_fresh_execution_knows_nothing_yet() -> None:
+    assert read_history([{"type": "ExecutionStarted"}]) == {
+        "stage": "",
+        "validation": None,
+        "error": "",
+        "cause": "",
+    }
+
+
+def _labeling(labeled: int) -> LabelingJobView:
+    return LabelingJobView(name="pets-j1-0", status="InProgress", labeled=labeled)
+
+
+@pytest.mark.parametrize(
+    ("record", "workflow", "jobs", "expected"),
+    [
+        (
+            RUNNING,
+            WorkflowView(status="RUNNING", stage="Validate manifest"),
+            [],
+            Progress("RUNNING", "Validate manifest", None, None),
+        ),
+        (
+            RUNNING,
+            WorkflowView(status="RUNNING", stage="Start labeling job", accepted=10, chunks=2),
+            [_labeling(3), _labeling(4)],
+            Progress("RUNNING", "Start labeling job", 7, 10),
+        ),
+        (
+            JobRecord("j1", "pets", "SUCCEEDED", items=10, labeled=9),
+            WorkflowView(status="SUCCEEDED", stage="Labeled", accepted=10),
+            [_labeling(10)],
+            Progress("SUCCEEDED", "Labeled", 9, 10),
+        ),
+    ],
+)
+def test_job_progress(
+    record: JobRecord,
+    workflow: WorkflowView,
+    jobs: list[LabelingJobView],
+    expected: Progress,
+) -> None:
+    assert job_progress(record, workflow, jobs) == expected
+
+
+@pytest.mark.parametrize(
+    ("progress", "fraction"),
+    [
+        (Progress("RUNNING"), None),
+        (Progress("RUNNING", done=0, total=0), 1.0),
+        (Progress("RUNNING", done=5, total=4), 1.0),
+        (Progress("RUNNING", done=1, total=4), 0.25),
+    ],
+)
+def test_progress_fraction(progress: Progress, fraction: float | None) -> None:
+    assert progress.fraction == fraction
+
+
+def test_progress_ends_with_the_job() -> None:
+    assert Progress("FAILED").ended
+    assert not Progress("RUNNING").ended
+
+
+@pytest.mark.parametrize(
+    ("progress", "line"),
+    [
+        (
+            Progress("RUNNING", "Label chunks", 5, 10),
+            "[#####.....]  5/10 labeled  RUNNING  Label chunks",
+        ),
+        (Progress("SUCCEEDED", "", 10, 10), "[##########]  10/10 labeled  SUCCEEDED"),
+        (Progress("PENDING"), "[   ...    ]  PENDING"),
+    ],
+)
+def test_render_bar(progress: Progress, line: str) -> None:
+    assert render_bar(progress, width=10) == line
+
+
+def test_format_table_pads_columns_and_right_aligns_numbers() -> None:
+    table = format_table(["JOB", "ITEMS", "NOTE"], [["a", 3, "x"], ["bbb", 120, None]])
+    assert table.splitlines() == [
+        "JOB  ITEMS  NOTE",
+        "a        3  x",
+        "bbb    120",
+    ]
+
+
+def test_format_jobs_table_shows_the_effective_status() -> None:
+    records = [
+        JobRecord(
+            "j2",
+            "pets",
+            "SUCCEEDED",
+            items=3,
+            labeled=3,
+            created="2026-11-28T08:27:43+00:00",
+            finished="2026-11-28T08:28:10+00:00",
+        ),
+        RUNNING,
+    ]
+    workflows = {"j1": WorkflowView(status="FAILED", error="LabelingJobFailed")}
+
+    lines = format_jobs_table(records, workflows).splitlines()
+
+    assert lines[0].split() == [
+        "JOB", "PROJECT", "STATUS", "ITEMS", "LABELED", "STARTED", "FINISHED"
+    ]  # fmt: skip
+    assert lines[1].split() == [
+        "j2", "pets", "SUCCEEDED", "3", "3", "2026-11-28", "08:27:43", "2026-11-28", "08:28:10"
+    ]  # fmt: skip
+    assert lines[2].split() == ["j1", "pets", "FAILED"]
+
+
+def test_format_jobs_table_without_jobs_says_how_to_submit_one() -> None:
+    assert "labelflow submit" in format_jobs_table([])
+
+
+def test_format_job_details_of_a_failed_job() -> None:
+    workflow = WorkflowView(
+        status="FAILED",
+        stage="Labeling job failed",
+        accepted=3,
+        rejected=1,
+        chunks=1,
+        error="LabelingJobFailed",
+        cause="workers quit",
+    )
+    jobs = [LabelingJobView("pets-j1-0", "Failed", 1, 2, 0, "workers quit")]
+
+    record = JobRecord(
+        "j1", "pets", "RUNNING", key="pets/a.jsonl", cost={"total": 1.5, "currency": "USD"}
+    )
+
+    text = format_job_details(record, workflow, jobs)
+
+    assert text.splitlines() == [
+        "Job        j1",
+        "Project    pets",
+        "Status     FAILED",
+        "Reason     LabelingJobFailed: workers quit",
+        "Manifest   pets/a.jsonl",
+        "Validated  3 accepted, 1 rejected",
+        "Labeled    1 of 3 items",
+        "Cost       1.5 USD",
+        "Execution  FAILED at 'Labeling job failed'",
+        "  pets-j1-0: Failed, 1 labeled, 2 failed, 0 unlabeled (workers quit)",
+    ]
+
+
+def test_format_job_details_of_a_finished_job_gives_duration_and_outputs() -> None:
+    record = JobRecord(
+        "j1",
+        "pets",
+        "SUCCEEDED",
+        created="2026-11-28T08:27:43+00:00",
+        finished="2026-11-28T09:30:00+00:00",
+        items=3,
+        labeled=3,
+        output_uri="s3://r/jobs/j1/output/output.manifest",
+        report_uri="s3://r/jobs/j1/output/report.html",
+    )
+    text = format_job_details(record, None)
+    assert "Finished   2026-11-28 09:30:00 (1h 02m 17s)" in text
+    assert "Labeled    3 of 3 items" in text
+    assert "Report     s3://r/jobs/j1/output/report.html" in text
+
+
+REPORT: dict[str, Any] = {
+    "title": "LabelFlow pets: job j1",
+    "task_type": "image-classification",
+    "items": 10,
+    "labeled": 8,
+    "no_consensus": {"total": 2, "by_reason": {"tie": 1, "duplicate answer": 1}},
+    "failed": {"total": 0, "by_reason": {}},
+    "unlabeled": {"total": 0, "by_reason": {}},
+    "confidence": {"items": 8, "mean": 0.8123},
+    "agreement": {"items": 8, "mean": 0.775},
+    "workers": [
+        {"worker": "w1", "answers": 10, "accuracy": 0.95},
+        {"worker": "w2", "answers": 10, "accuracy": 0.55},
+        {"worker": "w3", "answers": 8, "accuracy": 0.8},
+        {"worker": "w4", "answers": 2, "accuracy": 0.3},
+    ],
+    "cost": None,
+}
+
+
+def test_format_report_summary() -> None:
+    text = format_report_summary(REPORT, top=2)
+    assert text.splitlines() == [
+        "LabelFlow pets: job j1",
+        "Task type      image-classification",
+        "Items          10",
+        "Labeled        8 (80.0%)",
+        "No consensus   2 (tie: 1, duplicate answer: 1)",
+        "Agreement      77.5% mean share of workers agreeing (8 items)",
+        "Confidence     0.812 mean (8 items)",
+        "Workers        4",
+        "  most skilled:",
+        "    w1  95.0% estimated accuracy, 10 answers",
+        "    w3  80.0% estimated accuracy, 8 answers",
+        "  least skilled:",
+        "    w4  30.0% estimated accuracy, 2 answers",
+        "    w2  55.0% estimated accuracy, 10 answers",
+    ]
+
+
+def test_format_report_summary_with_few_workers_lists_each_once() -> None:
+    report = {**REPORT, "workers": REPORT["workers"][:2]}
+    text = format_report_summary(report, top=3)
+    assert text.count("w1 ") == 1
+    assert text.count("w2 ") == 1
+    assert "least skilled" not in text
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_redraws_in_place() -> None:
+    stream = _Tty()
+    line = ProgressLine(stream)
+    line.update("long text")
+    line.update("short")
+    line.close()
+    assert stream.getvalue() == "\rlong text\rshort    \n"
+
+
+def test_progress_line_in_a_pipe_prints_each_change_once() -> None:
+    stream = io.StringIO()
+    line = ProgressLine(stream)
+    for text in ("a", "a", "b"):
+        line.update(text)
+    line.close()
+    assert stream.getvalue() == "a\nb\n"
