@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
-from start_labeling_job.logic import StartRequest, build_request
+from start_labeling_job.logic import TOKEN_TTL_SECONDS, StartRequest, build_request
 from start_labeling_job.settings import get_settings
 
 if TYPE_CHECKING:
@@ -45,8 +45,6 @@ logger = Logger()
 
 Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
-#: Token items expire 30 days after they are written (the table's TTL attribute ``expiresAt``).
-TOKEN_TTL_SECONDS = 30 * 24 * 3600
 _JOB_EXISTS = {"ResourceInUse", "ResourceInUseException"}
 
 

@@ -26,6 +26,7 @@ from gt_contracts import ContractError, ProjectConfig, parse_s3_uri
 __all__ = [
     "MAX_JOB_NAME",
     "TASK_TIME_LIMIT_SECONDS",
+    "TOKEN_TTL_SECONDS",
     "Chunk",
     "JobSettings",
     "StartRequest",
@@ -35,6 +36,9 @@ __all__ = [
 ]
 
 MAX_JOB_NAME = 63
+#: Token items expire this long after they are written (the tokens table's TTL attribute
+#: ``expiresAt``), so ``expiresAt - TOKEN_TTL_SECONDS`` is when the token was stored.
+TOKEN_TTL_SECONDS = 30 * 24 * 3600
 #: Time one worker has for one task.
 TASK_TIME_LIMIT_SECONDS = 600
 #: How long a task stays available to the work team (10 days, the private-workforce maximum).
