@@ -42,7 +42,6 @@ from typing import cast
 from aws_cdk import Acknowledgment, CfnResource, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -310,13 +309,6 @@ class LabelingWorkflow(Construct):
                 detail_type=[JOB_EVENT_DETAIL_TYPE],
                 detail={"LabelingJobStatus": ["Completed", "Failed", "Stopped"]},
             ),
-            targets=[
-                targets.LambdaFunction(
-                    self.job_events.function,
-                    retry_attempts=8,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
         )
 
         self.intake = RuntimeFunction(
@@ -346,13 +338,6 @@ class LabelingWorkflow(Construct):
                     "object": {"key": [{"suffix": suffix} for suffix in MANIFEST_SUFFIXES]},
                 },
             ),
-            targets=[
-                targets.LambdaFunction(
-                    self.intake.function,
-                    retry_attempts=8,
-                    max_event_age=Duration.hours(24),
-                )
-            ],
         )
 
     def _definition(self) -> sfn.IChainable:

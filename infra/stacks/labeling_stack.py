@@ -10,13 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Tags, Validations
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from infra.config import StageConfig, projects_setting
 from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
+from infra.constructs.job_monitoring import JobMonitoring
 from infra.constructs.labeling_job_role import LabelingJobRole
 from infra.constructs.labeling_workflow import LabelingWorkflow
 from infra.constructs.numeric_layer import NumericLayer
@@ -110,6 +113,7 @@ class LabelingStack(Stack):
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
         self.workflow: LabelingWorkflow | None = None
+        self.monitoring: JobMonitoring | None = None
         if config.runs_jobs:
             self.workflow = LabelingWorkflow(
                 self,
@@ -131,11 +135,56 @@ class LabelingStack(Stack):
                 notify_emails={p.name: p.notify_emails for p in config.projects if p.notify_emails},
             )
 
+        if self.workflow is not None:
+            self.monitoring = self._monitor(self.workflow, platform, config)
+
         self._grant_labeling_job_role()
         self._grant_consolidation()
         if self.workflow is not None:
             self._grant_workflow(self.workflow, tuple(p.name for p in config.projects))
         self._outputs(tuple(p.name for p in config.projects))
+
+    def _monitor(
+        self, workflow: LabelingWorkflow, platform: FunctionPlatform, config: StageConfig
+    ) -> JobMonitoring:
+        """Alarms, the reconciliation sweep and the dead-letter queue of the workflow.
+
+        The EventBridge rules get their targets here, with the dead-letter queue for events
+        that cannot be delivered; their functions send failed asynchronous invocations there.
+        """
+        monitoring = JobMonitoring(
+            self,
+            "Monitoring",
+            platform=platform,
+            key=self.storage.key,
+            topic=workflow.topic,
+            state_machine=workflow.state_machine,
+            tokens=workflow.tokens,
+            functions={
+                "Validate": workflow.validate.function,
+                "StartLabelingJob": workflow.start_job.function,
+                "JobEvents": workflow.job_events.function,
+                "PublishJob": workflow.publish.function,
+                "RecordFailure": workflow.record_failure.function,
+                "StartJob": workflow.intake.function,
+            },
+            labeling_job_arns=_labeling_jobs(tuple(p.name for p in config.projects)),
+        )
+        dead_letters = monitoring.dead_letter_queue
+        for rule, function in (
+            (workflow.rule, workflow.job_events.function),
+            (workflow.intake_rule, workflow.intake.function),
+        ):
+            rule.add_target(
+                targets.LambdaFunction(
+                    function,
+                    dead_letter_queue=dead_letters,
+                    retry_attempts=8,
+                    max_event_age=Duration.hours(24),
+                )
+            )
+            function.configure_async_invoke(on_failure=destinations.SqsDestination(dead_letters))
+        return monitoring
 
     def _grant_labeling_job_role(self) -> None:
         """Ground Truth invokes both functions, reads items and writes job output."""
@@ -222,10 +271,7 @@ class LabelingStack(Stack):
         storage.intake.grant_read(validate)
         storage.results.grant_read(validate, "jobs/*")
         storage.results.grant_put(validate, "jobs/*")
-        jobs = [
-            f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
-            for name in projects
-        ]
+        jobs = _labeling_jobs(projects)
         start.add_to_role_policy(
             iam.PolicyStatement(
                 sid="CreateLabelingJobs",
@@ -361,7 +407,7 @@ class LabelingStack(Stack):
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.job_events.role, {}, job_findings)
+        _acknowledge_wildcards(workflow.job_events.role, _KMS_ACTIONS, job_findings)
 
     def _outputs(self, projects: tuple[str, ...]) -> None:
         storage = self.storage
@@ -385,6 +431,14 @@ class LabelingStack(Stack):
             outputs["NotificationTopicArn"] = self.workflow.topic.topic_arn
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
+
+
+def _labeling_jobs(projects: tuple[str, ...]) -> list[str]:
+    """ARN patterns of the labeling jobs of the configured projects."""
+    return [
+        f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
+        for name in projects
+    ]
 
 
 def _objects(bucket: s3.IBucket, pattern: str = "*") -> str:

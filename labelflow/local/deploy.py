@@ -776,6 +776,8 @@ class _Deployer:
                 if key in target
             }
             targets.append(entry)
-        if targets:
+        # Schedules do not run here, and moto would send every event to a rule without an
+        # EventPattern: a scheduled rule is created without its targets.
+        if targets and not props.get("ScheduleExpression"):
             bus = {"EventBusName": options["EventBusName"]} if "EventBusName" in options else {}
             events.put_targets(Rule=name, Targets=targets, **bus)

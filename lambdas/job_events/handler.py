@@ -8,7 +8,10 @@ that the StartLabelingJob step stored under the job name, describes the job and 
 Returns ``{"jobName", "sent"}``, where ``sent`` is ``"success"``, ``"failure"`` or why nothing
 was sent: ``"unknown-job"`` (no token: a job started outside the workflow, logged and
 ignored), ``"not-ended"`` (the job is still running) or ``"token-spent"`` (the token was
-already used or its wait timed out: a repeated event is harmless).
+already used or its wait timed out: a repeated event is harmless). The token is sent by
+:func:`job_events.resume.send_outcome`, which the reconciliation sweep (``reconcile_jobs``)
+shares; when the sweep resumed the step first, it removed the token, and the event then finds
+``"unknown-job"``.
 
 Errors: an event that is not a labeling-job state change raises ``ContractError``; other AWS
 errors propagate, and EventBridge's asynchronous invocation retries them.
@@ -17,14 +20,14 @@ errors propagate, and EventBridge's asynchronous invocation retries them.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
-from job_events.logic import Failure, JobEvent, Success, outcome
+from job_events.logic import JobEvent, outcome
+from job_events.resume import send_outcome
 from job_events.settings import get_settings
 
 if TYPE_CHECKING:
@@ -38,8 +41,6 @@ __all__ = ["lambda_handler"]
 logger = Logger()
 
 Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-
-_SPENT = {"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"}
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -62,7 +63,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         return {"jobName": job.job_name, "sent": "unknown-job"}
     described = _sagemaker().describe_labeling_job(LabelingJobName=job.job_name)
     result = outcome(job.job_name, described)
-    sent = _send(token, result)
+    sent = send_outcome(_sfn(), token, result)
     logger.info("labeling job ended", extra={"sent": sent})
     return {"jobName": job.job_name, "sent": sent}
 
@@ -74,25 +75,6 @@ def _token(table: str, job_name: str) -> str | None:
         .get("Item")
     )
     return None if item is None else str(item["taskToken"]["S"])
-
-
-def _send(token: str, result: Success | Failure | None) -> str:
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
-    if result is None:
-        return "not-ended"
-    try:
-        if isinstance(result, Success):
-            _sfn().send_task_success(taskToken=token, output=json.dumps(result.output))
-            return "success"
-        _sfn().send_task_failure(taskToken=token, error=result.error, cause=result.cause)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code not in _SPENT:
-            raise
-        logger.info("task token already used or timed out", extra={"code": code})
-        return "token-spent"
-    return "failure"
 
 
 @functools.cache

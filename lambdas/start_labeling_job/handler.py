@@ -117,7 +117,8 @@ def _store_token(table: str, name: str, request: StartRequest, ttl: int) -> bool
     """Write the token; ``False`` when an earlier attempt had written one (now replaced)."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
-    expires = str(int(time.time()) + ttl)
+    now = int(time.time())
+    expires = str(now + ttl)
     try:
         client("dynamodb").put_item(
             TableName=table,
@@ -127,6 +128,7 @@ def _store_token(table: str, name: str, request: StartRequest, ttl: int) -> bool
                 "jobId": {"S": request.job_id},
                 "project": {"S": request.project},
                 "expiresAt": {"N": expires},
+                "storedAt": {"N": str(now)},
             },
             ConditionExpression="attribute_not_exists(jobName)",
         )
@@ -136,10 +138,11 @@ def _store_token(table: str, name: str, request: StartRequest, ttl: int) -> bool
         client("dynamodb").update_item(
             TableName=table,
             Key={"jobName": {"S": name}},
-            UpdateExpression="SET taskToken = :token, expiresAt = :expires",
+            UpdateExpression="SET taskToken = :token, expiresAt = :expires, storedAt = :now",
             ExpressionAttributeValues={
                 ":token": {"S": request.task_token},
                 ":expires": {"N": expires},
+                ":now": {"N": str(now)},
             },
         )
         return False

@@ -24,6 +24,7 @@ HEAVY = ("boto3", "numpy", "consolidation", "PIL", "aws_xray_sdk.core")
         "post_annotation.handler",
         "start_labeling_job.handler",
         "job_events.handler",
+        "reconcile_jobs.handler",
     ],
 )
 def test_importing_a_handler_loads_no_heavy_module(module):

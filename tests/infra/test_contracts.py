@@ -41,6 +41,7 @@ DOCUMENTED_VARIABLES = {
         "TOKENS_TABLE",
     },
     "job_events": {"TOKENS_TABLE"},
+    "reconcile_jobs": {"TOKENS_TABLE"},
     "start_job": {
         "LABELFLOW_PROJECTS",
         "RESULTS_BUCKET",

@@ -58,6 +58,7 @@ def test_functions_are_the_ground_truth_and_workflow_handlers(functions: dict[st
         "start_job.handler.lambda_handler",
         "publish_job.handler.lambda_handler",
         "record_failure.handler.lambda_handler",
+        "reconcile_jobs.handler.lambda_handler",
     }
 
 

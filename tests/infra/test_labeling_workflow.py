@@ -134,7 +134,7 @@ def test_rule_matches_ended_labeling_jobs_and_targets_job_events(
     (rule,) = [
         r
         for r in resources(template_json, "AWS::Events::Rule").values()
-        if r["Properties"]["EventPattern"]["source"] == ["aws.sagemaker"]
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.sagemaker"]
     ]
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.sagemaker"],
@@ -151,7 +151,7 @@ def test_intake_rule_matches_manifests_of_the_intake_bucket(
     (rule,) = [
         r
         for r in resources(template_json, "AWS::Events::Rule").values()
-        if r["Properties"]["EventPattern"]["source"] == ["aws.s3"]
+        if r["Properties"].get("EventPattern", {}).get("source") == ["aws.s3"]
     ]
     pattern = rule["Properties"]["EventPattern"]
     assert pattern["detail-type"] == ["Object Created"]

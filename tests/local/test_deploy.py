@@ -121,6 +121,30 @@ def test_deploy_template_creates_machine_and_rule(local_aws: LocalAws, tmp_path:
     assert deployment.outputs["Picked"] == "b"
 
 
+def test_a_scheduled_rule_gets_no_targets(local_aws: LocalAws, tmp_path: Path) -> None:
+    # moto matches every event to a rule without an EventPattern; a schedule must not fire
+    # on them
+    template = json.loads(json.dumps(TEMPLATE))
+    rule = template["Resources"]["Rule"]["Properties"]
+    del rule["EventPattern"]
+    rule["ScheduleExpression"] = "rate(30 minutes)"
+    deployment = deploy_template(
+        template, stack_name="demo", asset_root=tmp_path, client=local_aws.client
+    )
+    events = local_aws.client("events")
+
+    events.put_events(Entries=[{"Source": "labelflow.test", "DetailType": "t", "Detail": "{}"}])
+
+    name = events.list_rules()["Rules"][0]["Name"]
+    assert events.describe_rule(Name=name)["ScheduleExpression"] == "rate(30 minutes)"
+    assert events.list_targets_by_rule(Rule=name)["Targets"] == []
+    machine = deployment.physical_ids["Machine"]
+    assert (
+        local_aws.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]
+        == []
+    )
+
+
 # ------------------------------------------------------------------------------- end to end
 
 REVIEWS = {

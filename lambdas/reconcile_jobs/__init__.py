@@ -1,0 +1,1 @@
+"""Resumes workflow steps whose labeling job ended while its state-change event went missing."""
