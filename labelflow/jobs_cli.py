@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from labelflow.jobs import (
     DEFAULT_STAGE,
+    JOB_ID_PATTERN,
     LOCAL_STATE,
     CommandError,
     JobRecord,
@@ -558,9 +559,13 @@ def _status(args: argparse.Namespace) -> int:
         else:
             print(format_jobs_table(records, workflows))
         return 0
-    record = api.find_job(args.job)
-    if args.watch:
-        record, _ = _wait(api, record.job_id, args.interval, None)
+    if args.watch and JOB_ID_PATTERN.fullmatch(args.job):
+        # A full job id just printed by `submit` may not be recorded yet: wait for it too.
+        record, _ = _wait(api, args.job, args.interval, None)
+    else:
+        record = api.find_job(args.job)
+        if args.watch:
+            record, _ = _wait(api, record.job_id, args.interval, None)
     workflow, labeling, progress = _snapshot(api, record)
     if args.json:
         status, reason = effective_status(record, workflow)

@@ -25,6 +25,7 @@ from infra.constructs.labeling_workflow import LabelingWorkflow
 from infra.constructs.numeric_layer import NumericLayer
 from infra.constructs.runtime_function import FunctionPlatform
 from infra.constructs.storage import Storage
+from infra.constructs.worker_templates import WorkerTemplates
 
 __all__ = ["LabelingStack"]
 
@@ -112,6 +113,9 @@ class LabelingStack(Stack):
             artifacts_bucket=self.storage.artifacts,
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
+        self.templates = WorkerTemplates(
+            self, "WorkerTemplates", bucket=self.storage.artifacts, projects=config.projects
+        )
         self.workflow: LabelingWorkflow | None = None
         self.monitoring: JobMonitoring | None = None
         if config.runs_jobs:

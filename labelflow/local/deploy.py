@@ -19,6 +19,10 @@ resource                        created as
 ``AWS::S3::Bucket``             ``create_bucket`` plus versioning and encryption settings
 ``Custom::S3BucketNotifications`` ``put_bucket_notification_configuration`` (the CDK
                                 handler function behind it is not deployed)
+``Custom::CDKBucketDeployment`` the source assets' files (from ``cdk.out``, deploy-time
+                                markers replaced) put under the destination prefix, and
+                                with ``Prune`` the prefix's other objects deleted (the CDK
+                                handler function behind it is not deployed)
 ``AWS::SQS::Queue``             ``create_queue`` (FIFO, visibility timeout, retention)
 ``AWS::SNS::Topic``,            ``create_topic``, ``subscribe``
 ``AWS::SNS::Subscription``
@@ -434,7 +438,9 @@ _ORDER = (
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
     "Custom::S3BucketNotifications",
+    "Custom::CDKBucketDeployment",
 )
+_EMULATED_CUSTOM = ("Custom::S3BucketNotifications", "Custom::CDKBucketDeployment")
 
 
 def deploy(
@@ -499,7 +505,7 @@ class _Deployer:
         custom_handlers = {
             self._service_token_target(resource)
             for resource in resources.values()
-            if resource["Type"] == "Custom::S3BucketNotifications"
+            if resource["Type"] in _EMULATED_CUSTOM
         }
         creators: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
             "AWS::IAM::Role": self._role,
@@ -513,6 +519,7 @@ class _Deployer:
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Events::Rule": self._rule,
             "Custom::S3BucketNotifications": self._notifications,
+            "Custom::CDKBucketDeployment": self._bucket_deployment,
         }
         for kind in _ORDER:
             for logical_id, resource in resources.items():
@@ -594,6 +601,52 @@ class _Deployer:
     def _notifications(self, logical_id: str, props: Mapping[str, Any]) -> None:
         props = self.resolver.resolve(props)
         self._put_notifications(props["BucketName"], props.get("NotificationConfiguration", {}))
+
+    def _bucket_deployment(self, logical_id: str, props: Mapping[str, Any]) -> None:
+        props = self.resolver.resolve(
+            {key: value for key, value in props.items() if key != "SourceBucketNames"}
+        )
+        bucket = props["DestinationBucketName"]
+        prefix = str(props.get("DestinationBucketKeyPrefix", ""))
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        markers = props.get("SourceMarkers") or [{} for _ in props["SourceObjectKeys"]]
+        s3 = self.client("s3")
+        written = set()
+        for key, replacements in zip(props["SourceObjectKeys"], markers, strict=True):
+            for name, raw in self._asset_files(logical_id, str(key)):
+                body = raw
+                for marker, value in (replacements or {}).items():
+                    body = body.replace(marker.encode(), str(value).encode())
+                s3.put_object(Bucket=bucket, Key=prefix + name, Body=body)
+                written.add(prefix + name)
+        if str(props.get("Prune", "true")).lower() == "true":
+            pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    if item["Key"] not in written:
+                        s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+    def _asset_files(self, logical_id: str, key: str) -> list[tuple[str, bytes]]:
+        """(relative name, bytes) of each file of the ``cdk.out`` asset uploaded as ``key``."""
+        manifest = self.asset_root / f"{self.resolver.stack_name}.assets.json"
+        files = json.loads(manifest.read_text(encoding="utf-8")).get("files", {})
+        entry = files.get(key.rsplit(".", 1)[0])
+        if entry is None:
+            raise DeployError(f"{logical_id}: asset {key} is not in {manifest.name}")
+        path = (self.asset_root / entry["source"]["path"]).resolve()
+        if path.is_dir():
+            return [
+                (file.relative_to(path).as_posix(), file.read_bytes())
+                for file in sorted(path.rglob("*"))
+                if file.is_file()
+            ]
+        with zipfile.ZipFile(path) as archive:
+            return [
+                (info.filename, archive.read(info))
+                for info in archive.infolist()
+                if not info.is_dir()
+            ]
 
     def _put_notifications(self, bucket: str, config: Mapping[str, Any]) -> None:
         configuration: dict[str, Any] = {}

@@ -20,12 +20,13 @@ def resources(template_json: dict[str, Any], type_: str) -> Resources:
 def labelflow_functions(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """LabelFlow's functions (those built from the lambdas/ asset), keyed by handler.
 
-    CDK's own helper functions carry inline code and are left out.
+    CDK's own helper functions (inline code, or the bucket deployment's `index.handler`) are
+    left out.
     """
     functions = {}
     for logical_id, resource in resources(template_json, "AWS::Lambda::Function").items():
         properties = resource["Properties"]
-        if "ZipFile" in properties["Code"]:
+        if "ZipFile" in properties["Code"] or not properties["Handler"].endswith(HANDLER_SUFFIX):
             continue
         functions[properties["Handler"]] = {"LogicalId": logical_id, **properties}
     return functions

@@ -82,7 +82,11 @@ def test_function_timeout_and_memory(
 def test_function_has_powertools_and_numeric_layers(
     functions: dict[str, Any], template_json: dict[str, Any], handler: str
 ) -> None:
-    numeric_layers = resources(template_json, "AWS::Lambda::LayerVersion")
+    numeric_layers = {
+        logical_id: layer
+        for logical_id, layer in resources(template_json, "AWS::Lambda::LayerVersion").items()
+        if logical_id.startswith("NumericLayer")
+    }
     assert len(numeric_layers) == 1
     layers = {flatten(layer) for layer in functions[handler]["Layers"]}
     assert layers == {

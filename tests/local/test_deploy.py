@@ -250,3 +250,61 @@ def test_labeling_job_runs_the_deployed_lambdas(local_aws: LocalAws, cdk_out: Pa
     assert event["source"] == "aws.sagemaker"
     assert event["resources"] == [arn]
     assert event["detail"] == {"LabelingJobStatus": "Completed"}
+
+
+def test_worker_templates_are_uploaded(local_aws: LocalAws, cdk_out: Path) -> None:
+    s3 = local_aws.client("s3")
+    artifacts = deploy(cdk_out, STACK, client=local_aws.client).outputs["ArtifactsBucketName"]
+
+    listed = s3.list_objects_v2(Bucket=artifacts, Prefix="templates/")["Contents"]
+    assert sorted(item["Key"] for item in listed) == [
+        "templates/reviews.labelstudio.xml",
+        "templates/reviews.liquid.html",
+        "templates/reviews.review.liquid.html",
+    ]
+    body = s3.get_object(Bucket=artifacts, Key="templates/reviews.liquid.html")["Body"].read()
+    assert b"<crowd-form" in body
+    assert b"task.input.taskObject" in body
+
+
+def _deployment_stack(root: Path, stack: str, files: dict[str, str], *, bucket: bool) -> None:
+    """A stack that copies ``files`` (one directory asset) to ``shared/`` of bucket "site"."""
+    asset = root / f"asset.{stack}"
+    asset.mkdir(parents=True)
+    for name, text in files.items():
+        (asset / name).write_text(text)
+    (root / f"{stack}.assets.json").write_text(
+        json.dumps({"files": {stack: {"source": {"path": asset.name, "packaging": "zip"}}}})
+    )
+    resources: dict[str, Any] = {
+        "Copy": {
+            "Type": "Custom::CDKBucketDeployment",
+            "Properties": {
+                "ServiceToken": {"Fn::GetAtt": ["Handler", "Arn"]},
+                "SourceBucketNames": [{"Fn::Sub": "cdk-assets-${AWS::AccountId}"}],
+                "SourceObjectKeys": [f"{stack}.zip"],
+                "SourceMarkers": [{"<<marker:0xbaba:0>>": {"Ref": "AWS::Region"}}],
+                "DestinationBucketName": "site",
+                "DestinationBucketKeyPrefix": "shared",
+                "Prune": True,
+            },
+        },
+        "Handler": {"Type": "AWS::Lambda::Function", "Properties": {}},
+    }
+    if bucket:
+        resources["Site"] = {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "site"}}
+    (root / f"{stack}.template.json").write_text(json.dumps({"Resources": resources}))
+
+
+def test_bucket_deployment_replaces_markers_and_prunes(local_aws: LocalAws, tmp_path: Path) -> None:
+    _deployment_stack(tmp_path, "First", {"a.txt": "region <<marker:0xbaba:0>>"}, bucket=True)
+    _deployment_stack(tmp_path, "Second", {"b.txt": "b"}, bucket=False)
+    s3 = local_aws.client("s3")
+
+    first = deploy(tmp_path, "First", client=local_aws.client)
+    assert s3.get_object(Bucket="site", Key="shared/a.txt")["Body"].read() == b"region us-east-1"
+    assert "Handler" in first.skipped  # the custom resource's function is not deployed
+    deploy(tmp_path, "Second", client=local_aws.client)
+
+    listed = s3.list_objects_v2(Bucket="site", Prefix="shared/")["Contents"]
+    assert [item["Key"] for item in listed] == ["shared/b.txt"]
