@@ -27,7 +27,8 @@ Starting it:
    tokens allowed (``--enable-legacy-api-token``; ``Authorization: Token ...`` is what the
    client sends), sign-up only through the organization's invite link, and no outbound
    calls (``COLLECT_ANALYTICS``, ``LATEST_VERSION_CHECK`` and
-   ``CONVERTER_DOWNLOAD_RESOURCES`` off, feature flags offline, no Sentry DSN), and webhooks
+   ``CONVERTER_DOWNLOAD_RESOURCES`` off, feature flags offline, and ``SENTRY_DSN`` and
+   ``FRONTEND_SENTRY_DSN`` empty: Label Studio defaults both to its vendor's Sentry), webhooks
    to 127.0.0.1 allowed (``SSRF_PROTECTION_ENABLED=false``: the receivers are local too);
 4. writes the server's output to a log file and waits until ``/health/`` answers.
 
@@ -359,6 +360,9 @@ def _base_environment(workdir: Path, data_dir: Path) -> dict[str, str]:
         "LATEST_VERSION_CHECK": "false",
         "CONVERTER_DOWNLOAD_RESOURCES": "false",
         "FEATURE_FLAGS_OFFLINE": "true",
+        # Label Studio's settings default both to HumanSignal's Sentry projects.
+        "SENTRY_DSN": "",
+        "FRONTEND_SENTRY_DSN": "",
         # The local webhook receivers listen on 127.0.0.1, which Label Studio's SSRF guard
         # refuses by default; this server is itself only reachable from this machine.
         "SSRF_PROTECTION_ENABLED": "false",
