@@ -254,6 +254,11 @@ class LocalLabelStudio:
         self.url = ""
 
     @property
+    def pid(self) -> int | None:
+        """The server's process id, which is also its process group's id."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def running(self) -> bool:
         """Whether the server process is alive."""
         return self._process is not None and self._process.poll() is None

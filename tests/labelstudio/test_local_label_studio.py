@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from label_studio_api import LabelStudioClient, LabelStudioError
+from label_studio_api import LabelStudioClient, LabelStudioError, LabelStudioUnavailable
 from labelflow.local.label_studio import Account, LocalLabelStudio
 from tests.labelstudio.conftest import TEXT_CLASSIFICATION, choice
 
@@ -237,3 +238,31 @@ def test_webhook_reports_new_answers_until_deleted(
     worker.create_annotation(second, [choice("negative")])
     assert admin.list_webhooks(project.id) == []
     assert len([c for c in calls if c["body"].get("action") == "ANNOTATION_CREATED"]) == 1
+
+
+def test_stop_ends_the_whole_process_group_and_removes_the_data(
+    label_studio: LocalLabelStudio,
+) -> None:
+    # Given a second server of its own (the session's one keeps running)
+    studio = LocalLabelStudio().start()
+    url, group, workdir = studio.url, studio.pid, studio.workdir
+    assert group is not None
+    assert workdir is not None
+    assert workdir.exists()
+    client = studio.client(max_attempts=3, backoff=0.01)
+    assert client.whoami().email == "admin@labelflow.local"
+    assert url != label_studio.url
+
+    # When it stops
+    studio.stop()
+
+    # Then nothing of its process group is left, its data is gone, and calls to it fail
+    # with the typed error once the bounded retries are spent
+    with pytest.raises(ProcessLookupError):
+        os.killpg(group, 0)
+    assert not workdir.exists()
+    assert not studio.running
+    with pytest.raises(LabelStudioUnavailable) as down:
+        client.list_tasks(1)
+    assert (down.value.attempts, down.value.status) == (3, None)
+    assert label_studio.running
