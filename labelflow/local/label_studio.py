@@ -32,8 +32,9 @@ Starting it:
    to 127.0.0.1 allowed (``SSRF_PROTECTION_ENABLED=false``: the receivers are local too);
 4. writes the server's output to a log file and waits until ``/health/`` answers.
 
-Annotators. Label Studio's community edition has no API to create a user with a password and
-a token; its supported way in is the invite link. :meth:`LocalLabelStudio.create_annotator`
+Annotators. In Label Studio's community edition an admin cannot read another user's API token
+(``/api/current-user/token`` answers for the caller only); its supported way in is the invite
+link. :meth:`LocalLabelStudio.create_annotator`
 therefore does what a person does: opens ``/user/signup/?token=<invite token>`` (the token from
 ``GET /api/invite``), posts the sign-up form with the CSRF cookie, and, logged in by that
 session, reads the new user's API token from ``/api/current-user/token``. Each simulated
