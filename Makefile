@@ -69,9 +69,8 @@ synth: setup
 cfn-lint: synth
 	$(BIN)/cfn-lint -i W3005 -- cdk.out/*.template.json
 
-# loadgroup: the Label Studio tests share one server, on one worker.
 pytest: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM)
-	$(BIN)/pytest -q -n 2 --dist loadgroup
+	$(BIN)/pytest -q -n 2
 
 test: lint typecheck cfn-lint pytest
 

@@ -1,8 +1,10 @@
 """Fixtures of the Label Studio tests: one real local Label Studio per test process.
 
-Every test here is in the ``label_studio`` xdist group, so under ``pytest -n 2 --dist
-loadgroup`` (``make test``) a single worker starts the server. A server that cannot start
-fails the tests with the reason and the end of its log; nothing is skipped.
+Under ``pytest -n 2`` each worker that runs one of these tests starts its own server (about
+10 s from the initialised data directory, which the first of them builds for both). Keeping
+them on one worker with ``--dist loadgroup`` does not work with pytest 9.2 and
+pytest-xdist 3.8: the group is silently ignored (pytest-xdist issue #1386). A server that
+cannot start fails the tests with the reason and the end of its log; nothing is skipped.
 """
 
 from __future__ import annotations
@@ -29,13 +31,6 @@ TEXT_CLASSIFICATION = """
   </Choices>
 </View>
 """.strip()
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.xdist_group("label_studio"))
 
 
 @pytest.fixture(scope="session")
