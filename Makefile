@@ -39,10 +39,10 @@ $(LS_VENV)/.installed: requirements-labelstudio.txt
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 		chromium=$(CHROMIUM_VERSION) chromium-common=$(CHROMIUM_VERSION) \
 	|| { echo "chromium $(CHROMIUM_VERSION) is no longer in Debian's archive; installing the newest" >&2; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
 	$(CHROMIUM) --version
 
 setup: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM) node_modules/.installed
