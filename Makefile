@@ -6,6 +6,13 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Label Studio lives in its own environment: its Django and other pins must not constrain ours.
+LS_VENV := .ls-venv
+# Debian's chromium, driven by Playwright in the browser tests. Debian's security archive keeps
+# only its newest build: when this one is gone, the newest is installed and a warning printed.
+CHROMIUM := /usr/bin/chromium
+CHROMIUM_VERSION := 156.0.8078.108-1~deb12u1
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE :=
@@ -22,7 +29,23 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed
+$(LS_VENV)/.installed: requirements-labelstudio.txt
+	rm -rf $(LS_VENV)
+	$(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/pip install --quiet --disable-pip-version-check --upgrade pip==25.3
+	$(LS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-labelstudio.txt
+	$(LS_VENV)/bin/pip check --disable-pip-version-check
+	touch $@
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		chromium=$(CHROMIUM_VERSION) chromium-common=$(CHROMIUM_VERSION) \
+	|| { echo "chromium $(CHROMIUM_VERSION) is no longer in Debian's archive; installing the newest" >&2; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+	$(CHROMIUM) --version
+
+setup: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM) node_modules/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/labelflow demo
@@ -46,7 +69,7 @@ synth: setup
 cfn-lint: synth
 	$(BIN)/cfn-lint -i W3005 -- cdk.out/*.template.json
 
-pytest: $(VENV)/.installed
+pytest: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM)
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck cfn-lint pytest
@@ -56,4 +79,4 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.validation.run
 
 clean:
-	rm -rf $(VENV) node_modules cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LS_VENV) node_modules cdk.out build test-artifacts .pytest_cache .mypy_cache .ruff_cache
