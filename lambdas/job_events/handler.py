@@ -19,34 +19,22 @@ errors propagate, and EventBridge's asynchronous invocation retries them.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
+from handler_support import client, traced
 from job_events.logic import JobEvent, outcome
 from job_events.resume import send_outcome
 from job_events.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_sagemaker import SageMakerClient
-    from mypy_boto3_stepfunctions import SFNClient
 
 __all__ = ["lambda_handler"]
 
 logger = Logger()
-
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -61,51 +49,20 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if token is None:
         logger.warning("no workflow waits for this labeling job; event ignored")
         return {"jobName": job.job_name, "sent": "unknown-job"}
-    described = _sagemaker().describe_labeling_job(LabelingJobName=job.job_name)
+    described = client("sagemaker").describe_labeling_job(LabelingJobName=job.job_name)
     result = outcome(job.job_name, described)
-    sent = send_outcome(_sfn(), token, result)
+    sent = send_outcome(client("stepfunctions"), token, result)
     logger.info("labeling job ended", extra={"sent": sent})
     return {"jobName": job.job_name, "sent": sent}
 
 
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
+
+
 def _token(table: str, job_name: str) -> str | None:
     item = (
-        _dynamodb()
+        client("dynamodb")
         .get_item(TableName=table, Key={"jobName": {"S": job_name}}, ConsistentRead=True)
         .get("Item")
     )
     return None if item is None else str(item["taskToken"]["S"])
-
-
-@functools.cache
-def _dynamodb() -> Any:  # no DynamoDB stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("dynamodb")
-
-
-@functools.cache
-def _sagemaker() -> SageMakerClient:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("sagemaker")
-
-
-@functools.cache
-def _sfn() -> SFNClient:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("stepfunctions")
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced

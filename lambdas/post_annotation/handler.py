@@ -16,16 +16,15 @@ denied, KMS) raise; an annotation that does not exist, or has an invalid URI, on
 item a no-consensus result. Segmentation masks (and, under a ``-ref`` label attribute, their
 JSON sidecars) are written before the response that points at them.
 
-The Powertools Tracer is created on the first invocation rather than at import: building it
-imports the X-Ray SDK, which creates a botocore client and costs about twice an ``import
-boto3``. boto3 and the consolidation library (numpy) are imported on first use for the same
-reason.
+The Powertools Tracer is created on the first invocation rather than at import
+(:func:`handler_support.traced`): building it imports the X-Ray SDK, which creates a botocore
+client and costs about twice an ``import boto3``. boto3 and the consolidation library (numpy)
+are imported on first use for the same reason.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -39,6 +38,7 @@ from gt_contracts import (
     parse_s3_uri,
     resolve_project,
 )
+from handler_support import client, traced
 from post_annotation.logic import (
     Batch,
     BatchResult,
@@ -53,20 +53,11 @@ from post_annotation.logic import (
 from post_annotation.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_s3 import S3Client
 
 logger = Logger()
 
-Handler = Callable[[dict[str, Any], "LambdaContext"], list[dict[str, Any]]]
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]]:
@@ -101,13 +92,16 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any
     return result.to_response(request.label_attribute_name)
 
 
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
+
+
 def _write_outputs(result: BatchResult, artifacts_bucket: str, skills: str) -> None:
     """Masks and their sidecars first (the response points at them), then worker skill."""
     for mask in result.masks:
-        _s3().put_object(
+        client("s3").put_object(
             Bucket=mask.bucket, Key=mask.key, Body=mask.body, ContentType=mask.content_type
         )
-    _s3().put_object(
+    client("s3").put_object(
         Bucket=artifacts_bucket,
         Key=skills,
         Body=to_json_bytes(result.skills),
@@ -139,7 +133,7 @@ def _log_result(project: ProjectConfig, result: BatchResult, skills: str) -> Non
 
 
 def _read(bucket: str, key: str) -> bytes:
-    body: bytes = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    body: bytes = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
 
 
@@ -190,23 +184,3 @@ def _read_prior(bucket: str, key: str) -> PriorSkills:
     if prior.error:
         logger.warning("prior skill ignored", extra={"prior_key": key, "reason": prior.error})
     return prior
-
-
-@functools.cache
-def _s3() -> S3Client:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("s3")
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced

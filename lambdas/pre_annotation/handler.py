@@ -5,36 +5,27 @@ Response: ``{"taskInput": {...}, "isHumanAnnotationRequired": true}``; the ``tas
 are listed in :mod:`pre_annotation.logic`. A malformed event, or a job that matches no
 configured project, raises (see the failure contract in :mod:`pre_annotation.logic`).
 
-The Powertools Tracer is created on the first invocation rather than at import: building it
-imports the X-Ray SDK, which creates a botocore client and costs about twice an ``import
-boto3``. Tracing behaves the same; only importing this module stays cheap.
+The Powertools Tracer is created on the first invocation rather than at import
+(:func:`handler_support.traced`): building it imports the X-Ray SDK, which creates a botocore
+client and costs about twice an ``import boto3``. Tracing behaves the same; only importing this
+module stays cheap.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, PreAnnotationEvent
+from handler_support import traced
 from pre_annotation.logic import prepare
 from pre_annotation.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -57,14 +48,4 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return response.to_json()
 
 
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))

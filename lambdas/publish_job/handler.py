@@ -5,9 +5,9 @@ chunk's output manifest and the worker-skill documents of each chunk's labeling 
 (``s3://$ARTIFACTS_BUCKET/skills/<project>/<jobName>/*.json``), writes what
 :func:`publish_job.logic.build_publication` returns under ``jobs/<jobId>/output/`` of
 ``RESULTS_BUCKET``, marks the job ``SUCCEEDED`` with its counts in ``JOBS_TABLE``, publishes
-the summary to ``TOPIC_ARN`` and puts the event ``LabelFlow Job Completed``
-(``source: labelflow``, detail = the summary) on the default event bus. It returns the
-summary.
+the summary to ``TOPIC_ARN`` (message attributes ``project`` and ``kind: job-completed``) and
+puts the event ``LabelFlow Job Completed`` (``source: labelflow``, detail = the summary) on the
+default event bus. It returns the summary.
 
 Audit trail: for each chunk it also reads the labeling job's worker responses and
 consolidation requests (beside the output manifest, see :mod:`publish_job.audit`) and writes
@@ -33,14 +33,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, parse_s3_uri
+from handler_support import EVENT_SOURCE, client, notify, put_event, traced
 from post_annotation.logic import prior_key
 from publish_job.audit import (
     AuditLog,
@@ -55,9 +54,7 @@ from publish_job.prior import PriorMerge, merge_prior
 from publish_job.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_s3 import S3Client
 
 __all__ = [
     "DETAIL_TYPE",
@@ -70,9 +67,7 @@ __all__ = [
 
 logger = Logger()
 
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
-EVENT_SOURCE = "labelflow"
 DETAIL_TYPE = "LabelFlow Job Completed"
 PRIOR_ATTEMPTS = 5
 _FETCH_THREADS = 16
@@ -85,12 +80,6 @@ class AuditConflictError(RuntimeError):
 
 class PriorConflictError(RuntimeError):
     """The prior kept changing under every merge attempt."""
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -126,7 +115,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     for key, body in publication.audit.items():  # first: a conflict stops before publishing
         _put_immutable(settings.audit_bucket, key, body)
     for key, (body, content_type) in publication.objects.items():
-        _s3().put_object(
+        client("s3").put_object(
             Bucket=settings.results_bucket, Key=key, Body=body, ContentType=content_type
         )
     merge = _merge_prior(settings.artifacts_bucket, request.project, skills)
@@ -143,6 +132,9 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     _announce(settings, summary)
     logger.info("job published", extra={"objects": len(publication.objects), **summary})
     return summary
+
+
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
 def _audit(request: PublishRequest, chunk: ChunkResult, manifest: bytes) -> AuditLog:
@@ -171,7 +163,7 @@ def _put_immutable(bucket: str, key: str, body: bytes) -> None:
 
     for _ in range(PRIOR_ATTEMPTS):
         try:
-            _s3().put_object(
+            client("s3").put_object(
                 Bucket=bucket,
                 Key=key,
                 Body=body,
@@ -210,7 +202,7 @@ def _merge_prior(bucket: str, project: str, jobs: dict[str, list[bytes]]) -> Pri
             return merge
         try:
             if etag is None:
-                _s3().put_object(
+                client("s3").put_object(
                     Bucket=bucket,
                     Key=key,
                     Body=merge.body,
@@ -219,7 +211,7 @@ def _merge_prior(bucket: str, project: str, jobs: dict[str, list[bytes]]) -> Pri
                     IfNoneMatch="*",
                 )
             else:
-                _s3().put_object(
+                client("s3").put_object(
                     Bucket=bucket,
                     Key=key,
                     Body=merge.body,
@@ -241,7 +233,7 @@ def _get_with_etag(bucket: str, key: str) -> tuple[bytes | None, str | None]:
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
     try:
-        got = _s3().get_object(Bucket=bucket, Key=key)
+        got = client("s3").get_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
             return None, None
@@ -251,7 +243,7 @@ def _get_with_etag(bucket: str, key: str) -> tuple[bytes | None, str | None]:
 
 
 def _announce(settings: Settings, summary: dict[str, Any]) -> None:
-    _dynamodb().update_item(
+    client("dynamodb").update_item(
         TableName=settings.jobs_table,
         Key={"jobId": {"S": summary["jobId"]}},
         UpdateExpression=(
@@ -272,16 +264,14 @@ def _announce(settings: Settings, summary: dict[str, Any]) -> None:
             ":cost": _attribute(summary["cost"]),
         },
     )
-    _sns().publish(
-        TopicArn=settings.topic_arn,
-        Subject="LabelFlow job completed",
-        Message=json.dumps(summary),
+    notify(
+        settings.topic_arn,
+        subject="LabelFlow job completed",
+        message=summary,
+        project=summary["project"],
+        kind="job-completed",
     )
-    response = _events().put_events(
-        Entries=[{"Source": EVENT_SOURCE, "DetailType": DETAIL_TYPE, "Detail": json.dumps(summary)}]
-    )
-    if response.get("FailedEntryCount"):
-        raise RuntimeError(f"EventBridge refused the event: {response.get('Entries')}")
+    put_event(DETAIL_TYPE, summary)
 
 
 def _attribute(value: Any) -> dict[str, Any]:
@@ -300,7 +290,7 @@ def _attribute(value: Any) -> dict[str, Any]:
 
 
 def _get(bucket: str, key: str) -> bytes:
-    body: bytes = _s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+    body: bytes = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     return body
 
 
@@ -315,47 +305,7 @@ def _get_many(bucket: str, keys: list[str]) -> list[bytes]:
 def _keys(bucket: str, prefix: str) -> list[str]:
     """The ``.json`` keys under ``prefix``, sorted."""
     keys: list[str] = []
-    for page in _s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    pages = client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    for page in pages:
         keys += [o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".json")]
     return sorted(keys)
-
-
-@functools.cache
-def _dynamodb() -> Any:  # no DynamoDB stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("dynamodb")
-
-
-@functools.cache
-def _s3() -> S3Client:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("s3")
-
-
-@functools.cache
-def _sns() -> Any:  # no SNS stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("sns")
-
-
-@functools.cache
-def _events() -> Any:  # no EventBridge stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("events")
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced

@@ -27,14 +27,14 @@ alarm reports it (the counts are logged first). Scanning errors propagate.
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
+from handler_support import client, traced
 from job_events.resume import send_outcome
 from reconcile_jobs.logic import (
     Resume,
@@ -48,16 +48,12 @@ from reconcile_jobs.logic import (
 from reconcile_jobs.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_sagemaker import SageMakerClient
-    from mypy_boto3_stepfunctions import SFNClient
 
 __all__ = ["SweepError", "lambda_handler"]
 
 logger = Logger()
 
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
 
 #: The sweep stops when less time than this is left, so that it always reports its counts.
 TIME_RESERVE_MS = 30_000
@@ -71,12 +67,6 @@ class SweepError(RuntimeError):
 
 class _Throttled(Exception):
     """AWS kept throttling the sweep after the SDK's retries."""
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -98,9 +88,12 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return report.to_dict()
 
 
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
+
+
 def _scan(table: str) -> Iterator[dict[str, Any]]:
     pages = (
-        _dynamodb()
+        client("dynamodb", max_attempts=MAX_ATTEMPTS)
         .get_paginator("scan")
         .paginate(
             TableName=table,
@@ -125,7 +118,8 @@ def _reconcile(table: str, item: dict[str, Any]) -> RowOutcome:
         decision = decide(row, described, now=time.time())
         if not isinstance(decision, Resume):
             return decision.reason
-        sent = send_outcome(_sfn(), row.task_token, decision.result)
+        states = client("stepfunctions", max_attempts=MAX_ATTEMPTS)
+        sent = send_outcome(states, row.task_token, decision.result)
         _forget(table, row)
     except ContractError as exc:
         logger.error("malformed token item", extra={"labeling_job": name, "reason": str(exc)})
@@ -143,7 +137,8 @@ def _reconcile(table: str, item: dict[str, Any]) -> RowOutcome:
 def _describe(job_name: str) -> dict[str, Any] | None:
     """The job's description, or ``None`` when SageMaker does not know it."""
     try:
-        return dict(_sagemaker().describe_labeling_job(LabelingJobName=job_name))
+        sagemaker = client("sagemaker", max_attempts=MAX_ATTEMPTS)
+        return dict(sagemaker.describe_labeling_job(LabelingJobName=job_name))
     except _client_error() as exc:
         if classify_error(_code(exc)) == "missing":
             return None
@@ -153,7 +148,7 @@ def _describe(job_name: str) -> dict[str, Any] | None:
 def _forget(table: str, row: TokenRow) -> None:
     """Delete the row if it still holds the token that was sent."""
     try:
-        _dynamodb().delete_item(
+        client("dynamodb", max_attempts=MAX_ATTEMPTS).delete_item(
             TableName=table,
             Key={"jobName": {"S": row.job_name}},
             ConditionExpression="taskToken = :token",
@@ -175,44 +170,3 @@ def _client_error() -> type[Exception]:
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
     return ClientError
-
-
-@functools.cache
-def _config() -> Any:
-    from botocore.config import Config  # noqa: PLC0415 - with boto3, on first use
-
-    return Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS})
-
-
-@functools.cache
-def _dynamodb() -> Any:  # no DynamoDB stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("dynamodb", config=_config())
-
-
-@functools.cache
-def _sagemaker() -> SageMakerClient:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("sagemaker", config=_config())
-
-
-@functools.cache
-def _sfn() -> SFNClient:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("stepfunctions", config=_config())
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced

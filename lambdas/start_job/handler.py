@@ -3,7 +3,8 @@
 Target of the EventBridge rule on the intake bucket's ``Object Created`` events for keys
 ending ``.jsonl`` or ``.manifest``. :func:`start_job.logic.decide` either rejects the object
 (the record ``{"bucket", "key", "reason"}`` goes to ``s3://$RESULTS_BUCKET/rejected/<key>.json``
-and to ``TOPIC_ARN``; nothing starts) or names the job to start.
+and to ``TOPIC_ARN`` with the message attributes ``kind: manifest-rejected`` and ``project``,
+the key's first segment, when it has one; nothing starts) or names the job to start.
 
 Starting is idempotent. The job item is put into ``JOBS_TABLE`` with the condition
 ``attribute_not_exists(jobId)`` and status ``PENDING``, then the execution is started with
@@ -22,34 +23,22 @@ errors propagate, and EventBridge's asynchronous invocation retries them.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
+from handler_support import client, notify, traced
 from start_job.logic import ManifestDrop, Reject, Start, decide, rejection_key
 from start_job.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
-    from mypy_boto3_s3 import S3Client
-    from mypy_boto3_stepfunctions import SFNClient
 
 __all__ = ["lambda_handler"]
 
 logger = Logger()
-
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -70,18 +59,23 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return {"status": "started" if started else "duplicate", "jobId": decision.job_id}
 
 
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
+
+
 def _reject(settings: Settings, decision: Reject) -> None:
     record = decision.record()
-    _s3().put_object(
+    client("s3").put_object(
         Bucket=settings.results_bucket,
         Key=rejection_key(decision.key),
         Body=json.dumps(record, indent=2).encode(),
         ContentType="application/json",
     )
-    _sns().publish(
-        TopicArn=settings.topic_arn,
-        Subject="LabelFlow manifest rejected",
-        Message=json.dumps(record),
+    notify(
+        settings.topic_arn,
+        subject="LabelFlow manifest rejected",
+        message=record,
+        project=decision.project,
+        kind="manifest-rejected",
     )
 
 
@@ -92,7 +86,7 @@ def _start(settings: Settings, decision: Start) -> bool:
     table, key = settings.jobs_table, {"jobId": {"S": decision.job_id}}
     request = decision.execution_input
     try:
-        _dynamodb().put_item(
+        client("dynamodb").put_item(
             TableName=table,
             Item={
                 **key,
@@ -107,11 +101,12 @@ def _start(settings: Settings, decision: Start) -> bool:
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
             raise
-        item = _dynamodb().get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        found = client("dynamodb").get_item(TableName=table, Key=key, ConsistentRead=True)
+        item = found.get("Item")
         if item is not None and item.get("status", {}).get("S") != "PENDING":
             return False
     try:
-        arn = _sfn().start_execution(
+        arn = client("stepfunctions").start_execution(
             stateMachineArn=settings.state_machine_arn,
             name=decision.job_id,
             input=json.dumps(request),
@@ -121,7 +116,7 @@ def _start(settings: Settings, decision: Start) -> bool:
             raise
         arn = _execution_arn(settings.state_machine_arn, decision.job_id)
     try:
-        _dynamodb().update_item(
+        client("dynamodb").update_item(
             TableName=table,
             Key=key,
             UpdateExpression="SET #status = :running, executionArn = :arn",
@@ -142,44 +137,3 @@ def _start(settings: Settings, decision: Start) -> bool:
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
-
-
-@functools.cache
-def _dynamodb() -> Any:  # no DynamoDB stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("dynamodb")
-
-
-@functools.cache
-def _s3() -> S3Client:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("s3")
-
-
-@functools.cache
-def _sns() -> Any:  # no SNS stubs are installed
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("sns")
-
-
-@functools.cache
-def _sfn() -> SFNClient:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-
-    return boto3.client("stepfunctions")
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced

@@ -105,6 +105,12 @@ class Reject:
     key: str
     reason: str
 
+    @property
+    def project(self) -> str | None:
+        """The project the key names (its first segment), or ``None`` when it names none."""
+        project, sep, _ = self.key.partition("/")
+        return project if sep and project else None
+
     def record(self) -> dict[str, str]:
         """The rejection record ``{"bucket", "key", "reason"}``."""
         return {"bucket": self.bucket, "key": self.key, "reason": self.reason}

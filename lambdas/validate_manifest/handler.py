@@ -40,16 +40,16 @@ candidates file is the clean manifest as it is. Results are uploaded from the fi
 chunk is written to a file of its own and uploaded in turn.
 
 The Powertools Tracer is created on the first invocation rather than at import (building it
-imports the X-Ray SDK), and boto3 is imported on first use, to keep imports cheap.
+imports the X-Ray SDK), and boto3 is imported on first use, to keep imports cheap
+(:mod:`handler_support`).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -57,6 +57,7 @@ from typing import IO, TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, parse_s3_uri, s3_uri
+from handler_support import client, traced
 from validate_manifest.logic import (
     ChunkRange,
     ManifestRejected,
@@ -74,7 +75,6 @@ from validate_manifest.logic import (
 from validate_manifest.settings import get_settings
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from mypy_boto3_s3 import S3Client
 
@@ -82,11 +82,11 @@ __all__ = ["ManifestRejected", "lambda_handler"]
 
 logger = Logger()
 
-Handler = Callable[[dict[str, Any], "LambdaContext"], dict[str, Any]]
-
 READ_CHUNK_BYTES = 1 << 20
 HEAD_CONCURRENCY = 32
 HEAD_QUEUE = 4 * HEAD_CONCURRENCY
+#: Attempts per S3 call, the first one included, with the SDK's backoff on throttling.
+S3_ATTEMPTS = 6
 CONTENT_TYPE = "application/jsonl"
 _UNAVAILABLE: dict[str, ObjectStatus] = {
     "404": "missing",
@@ -97,12 +97,6 @@ _UNAVAILABLE: dict[str, ObjectStatus] = {
     "AccessDenied": "forbidden",
     "Forbidden": "forbidden",
 }
-
-
-@logger.inject_lambda_context(log_event=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Entry point; traced with ``capture_lambda_handler(capture_response=False)``."""
-    return _traced_handler()(event, context)
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -136,6 +130,9 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "rejectsUri": s3_uri(bucket, keys.rejects),
         "chunks": chunks,
     }
+
+
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
 class _FileSink:
@@ -298,25 +295,6 @@ def _log_summary(request: ValidateRequest, summary: Summary) -> None:
     )
 
 
-@functools.cache
 def _s3() -> S3Client:
-    import boto3  # noqa: PLC0415 - deferred: importing boto3 is most of a cold start
-    from botocore.config import Config  # noqa: PLC0415
-
-    config = Config(
-        max_pool_connections=HEAD_CONCURRENCY, retries={"mode": "standard", "max_attempts": 5}
-    )
-    return boto3.client("s3", config=config)
-
-
-@functools.cache
-def _tracer() -> Tracer:
-    from aws_lambda_powertools import Tracer  # noqa: PLC0415 - deferred: imports the X-Ray SDK
-
-    return Tracer()
-
-
-@functools.cache
-def _traced_handler() -> Handler:
-    traced: Handler = _tracer().capture_lambda_handler(_handle, capture_response=False)
-    return traced
+    """The S3 client, its connection pool sized for the threads of the existence check."""
+    return client("s3", max_attempts=S3_ATTEMPTS, max_pool_connections=HEAD_CONCURRENCY)

@@ -25,6 +25,10 @@ HEAVY = ("boto3", "numpy", "consolidation", "PIL", "aws_xray_sdk.core")
         "start_labeling_job.handler",
         "job_events.handler",
         "reconcile_jobs.handler",
+        "validate_manifest.handler",
+        "start_job.handler",
+        "publish_job.handler",
+        "record_failure.handler",
     ],
 )
 def test_importing_a_handler_loads_no_heavy_module(module):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+import handler_support
 from publish_job import handler as publish_handler
 from publish_job.settings import get_settings as publish_settings
 from start_job import handler as intake_handler
@@ -18,18 +19,12 @@ from tests.unit.lambdas.test_publish_job_logic import line
 from tests.unit.lambdas.test_start_job_logic import ENVIRONMENT, s3_event
 
 REGION = "us-east-1"
-CACHED = (
-    intake_settings,
-    publish_settings,
-    intake_handler._dynamodb,
-    intake_handler._s3,
-    intake_handler._sns,
-    intake_handler._sfn,
-    publish_handler._dynamodb,
-    publish_handler._s3,
-    publish_handler._sns,
-    publish_handler._events,
-)
+
+
+def _clear_caches() -> None:
+    for cached in (intake_settings, publish_settings):
+        cached.cache_clear()
+    handler_support.reset_clients()
 
 
 class Context:
@@ -43,8 +38,7 @@ class Context:
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
-    for cached in CACHED:
-        cached.cache_clear()
+    _clear_caches()
     with mock_aws():
         import boto3
 
@@ -73,18 +67,19 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         for key, value in environment.items():
             monkeypatch.setenv(key, value)
         yield environment
-    for cached in CACHED:
-        cached.cache_clear()
+    _clear_caches()
 
 
 def executions(machine: str) -> list[Any]:
-    found: list[Any] = intake_handler._sfn().list_executions(stateMachineArn=machine)["executions"]
+    found: list[Any] = handler_support.client("stepfunctions").list_executions(
+        stateMachineArn=machine
+    )["executions"]
     return found
 
 
 def job_item(job_id: str) -> dict[str, Any] | None:
     item: dict[str, Any] | None = (
-        intake_handler._dynamodb()
+        handler_support.client("dynamodb")
         .get_item(TableName="jobs", Key={"jobId": {"S": job_id}})
         .get("Item")
     )
@@ -97,7 +92,9 @@ def test_a_manifest_starts_one_execution_named_after_its_job(aws: dict[str, str]
     assert result["status"] == "started"
     (execution,) = executions(aws["STATE_MACHINE_ARN"])
     assert execution["name"] == result["jobId"]
-    described = intake_handler._sfn().describe_execution(executionArn=execution["executionArn"])
+    described = handler_support.client("stepfunctions").describe_execution(
+        executionArn=execution["executionArn"]
+    )
     assert json.loads(described["input"]) == {
         "bucket": "intake",
         "key": "reviews/a.jsonl",
@@ -123,7 +120,7 @@ def test_a_repeated_event_starts_nothing(aws: dict[str, str]) -> None:
 
 def test_a_job_left_pending_is_started_on_the_next_event(aws: dict[str, str]) -> None:
     first = intake_handler.lambda_handler(s3_event("reviews/a.jsonl"), Context())  # type: ignore[arg-type]
-    intake_handler._dynamodb().update_item(
+    handler_support.client("dynamodb").update_item(
         TableName="jobs",
         Key={"jobId": {"S": first["jobId"]}},
         UpdateExpression="SET #s = :p",
@@ -144,13 +141,34 @@ def test_an_unknown_project_is_recorded_and_starts_nothing(aws: dict[str, str]) 
     result = intake_handler.lambda_handler(s3_event("pets/a.jsonl"), Context())  # type: ignore[arg-type]
 
     assert result["status"] == "rejected"
-    body = intake_handler._s3().get_object(Bucket="results", Key="rejected/pets/a.jsonl.json")
+    body = handler_support.client("s3").get_object(
+        Bucket="results", Key="rejected/pets/a.jsonl.json"
+    )
     assert json.loads(body["Body"].read()) == {
         "bucket": "intake",
         "key": "pets/a.jsonl",
         "reason": "project 'pets' is not configured",
     }
     assert executions(aws["STATE_MACHINE_ARN"]) == []
+
+
+def test_a_rejection_notice_reaches_the_named_projects_subscribers_only(
+    aws: dict[str, str],
+) -> None:
+    pets = _subscribe(
+        aws["TOPIC_ARN"], "pets", {"project": ["pets"], "kind": ["manifest-rejected"]}
+    )
+    reviews = _subscribe(aws["TOPIC_ARN"], "reviews", {"project": ["reviews"]})
+
+    intake_handler.lambda_handler(s3_event("pets/a.jsonl"), Context())  # type: ignore[arg-type]
+
+    (message,) = _messages(pets)
+    assert json.loads(message) == {
+        "bucket": "intake",
+        "key": "pets/a.jsonl",
+        "reason": "project 'pets' is not configured",
+    }
+    assert _messages(reviews) == []
 
 
 def test_a_malformed_event_raises(aws: dict[str, str]) -> None:
@@ -160,8 +178,8 @@ def test_a_malformed_event_raises(aws: dict[str, str]) -> None:
         intake_handler.lambda_handler({"source": "aws.s3"}, Context())  # type: ignore[arg-type]
 
 
-def test_publish_writes_the_output_and_announces_the_job(aws: dict[str, str]) -> None:
-    s3 = publish_handler._s3()
+def _stage_publish_inputs() -> None:
+    s3 = handler_support.client("s3")
     for index, rows in enumerate(
         [[line("great", "positive")], [line("bad", "negative"), line("ok", "neutral")]]
     ):
@@ -175,9 +193,14 @@ def test_publish_writes_the_output_and_announces_the_job(aws: dict[str, str]) ->
         Key="skills/reviews/reviews-j-0/0123456789abcdef.json",
         Body=b'{"workers": []}',
     )
-    intake_handler._dynamodb().put_item(
+    handler_support.client("dynamodb").put_item(
         TableName="jobs", Item={"jobId": {"S": "j"}, "status": {"S": "RUNNING"}}
     )
+
+
+def test_publish_writes_the_output_and_announces_the_job(aws: dict[str, str]) -> None:
+    s3 = handler_support.client("s3")
+    _stage_publish_inputs()
     queue = _subscribe(aws["TOPIC_ARN"])
 
     summary = publish_handler.lambda_handler(publish_event(), Context())  # type: ignore[arg-type]
@@ -205,6 +228,22 @@ def test_publish_writes_the_output_and_announces_the_job(aws: dict[str, str]) ->
     assert json.loads(message) == summary
 
 
+def test_the_completion_notice_reaches_the_projects_subscribers_only(
+    aws: dict[str, str],
+) -> None:
+    _stage_publish_inputs()
+    reviews = _subscribe(
+        aws["TOPIC_ARN"], "reviews", {"project": ["reviews"], "kind": ["job-completed"]}
+    )
+    pets = _subscribe(aws["TOPIC_ARN"], "pets", {"project": ["pets"]})
+
+    summary = publish_handler.lambda_handler(publish_event(), Context())  # type: ignore[arg-type]
+
+    (message,) = _messages(reviews)
+    assert json.loads(message) == summary
+    assert _messages(pets) == []
+
+
 def test_publish_rejects_a_malformed_event(aws: dict[str, str]) -> None:
     from gt_contracts import ContractError
 
@@ -212,11 +251,14 @@ def test_publish_rejects_a_malformed_event(aws: dict[str, str]) -> None:
         publish_handler.lambda_handler({**publish_event(), "jobs": []}, Context())  # type: ignore[arg-type]
 
 
-def _subscribe(topic: str) -> str:
+def _subscribe(
+    topic: str, name: str = "notes", filter_policy: dict[str, list[str]] | None = None
+) -> str:
+    """A queue subscribed to ``topic``, with ``filter_policy`` as an e-mail subscription has."""
     import boto3
 
     sqs = boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName="notes")["QueueUrl"]
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
@@ -224,7 +266,10 @@ def _subscribe(topic: str) -> str:
         TopicArn=topic,
         Protocol="sqs",
         Endpoint=arn,
-        Attributes={"RawMessageDelivery": "true"},
+        Attributes={
+            "RawMessageDelivery": "true",
+            **({"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}),
+        },
     )
     return str(url)
 

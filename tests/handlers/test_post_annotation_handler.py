@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 from PIL import Image
 
+import handler_support
 from gt_contracts import ContractError
 from post_annotation import handler
 from post_annotation.settings import get_settings
@@ -43,14 +44,14 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("LABELFLOW_PROJECTS", json.dumps(PROJECTS))
     monkeypatch.setenv("ARTIFACTS_BUCKET", ARTIFACTS)
     get_settings.cache_clear()
-    handler._s3.cache_clear()
+    handler_support.reset_clients()
     with mock_aws():
-        client = handler._s3()
+        client = handler_support.client("s3")
         client.create_bucket(Bucket=GT_BUCKET)
         client.create_bucket(Bucket=ARTIFACTS)
         yield client
     get_settings.cache_clear()
-    handler._s3.cache_clear()
+    handler_support.reset_clients()
 
 
 def _store_payload(s3: Any, event: dict[str, Any], payload: Any) -> None:
@@ -423,5 +424,6 @@ def test_handler_is_traced_around_the_request_handling(s3, load_event, lambda_co
 
     handler.lambda_handler(event, lambda_context)
 
-    assert handler._traced_handler().__wrapped__ is handler._handle  # type: ignore[attr-defined]
-    assert handler._tracer().disabled
+    traced = handler_support.traced_handler(handler._handle)
+    assert traced.__wrapped__ is handler._handle  # type: ignore[attr-defined]
+    assert handler_support.tracer().disabled

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import handler_support
 from gt_contracts import ContractError
 from pre_annotation import handler
 from pre_annotation.settings import SettingsError, get_settings
@@ -100,5 +101,6 @@ def test_handler_raises_when_the_projects_setting_is_invalid(
 def test_handler_is_traced_around_the_request_handling(projects, load_event, lambda_context):
     handler.lambda_handler(load_event("pre-annotation-event.source.json"), lambda_context)
 
-    assert handler._traced_handler().__wrapped__ is handler._handle  # type: ignore[attr-defined]
-    assert handler._tracer().disabled
+    traced = handler_support.traced_handler(handler._handle)
+    assert traced.__wrapped__ is handler._handle  # type: ignore[attr-defined]
+    assert handler_support.tracer().disabled

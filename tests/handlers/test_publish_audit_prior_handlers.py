@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+import handler_support
 from post_annotation.logic import load_prior
 from publish_job import handler as publish_handler
 from publish_job.prior import PriorMerge, merge_prior
@@ -20,13 +21,6 @@ JOB = "pets-j-0"
 FOLDER = f"jobs/j/gt/{JOB}"
 AUDIT_KEY = f"audit/{PROJECT}/j/{JOB}.jsonl"
 PRIOR_KEY = f"skills/{PROJECT}/prior.json"
-CACHED = (
-    get_settings,
-    publish_handler._dynamodb,
-    publish_handler._s3,
-    publish_handler._sns,
-    publish_handler._events,
-)
 META = {"type": "groundtruth/custom", "job-name": f"labeling-job/{JOB}", "human-annotated": "yes"}
 
 
@@ -40,8 +34,8 @@ class Context:
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    for cached in CACHED:
-        cached.cache_clear()
+    get_settings.cache_clear()
+    handler_support.reset_clients()
     with mock_aws():
         import boto3
 
@@ -64,8 +58,8 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         }.items():
             monkeypatch.setenv(key, value)
         yield client
-    for cached in CACHED:
-        cached.cache_clear()
+    get_settings.cache_clear()
+    handler_support.reset_clients()
 
 
 def event(**extra: Any) -> dict[str, Any]:
@@ -152,7 +146,7 @@ def read(s3: Any, bucket: str, key: str) -> bytes:
 
 
 def job_item() -> dict[str, Any]:
-    item: dict[str, Any] = publish_handler._dynamodb().get_item(
+    item: dict[str, Any] = handler_support.client("dynamodb").get_item(
         TableName="jobs", Key={"jobId": {"S": "j"}}
     )["Item"]
     return item
@@ -248,7 +242,7 @@ def test_a_different_existing_audit_log_is_never_overwritten(s3: Any) -> None:
 
     assert read(s3, "audit", AUDIT_KEY) == b'{"record": "answer"}\n'
     assert "Contents" not in s3.list_objects_v2(Bucket="results", Prefix="jobs/j/output/")
-    assert "Item" not in publish_handler._dynamodb().get_item(
+    assert "Item" not in handler_support.client("dynamodb").get_item(
         TableName="jobs", Key={"jobId": {"S": "j"}}
     )
     with pytest.raises(s3.exceptions.NoSuchKey):

@@ -19,6 +19,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+import handler_support
 from job_events import handler as events_handler
 from job_events.logic import DETAIL_TYPE
 from job_events.settings import get_settings
@@ -26,6 +27,7 @@ from labelflow.local import fake_sagemaker
 from labelflow.local.workforce import WorkerAnswer, WorkerTask
 from reconcile_jobs import handler as sweep
 from reconcile_jobs.logic import MISSING_JOB_GRACE_SECONDS
+from tests.handlers.fakes import fake_clients
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -80,16 +82,8 @@ class Tokens:
 
 
 def _clear_caches() -> None:
-    for cached in (
-        get_settings,
-        sweep._dynamodb,
-        sweep._sagemaker,
-        sweep._sfn,
-        events_handler._dynamodb,
-        events_handler._sagemaker,
-    ):
-        if hasattr(cached, "cache_clear"):  # not while a test replaces it
-            cached.cache_clear()
+    get_settings.cache_clear()
+    handler_support.reset_clients()
 
 
 @pytest.fixture
@@ -98,8 +92,7 @@ def states(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tokens]:
     _clear_caches()
     fake_sagemaker.install()
     tokens = Tokens()
-    monkeypatch.setattr(sweep, "_sfn", lambda: tokens)
-    monkeypatch.setattr(events_handler, "_sfn", lambda: tokens)
+    fake_clients(monkeypatch, sweep, events_handler, stepfunctions=tokens)
     try:
         with mock_aws():
             boto3.client("dynamodb").create_table(
@@ -341,7 +334,7 @@ def test_throttling_stops_the_sweep_early_without_failing(
         ended_job(name, "Stopped")
         wait_for(states, name)
     throttling = ThrottlingSageMaker(calls_allowed=1)
-    monkeypatch.setattr(sweep, "_sagemaker", lambda: throttling)
+    fake_clients(monkeypatch, sweep, stepfunctions=states, sagemaker=throttling)
 
     # When the sweep runs
     result = run_sweep()
@@ -353,7 +346,7 @@ def test_throttling_stops_the_sweep_early_without_failing(
     assert sum(stored_token(name) is not None for name in ("a", "b", "c")) == 2
 
     # And the next run continues where SageMaker lets it
-    monkeypatch.setattr(sweep, "_sagemaker", lambda: boto3.client("sagemaker"))
+    fake_clients(monkeypatch, sweep, stepfunctions=states)
     assert run_sweep()["resumed"] == 2
 
 
@@ -368,13 +361,26 @@ def test_throttled_task_responses_also_stop_the_sweep(states: Tokens) -> None:
     assert stored_token("done") == token
 
 
-def test_the_clients_back_off_before_giving_up() -> None:
-    sweep._sagemaker.cache_clear()
-    retries: dict[str, Any] = getattr(sweep._sagemaker().meta.config, "retries", {})
+def test_the_clients_back_off_before_giving_up(
+    states: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made: dict[str, Any] = {}
 
-    assert retries["mode"] == "standard"
-    assert retries.get("total_max_attempts") == sweep.MAX_ATTEMPTS == 5
-    sweep._sagemaker.cache_clear()
+    def client(service: str, **options: Any) -> Any:
+        made[service] = handler_support.client(service, **options)
+        return states if service == "stepfunctions" else made[service]
+
+    monkeypatch.setattr(sweep, "client", client)
+    ended_job("done", "Completed")
+    wait_for(states, "done")
+
+    assert run_sweep()["resumed"] == 1
+
+    assert sorted(made) == ["dynamodb", "sagemaker", "stepfunctions"]
+    for made_client in made.values():
+        retries: dict[str, Any] = getattr(made_client.meta.config, "retries", {})
+        assert retries["mode"] == "standard"
+        assert retries.get("total_max_attempts") == sweep.MAX_ATTEMPTS == 5
 
 
 def test_the_sweep_stops_before_running_out_of_time(states: Tokens) -> None:
@@ -398,7 +404,7 @@ def test_failed_items_are_counted_the_rest_reconciled_and_the_sweep_fails(
     states: Tokens, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Given a job the sweep may not describe, a malformed item and a job that ended
-    monkeypatch.setattr(sweep, "_sagemaker", DenyingSageMaker)
+    fake_clients(monkeypatch, sweep, stepfunctions=states, sagemaker=DenyingSageMaker())
     wait_for(states, "forbidden")
     boto3.client("dynamodb").put_item(TableName=TABLE, Item={"jobName": {"S": "no-token"}})
     ended_job("done", "Completed")

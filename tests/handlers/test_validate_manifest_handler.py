@@ -14,7 +14,9 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+import handler_support
 from gt_contracts import ContractError
+from tests.handlers.fakes import fake_clients
 from validate_manifest import handler
 from validate_manifest.logic import SourceRef, UnavailableObject
 from validate_manifest.settings import get_settings
@@ -36,7 +38,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("RESULTS_BUCKET", RESULTS)
     monkeypatch.delenv("MAX_OBJECTS_PER_JOB", raising=False)
     get_settings.cache_clear()
-    handler._s3.cache_clear()
+    handler_support.reset_clients()
     with mock_aws():
         client = handler._s3()
         for bucket in (INTAKE, RESULTS, DATA):
@@ -45,7 +47,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             client.put_object(Bucket=DATA, Key=f"pets/{n}.jpg", Body=b"\xff\xd8 jpeg")
         yield client
     get_settings.cache_clear()
-    handler._s3.cache_clear()
+    handler_support.reset_clients()
 
 
 def put_manifest(s3: Any, lines: list[str], key: str = KEY) -> str | None:
@@ -211,7 +213,7 @@ def _ref(position: int, key: str) -> SourceRef:
 
 def test_check_objects_sorts_missing_from_forbidden(monkeypatch):
     stub = _HeadStub({"gone.jpg": "404", "locked.jpg": "403", "old.jpg": "NoSuchKey"})
-    monkeypatch.setattr(handler, "_s3", lambda: stub)
+    fake_clients(monkeypatch, handler, s3=stub)
     refs = [_ref(i, key) for i, key in enumerate(["a.jpg", "gone.jpg", "locked.jpg", "old.jpg"])]
 
     found = handler._check_objects(iter(refs))
@@ -226,7 +228,7 @@ def test_check_objects_sorts_missing_from_forbidden(monkeypatch):
 def test_check_objects_checks_more_objects_than_the_queue_holds(monkeypatch):
     keys = [f"{n}.jpg" for n in range(3 * handler.HEAD_QUEUE)]
     stub = _HeadStub(dict.fromkeys(keys[::7], "404"))
-    monkeypatch.setattr(handler, "_s3", lambda: stub)
+    fake_clients(monkeypatch, handler, s3=stub)
 
     found = handler._check_objects(_ref(i, key) for i, key in enumerate(keys))
 
@@ -234,10 +236,18 @@ def test_check_objects_checks_more_objects_than_the_queue_holds(monkeypatch):
 
 
 def test_check_objects_lets_other_s3_errors_fail_the_step(monkeypatch):
-    monkeypatch.setattr(handler, "_s3", lambda: _HeadStub({"a.jpg": "SlowDown"}))
+    fake_clients(monkeypatch, handler, s3=_HeadStub({"a.jpg": "SlowDown"}))
 
     with pytest.raises(ClientError, match="SlowDown"):
         handler._check_objects([_ref(0, "a.jpg")])
+
+
+def test_the_s3_client_serves_every_check_thread_and_backs_off(s3):
+    config = handler._s3().meta.config
+
+    assert handler._s3() is s3
+    assert getattr(config, "max_pool_connections", None) == handler.HEAD_CONCURRENCY
+    assert getattr(config, "retries", None) == {"mode": "standard", "total_max_attempts": 6}
 
 
 def test_importing_the_handler_loads_no_heavy_module():

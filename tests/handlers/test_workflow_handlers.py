@@ -16,6 +16,7 @@ from job_events.logic import DETAIL_TYPE
 from job_events.settings import get_settings as events_settings
 from start_labeling_job import handler as start_handler
 from start_labeling_job.settings import get_settings as start_settings
+from tests.handlers.fakes import fake_clients
 from tests.unit.lambdas.test_start_labeling_job_logic import ENVIRONMENT
 
 TABLE = "tokens"
@@ -68,16 +69,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
-    for cached in (start_settings, events_settings, events_handler._dynamodb):
+    for cached in (start_settings, events_settings):
         cached.cache_clear()
     handler_support.reset_clients()
     sagemaker = FakeSageMaker()
-
-    def client(service: str) -> Any:
-        return sagemaker if service == "sagemaker" else handler_support.client(service)
-
-    monkeypatch.setattr(start_handler, "client", client)
-    monkeypatch.setattr(events_handler, "_sagemaker", lambda: sagemaker)
+    fake_clients(monkeypatch, start_handler, events_handler, sagemaker=sagemaker)
     with mock_aws():
         handler_support.client("s3").create_bucket(Bucket="results")
         handler_support.client("dynamodb").create_table(
@@ -87,7 +83,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeSageMaker]:
             BillingMode="PAY_PER_REQUEST",
         )
         yield sagemaker
-    for cached in (start_settings, events_settings, events_handler._dynamodb):
+    for cached in (start_settings, events_settings):
         cached.cache_clear()
     handler_support.reset_clients()
 
@@ -143,7 +139,7 @@ def test_job_events_sends_success_with_the_output(
     aws: FakeSageMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     states = FakeStates()
-    monkeypatch.setattr(events_handler, "_sfn", lambda: states)
+    fake_clients(monkeypatch, events_handler, sagemaker=aws, stepfunctions=states)
     start_handler.lambda_handler(start_event("t1"), Context())  # type: ignore[arg-type]
     aws.described = {
         "LabelingJobStatus": "Completed",
@@ -164,7 +160,7 @@ def test_job_events_sends_failure_with_the_reason(
     aws: FakeSageMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     states = FakeStates()
-    monkeypatch.setattr(events_handler, "_sfn", lambda: states)
+    fake_clients(monkeypatch, events_handler, sagemaker=aws, stepfunctions=states)
     start_handler.lambda_handler(start_event("t1"), Context())  # type: ignore[arg-type]
     aws.described = {"LabelingJobStatus": "Failed", "FailureReason": "no workers"}
 
@@ -179,7 +175,7 @@ def test_job_events_ignores_unknown_jobs(
     aws: FakeSageMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     states = FakeStates()
-    monkeypatch.setattr(events_handler, "_sfn", lambda: states)
+    fake_clients(monkeypatch, events_handler, sagemaker=aws, stepfunctions=states)
 
     result = events_handler.lambda_handler(job_event(), Context())  # type: ignore[arg-type]
 
@@ -191,7 +187,7 @@ def test_job_events_ignores_unknown_jobs(
 def test_a_repeated_event_after_the_token_was_used_is_harmless(
     aws: FakeSageMaker, monkeypatch: pytest.MonkeyPatch, code: str
 ) -> None:
-    monkeypatch.setattr(events_handler, "_sfn", lambda: FakeStates(code))
+    fake_clients(monkeypatch, events_handler, sagemaker=aws, stepfunctions=FakeStates(code))
     start_handler.lambda_handler(start_event("t1"), Context())  # type: ignore[arg-type]
 
     result = events_handler.lambda_handler(job_event(), Context())  # type: ignore[arg-type]
@@ -200,7 +196,8 @@ def test_a_repeated_event_after_the_token_was_used_is_harmless(
 
 
 def test_other_states_errors_propagate(aws: FakeSageMaker, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(events_handler, "_sfn", lambda: FakeStates("ThrottlingException"))
+    throttled = FakeStates("ThrottlingException")
+    fake_clients(monkeypatch, events_handler, sagemaker=aws, stepfunctions=throttled)
     start_handler.lambda_handler(start_event("t1"), Context())  # type: ignore[arg-type]
 
     with pytest.raises(ClientError):

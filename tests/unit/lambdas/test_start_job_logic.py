@@ -113,6 +113,19 @@ def test_other_keys_are_rejected(key: str, reason: str) -> None:
     assert decision.record() == {"bucket": "intake", "key": key, "reason": decision.reason}
 
 
+@pytest.mark.parametrize(
+    ("key", "project"),
+    [("pets/a.jsonl", "pets"), ("reviews/a.csv", "reviews"), ("a.jsonl", None), ("/a.jsonl", None)],
+)
+def test_a_rejection_names_the_project_of_the_keys_first_segment(
+    key: str, project: str | None
+) -> None:
+    decision = decide(ManifestDrop.from_event(s3_event(key)), PROJECTS)
+
+    assert isinstance(decision, Reject)
+    assert decision.project == project
+
+
 def test_rejection_key_keeps_the_whole_key() -> None:
     assert rejection_key("pets/x/a.jsonl") == "rejected/pets/x/a.jsonl.json"
 
