@@ -75,8 +75,10 @@ def label_studio_config(spec: TaskSpec, *, source_kind: SourceKind | None = None
     _instructions(view, spec)
     item = ET.Element("Image" if kind == "s3" else "Text", name=data_key, value=f"${data_key}")
     control = _control(spec, task_type, to_name=data_key)
-    # Label Studio lays out in document order; span labels read best above the text.
-    view.extend([control, item] if task_type == "named-entity" else [item, control])
+    # Label Studio lays out in document order. Region labels (spans, boxes, masks, points)
+    # are picked before drawing, so they go above the item; answers go below it.
+    labels_first = _CONTROLS[task_type][0].endswith("Labels")
+    view.extend([control, item] if labels_first else [item, control])
     ET.indent(view)
     return ET.tostring(view, encoding="unicode") + "\n"
 

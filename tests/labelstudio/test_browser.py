@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser
 
+from gt_contracts import SourceKind
 from labelflow.local.label_studio import Account, LocalLabelStudio
 from tests.labelstudio.browser import (
     SUBMIT,
@@ -22,6 +23,8 @@ from tests.labelstudio.browser import (
     screenshot_config,
 )
 from tests.labelstudio.conftest import ARTIFACTS
+from tests.worker_ui.cases import CASES
+from worker_ui import label_studio_config
 
 SCREENSHOTS = ARTIFACTS / "ui"
 
@@ -37,59 +40,39 @@ def _png_data_uri() -> str:
 
 @dataclass(frozen=True)
 class Sample:
-    """A labeling config with one task, and the label a worker clicks in it."""
+    """A catalog labeling config with one task, and the label a worker clicks in it."""
 
     name: str
+    task_type: str
     label_config: str
     task_data: dict[str, Any]
     label: str
 
 
-# Stand-ins until the task-type catalog generates these.
-SAMPLES = [
-    Sample(
-        name="image-classification",
-        label_config="""
-<View>
-  <Image name="image" value="$image"/>
-  <Choices name="class" toName="image" choice="single">
-    <Choice value="cat"/>
-    <Choice value="dog"/>
-    <Choice value="other"/>
-  </Choices>
-</View>""",
-        task_data={"image": _png_data_uri()},
-        label="dog",
-    ),
-    Sample(
-        name="text-classification-hotkeys",
-        label_config="""
-<View>
-  <Header value="What is the tone of this review?"/>
-  <Text name="text" value="$text"/>
-  <Choices name="tone" toName="text" choice="single" showInline="true">
-    <Choice value="positive" hotkey="1"/>
-    <Choice value="negative" hotkey="2"/>
-    <Choice value="neutral" hotkey="3"/>
-  </Choices>
-</View>""",
-        task_data={"text": "Arrived on time and works exactly as described."},
-        label="positive",
-    ),
-    Sample(
-        name="named-entities",
-        label_config="""
-<View>
-  <Labels name="entity" toName="text">
-    <Label value="PERSON" background="#ff8800"/>
-    <Label value="ORGANIZATION" background="#0088ff"/>
-  </Labels>
-  <Text name="text" value="$text"/>
-</View>""",
-        task_data={"text": "Ada Lovelace wrote notes for Charles Babbage's engine."},
-        label="PERSON",
-    ),
-]
+_TEXT = "Ada Lovelace wrote notes for Charles Babbage's engine; the notes were a joy to read."
+
+
+def _samples() -> list[Sample]:
+    """One sample per task type of the catalog (two for types that label images or texts)."""
+    samples = []
+    for task_type, case in CASES.items():
+        project = case.project()
+        kinds: tuple[SourceKind | None, ...] = (
+            ("s3", "text") if task_type in ("free-text", "numeric") else (None,)
+        )
+        for kind in kinds:
+            config = label_studio_config(project, source_kind=kind)
+            key = "image" if "$image" in config else "text"
+            data = {key: _png_data_uri() if key == "image" else _TEXT}
+            suffix = "" if kind is None else f"-{key}"
+            label = case.labels[0] if case.labels else ""
+            samples.append(Sample(f"{task_type}{suffix}", task_type, config, data, label))
+    return samples
+
+
+SAMPLES = _samples()
+#: Task types whose worker ticks a label and submits, in the end-to-end test.
+CLICKED = ("image-classification", "text-classification")
 
 
 @pytest.fixture(scope="module")
@@ -117,9 +100,7 @@ def test_labeling_config_renders_without_errors(
         assert image.size[0] == 1280
 
 
-@pytest.mark.parametrize(
-    "sample", [s for s in SAMPLES if s.name != "named-entities"], ids=lambda s: s.name
-)
+@pytest.mark.parametrize("sample", [s for s in SAMPLES if s.name in CLICKED], ids=lambda s: s.name)
 def test_worker_clicks_a_label_and_submits_and_the_api_has_the_answer(
     label_studio: LocalLabelStudio, browser: Browser, annotators: list[Account], sample: Sample
 ) -> None:
@@ -149,3 +130,7 @@ def test_worker_clicks_a_label_and_submits_and_the_api_has_the_answer(
     assert len(answers) == 1
     assert answers[0].completed_by == worker.user_id
     assert [region["value"]["choices"] for region in answers[0].result] == [[sample.label]]
+
+
+def test_every_catalog_task_type_has_a_screenshot_sample() -> None:
+    assert {sample.task_type for sample in SAMPLES} == set(CASES)
