@@ -37,6 +37,7 @@ until :func:`complete_human_loop`.
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import re
@@ -180,16 +181,21 @@ def _child(where: str, name: str) -> str:
     return f"{where}.{lowered}" if where else lowered
 
 
+@functools.cache
+def _service_model(service: str) -> Any:
+    """botocore's model of ``service``, parsed once (a new session parses the JSON again)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
 def validate_request(service: str, operation: str, params: Mapping[str, Any]) -> None:
     """Check ``params`` against the input shape of ``service``'s ``operation``.
 
     Raises:
         FakeValidationError: with the real API's "N validation errors detected: ..." text.
     """
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model(service)
-    shape = model.operation_model(operation).input_shape
+    shape = _service_model(service).operation_model(operation).input_shape
     problems: list[str] = []
     _check(shape, dict(params), "", problems)
     if problems:
