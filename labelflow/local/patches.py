@@ -482,7 +482,7 @@ def _moto_modules() -> tuple[str, ...]:
     ``DomainDispatcherApplication.get_backend_for_host`` asks whether a request's host is a
     moto module name on every request, under the lock that serialises every request's
     dispatch; the original answers by listing moto's package folder and ``stat``-ing each of
-    its ~190 entries. The folder does not change while the process runs.
+    its ~180 entries. The folder does not change while the process runs.
     """
     if _MODULES not in _ORIGINALS:
         _ORIGINALS[_MODULES] = tuple(_ORIGINALS["server-dispatch"]())
