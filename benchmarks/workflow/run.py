@@ -276,7 +276,11 @@ def _wait(api: JobsAws, job_id: str, timeout: float) -> JobRecord:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = api.get_job(job_id)
-        if record is not None and record.status in {"SUCCEEDED", "FAILED"}:
+        # moto applies an UpdateItem's SET clauses one at a time to the stored item, so a
+        # concurrent GetItem can see SUCCEEDED before the outputUri of the same update.
+        if record is not None and (
+            record.status == "FAILED" or (record.status == "SUCCEEDED" and record.output_uri)
+        ):
             return record
         time.sleep(POLL_SECONDS)
     raise RuntimeError(f"job {job_id} did not end within {timeout:g} s")
