@@ -77,6 +77,7 @@ test: lint typecheck cfn-lint pytest
 bench: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.consolidation.run
 	$(BIN)/python -m benchmarks.validation.run
+	$(BIN)/python -m benchmarks.workflow.run
 
 clean:
 	rm -rf $(VENV) $(LS_VENV) node_modules cdk.out build test-artifacts .pytest_cache .mypy_cache .ruff_cache

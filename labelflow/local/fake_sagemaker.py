@@ -37,6 +37,7 @@ until :func:`complete_human_loop`.
 
 from __future__ import annotations
 
+import functools
 import json
 import queue
 import re
@@ -46,8 +47,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import boto3
 
 from labelflow.local.workforce import WorkerAnswer, WorkerTask, Workforce
 
@@ -182,16 +181,21 @@ def _child(where: str, name: str) -> str:
     return f"{where}.{lowered}" if where else lowered
 
 
+@functools.cache
+def _service_model(service: str) -> Any:
+    """botocore's model of ``service``, parsed once (a new session parses the JSON again)."""
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
 def validate_request(service: str, operation: str, params: Mapping[str, Any]) -> None:
     """Check ``params`` against the input shape of ``service``'s ``operation``.
 
     Raises:
         FakeValidationError: with the real API's "N validation errors detected: ..." text.
     """
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model(service)
-    shape = model.operation_model(operation).input_shape
+    shape = _service_model(service).operation_model(operation).input_shape
     problems: list[str] = []
     _check(shape, dict(params), "", problems)
     if problems:
@@ -791,16 +795,32 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+def _s3_store(job: _Job) -> Any:
+    """moto's S3 backend of the job's account: the job reads and writes its files directly.
+
+    Ground Truth writes its files from inside AWS, not through a client of the account's
+    endpoint; going through moto's backend keeps what an S3 API write does (bucket default
+    encryption, versioning, event notifications) without one HTTP round trip per file, which
+    made up half of a 1,000-item job's run time.
+    """
+    from moto.s3.models import s3_backends
+    from moto.utilities.utils import get_partition
+
+    return s3_backends[job.account][get_partition(job.region)]
+
+
 def _read(s3: Any, uri: str) -> bytes:
     bucket, key = _split_s3(uri)
-    body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return body
+    stored = s3.get_object(bucket, key)
+    if stored is None:
+        raise KeyError(f"no object {uri}")
+    return bytes(stored.value)
 
 
 def _write(s3: Any, uri: str, body: Any) -> None:
     bucket, key = _split_s3(uri)
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    s3.put_object(bucket, key, data)
 
 
 def _invoke(job: _Job, arn: str, event: Any, role: str) -> Any:
@@ -903,7 +923,7 @@ def _run(job: _Job) -> None:
     task = request["HumanTaskConfig"]
     attribute = request["LabelAttributeName"]
     output = request["OutputConfig"]["S3OutputPath"].rstrip("/") + f"/{job.name}"
-    s3 = boto3.client("s3", region_name=job.region)
+    s3 = _s3_store(job)
     manifest_uri = request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
     try:
         raw = _read(s3, manifest_uri).decode("utf-8")

@@ -58,6 +58,7 @@ _roots_by_zip: dict[str, Path] = {}
 _repo_digest: str | None = None
 _isolated_modules: dict[Path, dict[str, ModuleType]] = {}
 _last_tenant: dict[Path, Hashable] = {}
+_names_by_root: dict[Path, tuple[int, frozenset[str]]] = {}
 
 
 def _included(relative: str) -> bool:
@@ -132,6 +133,21 @@ def _cache_root() -> Path:
 
 
 def _top_level_names(root: Path) -> frozenset[str]:
+    """The packages and modules ``root`` provides; listed again only when ``root`` changes.
+
+    Every invocation asks, so the answer is kept per folder and modification time instead
+    of listing the folder (and ``stat``-ing each entry) per call.
+    """
+    stamp = root.stat().st_mtime_ns
+    known = _names_by_root.get(root)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    names = _list_top_level_names(root)
+    _names_by_root[root] = (stamp, names)
+    return names
+
+
+def _list_top_level_names(root: Path) -> frozenset[str]:
     names = set()
     for child in root.iterdir():
         if child.is_dir() and (child / "__init__.py").is_file():

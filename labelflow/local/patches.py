@@ -17,6 +17,9 @@ patch               what it changes
 ``events-targets``  ``moto.events.models.Rule.send_to_targets``: ``states`` and ``lambda``
                     targets (moto raises ``NotImplementedError`` for both, which S3
                     delivery swallows); other targets are left to moto
+``server-dispatch`` ``moto.backends.list_of_moto_modules``: listed once instead of on every
+                    request (the server's dispatcher lists moto's package folder, one
+                    ``stat`` per entry, under its process-wide lock, per request)
 =================== =====================================================================
 
 Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
@@ -469,6 +472,52 @@ def _events_applied() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# server-dispatch: moto's module list read once
+# --------------------------------------------------------------------------------------------
+
+
+def _moto_modules() -> tuple[str, ...]:
+    """Replacement of ``moto.backends.list_of_moto_modules() -> Iterable[str]``.
+
+    ``DomainDispatcherApplication.get_backend_for_host`` asks whether a request's host is a
+    moto module name on every request, under the lock that serialises every request's
+    dispatch; the original answers by listing moto's package folder and ``stat``-ing each of
+    its ~180 entries. The folder does not change while the process runs.
+    """
+    if _MODULES not in _ORIGINALS:
+        _ORIGINALS[_MODULES] = tuple(_ORIGINALS["server-dispatch"]())
+    modules: tuple[str, ...] = _ORIGINALS[_MODULES]
+    return modules
+
+
+_MODULES = "server-dispatch-modules"
+
+
+def _dispatch_apply() -> None:
+    from moto import backends
+
+    if getattr(backends.list_of_moto_modules, _MARK, False):
+        return
+    _ORIGINALS["server-dispatch"] = backends.list_of_moto_modules
+    setattr(_moto_modules, _MARK, True)
+    backends.list_of_moto_modules = _moto_modules
+
+
+def _dispatch_restore() -> None:
+    from moto import backends
+
+    if "server-dispatch" in _ORIGINALS:
+        backends.list_of_moto_modules = _ORIGINALS.pop("server-dispatch")
+        _ORIGINALS.pop(_MODULES, None)
+
+
+def _dispatch_applied() -> bool:
+    from moto import backends
+
+    return bool(getattr(backends.list_of_moto_modules, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
 
 _ORIGINALS: dict[str, Any] = {}
 
@@ -477,6 +526,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("sfn-responses", _responses_apply, _responses_restore, _responses_applied),
     Patch("fast-waits", _waits_apply, _waits_restore, _waits_applied),
     Patch("events-targets", _events_apply, _events_restore, _events_applied),
+    Patch("server-dispatch", _dispatch_apply, _dispatch_restore, _dispatch_applied),
 )
 
 _users = 0

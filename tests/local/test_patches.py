@@ -387,3 +387,26 @@ def _run(definition: dict[str, Any], payload: Any) -> Any:
         if described["status"] != "RUNNING" or time.monotonic() > deadline:
             return described
         time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- server-dispatch
+
+
+def test_server_dispatch_canary_internals() -> None:
+    from moto import backends
+    from moto.moto_server import werkzeug_app
+
+    source = inspect.getsource(werkzeug_app.DomainDispatcherApplication.get_backend_for_host)
+    assert "backends.list_of_moto_modules()" in source
+    original = patches._ORIGINALS.get("server-dispatch", backends.list_of_moto_modules)
+    assert "os.listdir" in inspect.getsource(original), "moto no longer lists its folder"
+
+
+def test_server_dispatch_lists_the_same_modules_once(patched: None) -> None:
+    from moto import backends
+
+    listed = list(patches._ORIGINALS["server-dispatch"]())
+
+    assert list(backends.list_of_moto_modules()) == listed
+    assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
+    assert "s3" in listed and "stepfunctions" in listed
