@@ -20,6 +20,10 @@ patch               what it changes
 ``server-dispatch`` ``moto.backends.list_of_moto_modules``: listed once instead of on every
                     request (the server's dispatcher lists moto's package folder, one
                     ``stat`` per entry, under its process-wide lock, per request)
+``dynamodb-atomic`` ``moto.dynamodb.responses.DynamoHandler`` item actions run under one
+                    lock: moto applies an ``UpdateItem``'s changes to the stored item one
+                    at a time, so a concurrent read could see half of an update (a job
+                    marked SUCCEEDED before its output URI was set); DynamoDB never does
 =================== =====================================================================
 
 Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
@@ -518,6 +522,65 @@ def _dispatch_applied() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# dynamodb-atomic: item reads and writes one at a time
+# --------------------------------------------------------------------------------------------
+
+#: The item actions of ``DynamoHandler`` (each reads the request, calls the backend and builds
+#: its result, a copy, before returning) that run under :data:`DYNAMODB_LOCK`.
+DYNAMODB_ACTIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "batch_get_item",
+    "batch_write_item",
+    "transact_get_items",
+    "transact_write_items",
+    "execute_statement",
+    "batch_execute_statement",
+)
+DYNAMODB_LOCK = threading.RLock()
+
+
+def _atomic(action: Callable[..., Any]) -> Callable[..., Any]:
+    def run(self: Any) -> Any:
+        with DYNAMODB_LOCK:
+            return action(self)
+
+    setattr(run, _MARK, True)
+    run.__name__ = action.__name__
+    return run
+
+
+def _dynamodb_apply() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in DYNAMODB_ACTIONS:
+        action = getattr(DynamoHandler, name)
+        if getattr(action, _MARK, False):
+            continue
+        _ORIGINALS[f"dynamodb-atomic.{name}"] = action
+        setattr(DynamoHandler, name, _atomic(action))
+
+
+def _dynamodb_restore() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in DYNAMODB_ACTIONS:
+        original = _ORIGINALS.pop(f"dynamodb-atomic.{name}", None)
+        if original is not None:
+            setattr(DynamoHandler, name, original)
+
+
+def _dynamodb_applied() -> bool:
+    from moto.dynamodb.responses import DynamoHandler
+
+    return all(getattr(getattr(DynamoHandler, name), _MARK, False) for name in DYNAMODB_ACTIONS)
+
+
+# --------------------------------------------------------------------------------------------
 
 _ORIGINALS: dict[str, Any] = {}
 
@@ -527,6 +590,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("fast-waits", _waits_apply, _waits_restore, _waits_applied),
     Patch("events-targets", _events_apply, _events_restore, _events_applied),
     Patch("server-dispatch", _dispatch_apply, _dispatch_restore, _dispatch_applied),
+    Patch("dynamodb-atomic", _dynamodb_apply, _dynamodb_restore, _dynamodb_applied),
 )
 
 _users = 0

@@ -410,3 +410,49 @@ def test_server_dispatch_lists_the_same_modules_once(patched: None) -> None:
     assert list(backends.list_of_moto_modules()) == listed
     assert backends.list_of_moto_modules() is backends.list_of_moto_modules()
     assert "s3" in listed and "stepfunctions" in listed
+
+
+def test_dynamodb_atomic_canary_internals() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    for name in patches.DYNAMODB_ACTIONS:
+        action = patches._ORIGINALS.get(f"dynamodb-atomic.{name}", getattr(DynamoHandler, name))
+        # each action builds its result (a copy of the items) before it returns
+        assert "return" in inspect.getsource(action), name
+    update = patches._ORIGINALS.get("dynamodb-atomic.update_item", DynamoHandler.update_item)
+    assert "self.dynamodb_backend.update_item(" in inspect.getsource(update)
+
+
+def test_dynamodb_item_actions_wait_for_each_other(aws: None) -> None:
+    import threading
+
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="jobs",
+        KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamodb.put_item(TableName="jobs", Item={"jobId": {"S": "j"}, "status": {"S": "RUNNING"}})
+    seen: list[dict[str, Any]] = []
+
+    def read() -> None:
+        seen.append(dynamodb.get_item(TableName="jobs", Key={"jobId": {"S": "j"}})["Item"])
+
+    # While an update holds the lock, a read waits, then sees the whole update
+    with patches.DYNAMODB_LOCK:
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive()  # blocked behind the update in progress
+        dynamodb.update_item(  # the same thread may enter again (the lock is re-entrant)
+            TableName="jobs",
+            Key={"jobId": {"S": "j"}},
+            UpdateExpression="SET #s = :s, outputUri = :o",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": {"S": "SUCCEEDED"}, ":o": {"S": "s3://r/o"}},
+        )
+    reader.join(timeout=10)
+    assert seen == [
+        {"jobId": {"S": "j"}, "status": {"S": "SUCCEEDED"}, "outputUri": {"S": "s3://r/o"}}
+    ]
