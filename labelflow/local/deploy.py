@@ -37,6 +37,12 @@ resource                        created as
 StateMachine``                  (``DefinitionString``/``Definition`` and
                                 ``DefinitionSubstitutions``)
 ``AWS::Events::Rule``           ``put_rule`` and ``put_targets``
+``AWS::SecretsManager::Secret`` ``create_secret`` with its ``SecretString``, or a value made
+                                as ``GenerateSecretString`` asks (length, punctuation,
+                                a template with ``GenerateStringKey``); ``Ref`` is its name
+``AWS::Lambda::Url``            nothing to create: ``Fn::GetAtt <url>.FunctionUrl`` is
+                                ``<function_url_base><function name>/``, served by
+                                :class:`labelflow.local.server.LocalAws`
 =============================== ==========================================================
 
 Everything else (bucket and queue policies, IAM policies, log groups, layer versions, Lambda
@@ -92,6 +98,7 @@ _NAME_PROPERTIES = {
     "AWS::DynamoDB::GlobalTable": "TableName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::SecretsManager::Secret": "Name",
 }
 
 
@@ -120,8 +127,10 @@ class TemplateResolver:
         account: str = "123456789012",
         partition: str = "aws",
         parameters: Mapping[str, Any] | None = None,
+        function_url_base: str | None = None,
     ) -> None:
         self.template = template
+        self.function_url_base = function_url_base
         self.resources: Mapping[str, Any] = template.get("Resources", {})
         self.stack_name = stack_name
         self.region = region
@@ -253,9 +262,25 @@ class TemplateResolver:
             values = {"Arn": lambda: self._arn("logs", f"log-group:{name}:*")}
         elif kind == "AWS::Lambda::LayerVersion":
             values = {"LayerVersionArn": lambda: self.ref(logical_id)}
+        elif kind == "AWS::SecretsManager::Secret":
+            values = {"Id": lambda: name}
+        elif kind == "AWS::Lambda::Url":
+            values = {
+                "FunctionUrl": lambda: self._function_url(logical_id),
+                "FunctionArn": lambda: self.resolve(
+                    self.resource(logical_id)["Properties"]["TargetFunctionArn"]
+                ),
+            }
         if attribute not in values:
             raise DeployError(f"Fn::GetAtt {logical_id}.{attribute} ({kind}) is not supported")
         return values[attribute]()
+
+    def _function_url(self, logical_id: str) -> str:
+        target = str(self.resolve(self.resource(logical_id)["Properties"]["TargetFunctionArn"]))
+        function = target.rsplit(":function:", 1)[-1].split(":", 1)[0]
+        if self.function_url_base is None:
+            return f"https://{self._key_id(logical_id)[:32]}.lambda-url.{self.region}.on.aws/"
+        return f"{self.function_url_base.rstrip('/')}/{function}/"
 
     # ------------------------------------------------------------------------- intrinsics
 
@@ -424,6 +449,7 @@ _SKIP_REASONS = {
     "AWS::Lambda::LayerVersion": "handlers import layer packages from this environment",
     "AWS::Lambda::Permission": "moto enforces no resource policies",
     "AWS::CDK::Metadata": "CDK metadata",
+    "AWS::Lambda::Url": "served by LocalAws' function URL server",
 }
 
 _ORDER = (
@@ -437,6 +463,7 @@ _ORDER = (
     "AWS::Lambda::Function",
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
+    "AWS::SecretsManager::Secret",
     "Custom::S3BucketNotifications",
     "Custom::CDKBucketDeployment",
 )
@@ -451,8 +478,12 @@ def deploy(
     region: str = "us-east-1",
     account: str = "123456789012",
     parameters: Mapping[str, Any] | None = None,
+    function_url_base: str | None = None,
 ) -> Deployment:
-    """Deploy ``cdk.out/<stack>.template.json`` through ``client(service)`` clients."""
+    """Deploy ``cdk.out/<stack>.template.json`` through ``client(service)`` clients.
+
+    ``function_url_base`` is where function URLs are served (``LocalAws.function_url_base``).
+    """
     template = load_template(cdk_out, stack)
     return deploy_template(
         template,
@@ -462,6 +493,7 @@ def deploy(
         region=region,
         account=account,
         parameters=parameters,
+        function_url_base=function_url_base,
     )
 
 
@@ -474,10 +506,16 @@ def deploy_template(
     region: str = "us-east-1",
     account: str = "123456789012",
     parameters: Mapping[str, Any] | None = None,
+    function_url_base: str | None = None,
 ) -> Deployment:
     """Deploy a template whose asset paths are relative to ``asset_root``."""
     resolver = TemplateResolver(
-        template, stack_name=stack_name, region=region, account=account, parameters=parameters
+        template,
+        stack_name=stack_name,
+        region=region,
+        account=account,
+        parameters=parameters,
+        function_url_base=function_url_base,
     )
     deployer = _Deployer(resolver, asset_root, client)
     return deployer.run()
@@ -518,6 +556,7 @@ class _Deployer:
             "AWS::Lambda::Function": self._function,
             "AWS::StepFunctions::StateMachine": self._state_machine,
             "AWS::Events::Rule": self._rule,
+            "AWS::SecretsManager::Secret": self._secret,
             "Custom::S3BucketNotifications": self._notifications,
             "Custom::CDKBucketDeployment": self._bucket_deployment,
         }
@@ -601,6 +640,16 @@ class _Deployer:
     def _notifications(self, logical_id: str, props: Mapping[str, Any]) -> None:
         props = self.resolver.resolve(props)
         self._put_notifications(props["BucketName"], props.get("NotificationConfiguration", {}))
+
+    def _secret(self, logical_id: str, props: Mapping[str, Any]) -> None:
+        props = self.resolver.resolve(props)
+        value = props.get("SecretString")
+        if value is None:
+            value = _generated_secret(props.get("GenerateSecretString") or {})
+        options: dict[str, Any] = {"Name": self.resolver.ref(logical_id), "SecretString": value}
+        if props.get("Description"):
+            options["Description"] = props["Description"]
+        self.client("secretsmanager").create_secret(**options)
 
     def _bucket_deployment(self, logical_id: str, props: Mapping[str, Any]) -> None:
         props = self.resolver.resolve(
@@ -834,3 +883,23 @@ class _Deployer:
         if targets and not props.get("ScheduleExpression"):
             bus = {"EventBusName": options["EventBusName"]} if "EventBusName" in options else {}
             events.put_targets(Rule=name, Targets=targets, **bus)
+
+
+def _generated_secret(spec: Mapping[str, Any]) -> str:
+    """A random secret value as ``GenerateSecretString`` describes it."""
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?[]^_{|}~"
+    excluded = str(spec.get("ExcludeCharacters", ""))
+    alphabet = "".join(c for c in alphabet if c not in excluded)
+    length = int(spec.get("PasswordLength", 32))
+    value = "".join(secrets.choice(alphabet) for _ in range(length))
+    template = spec.get("SecretStringTemplate")
+    if template and spec.get("GenerateStringKey"):
+        document = json.loads(str(template))
+        document[str(spec["GenerateStringKey"])] = value
+        return json.dumps(document)
+    return value

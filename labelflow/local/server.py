@@ -15,17 +15,21 @@ Starting it:
 4. sets ``MOTO_PORT`` (the executor's own aws-sdk and Lambda calls go to
    ``http://localhost:$MOTO_PORT``) and ``AWS_ENDPOINT_URL`` (in-process handlers and any
    boto3 client of this process then talk to the emulator), plus fake credentials and a
-   region when none are set.
+   region when none are set;
+5. serves function URLs on 127.0.0.1 (:attr:`LocalAws.function_url_base`): a request to
+   ``<base><function name>/<path>`` invokes that function with the function URL event and
+   answers with its response, as a Lambda function URL does.
 
-Stopping it stops the fake labeling-job runner, waits for asynchronous Lambda invocations,
-shuts the server down and closes its socket, and restores the environment, moto's
-configuration and the patches. moto's state lives in this process's backends and is reset on
-start, so each ``LocalAws`` begins empty. One ``LocalAws`` at a time per process: moto's
-backends and the environment variables are process-wide.
+Stopping it stops the function URL server and the fake labeling-job runner, waits for
+asynchronous Lambda invocations, shuts the server down and closes its socket, and restores
+the environment, moto's configuration and the patches. moto's state lives in this process's
+backends and is reset on start, so each ``LocalAws`` begins empty. One ``LocalAws`` at a time
+per process: moto's backends and the environment variables are process-wide.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -37,6 +41,7 @@ import boto3
 from botocore.config import Config
 
 from labelflow.local import fake_sagemaker, patches
+from labelflow.local.webhook_relay import WebhookRelay
 
 __all__ = ["ACCOUNT_ID", "FAKE_CREDENTIALS", "LocalAws"]
 
@@ -79,6 +84,7 @@ class LocalAws:
         self._werkzeug_level = logging.NOTSET
         self.endpoint_url = ""
         self.port = 0
+        self._function_urls: WebhookRelay | None = None
 
     # ----------------------------------------------------------------------------- lifecycle
 
@@ -124,6 +130,7 @@ class LocalAws:
         self._saved_env = {key: os.environ.get(key) for key in _ENVIRONMENT_KEYS}
         os.environ.update(values)
         fake_sagemaker.runner().start(background=self._background)
+        self._function_urls = WebhookRelay(self._invoke_by_url).start()
 
     def _quiet_request_log(self) -> None:
         """werkzeug logs every request at INFO; keep the emulator's output to warnings."""
@@ -137,6 +144,9 @@ class LocalAws:
         if _active is not self:
             return
         try:
+            if self._function_urls is not None:
+                self._function_urls.stop()
+                self._function_urls = None
             fake_sagemaker.runner().stop()
             patches.drain_async_invocations()
             if self._server is not None:
@@ -193,6 +203,38 @@ class LocalAws:
         options.update(kwargs)
         factory: Callable[..., Any] = boto3.client
         return factory(service, **options)
+
+    @property
+    def function_url_base(self) -> str:
+        """Where functions' URLs are served: ``<base><function name>/`` is one function's URL.
+
+        Pass it to :func:`labelflow.local.deploy.deploy` so that ``AWS::Lambda::Url``
+        resources resolve to it.
+        """
+        if self._function_urls is None:
+            raise RuntimeError("LocalAws is not running")
+        return self._function_urls.url
+
+    def _invoke_by_url(self, event: dict[str, Any]) -> Any:
+        """Call the function named by the first path segment with a function URL event."""
+        name, _, rest = event["rawPath"].lstrip("/").partition("/")
+        if not name:
+            return {"statusCode": 404, "body": "no function in the URL path"}
+        forwarded = {
+            **event,
+            "rawPath": "/" + rest,
+            "requestContext": {
+                **event["requestContext"],
+                "http": {**event["requestContext"]["http"], "path": "/" + rest},
+            },
+        }
+        response = self.client("lambda").invoke(
+            FunctionName=name, Payload=json.dumps(forwarded).encode()
+        )
+        payload = response["Payload"].read()
+        if response.get("FunctionError"):
+            raise RuntimeError(f"function {name} failed: {payload.decode(errors='replace')}")
+        return json.loads(payload) if payload else None
 
     def run_jobs(self) -> list[str]:
         """Run every pending fake labeling job to its end; return their names."""

@@ -308,3 +308,82 @@ def test_bucket_deployment_replaces_markers_and_prunes(local_aws: LocalAws, tmp_
 
     listed = s3.list_objects_v2(Bucket="site", Prefix="shared/")["Contents"]
     assert [item["Key"] for item in listed] == ["shared/b.txt"]
+
+
+HOOK_CODE = """
+import json, os
+def handler(event, context):
+    body = json.dumps({"path": event["rawPath"], "secret": event["headers"].get("x-secret"),
+                       "region": os.environ.get("AWS_REGION")})
+    return {"statusCode": 202, "headers": {"content-type": "application/json"}, "body": body}
+"""
+
+URL_TEMPLATE: dict[str, Any] = {
+    "Resources": {
+        "HookRole": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {}}},
+        "Hook": {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Code": {"ZipFile": HOOK_CODE},
+                "Handler": "index.handler",
+                "Runtime": "python3.12",
+                "Role": {"Fn::GetAtt": ["HookRole", "Arn"]},
+            },
+        },
+        "HookUrl": {
+            "Type": "AWS::Lambda::Url",
+            "Properties": {
+                "TargetFunctionArn": {"Fn::GetAtt": ["Hook", "Arn"]},
+                "AuthType": "NONE",
+            },
+        },
+        "Shared": {
+            "Type": "AWS::SecretsManager::Secret",
+            "Properties": {
+                "GenerateSecretString": {"PasswordLength": 40, "ExcludePunctuation": True}
+            },
+        },
+    },
+    "Outputs": {
+        "Url": {"Value": {"Fn::GetAtt": ["HookUrl", "FunctionUrl"]}},
+        "Secret": {"Value": {"Ref": "Shared"}},
+    },
+}
+
+
+def test_function_urls_are_served_and_secrets_generated(
+    local_aws: LocalAws, tmp_path: Path
+) -> None:
+    import urllib.request
+
+    deployment = deploy_template(
+        URL_TEMPLATE,
+        stack_name="hooks",
+        asset_root=tmp_path,
+        client=local_aws.client,
+        function_url_base=local_aws.function_url_base,
+    )
+    url = deployment.outputs["Url"]
+    assert url == f"{local_aws.function_url_base}hooks-Hook/"
+
+    request = urllib.request.Request(
+        url + "label-studio", data=b"{}", headers={"X-Secret": "abc"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 202
+        assert json.loads(response.read()) == {
+            "path": "/label-studio",
+            "secret": "abc",
+            "region": "us-east-1",
+        }
+
+    value = local_aws.client("secretsmanager").get_secret_value(
+        SecretId=deployment.outputs["Secret"]
+    )["SecretString"]
+    assert len(value) == 40
+    assert value.isalnum()
+
+
+def test_function_urls_without_a_server_are_placeholders() -> None:
+    resolver = TemplateResolver(URL_TEMPLATE, stack_name="hooks")
+    assert resolver.get_att("HookUrl", "FunctionUrl").endswith(".lambda-url.us-east-1.on.aws/")
