@@ -10,6 +10,7 @@ Invalid values fail synthesis with a `ConfigError` that names the project and th
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -38,8 +39,10 @@ __all__ = [
     "POWERTOOLS_VERSION",
     "STAGES",
     "Architecture",
+    "Backend",
     "ConfigError",
     "Example",
+    "LabelStudioConfig",
     "Method",
     "ProjectConfig",
     "StageConfig",
@@ -76,6 +79,7 @@ Method = Literal[
 ]
 
 Architecture = Literal["arm64", "x86_64"]
+Backend = Literal["ground-truth", "labelstudio"]
 Runtime = Literal["python3.12"]
 
 #: Classification (single- or multi-label, where multi-label runs the method per label) is the
@@ -234,6 +238,8 @@ class ProjectConfig(BaseModel):
     notify_emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
     # Good and bad examples for the worker instructions (baked into the worker templates).
     examples: tuple[Example, ...] = ()
+    # Who collects the answers: SageMaker Ground Truth, or the stage's Label Studio.
+    backend: Backend = "ground-truth"
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -381,6 +387,155 @@ def projects_setting(projects: tuple[ProjectConfig, ...], workteam_arn: str | No
     return json.dumps(settings, sort_keys=True, separators=(",", ":"))
 
 
+_SECRET_ARN = r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]+$"
+_CERTIFICATE_ARN = r"^arn:aws[a-z\-]*:acm:[a-z0-9\-]+:\d{12}:certificate/[0-9a-f\-]{36}$"
+_HTTPS_URL = r"^https://[A-Za-z0-9.\-]+(:\d{1,5})?(/\S*)?$"
+_DOMAIN = r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# [registry[:port]/]name[/name...]:tag@sha256:<digest>: a tag says which release runs, the
+# digest makes sure it is exactly the image that was reviewed (tags can be moved).
+_PINNED_IMAGE = re.compile(
+    r"^([a-z0-9.\-]+(:\d+)?/)?[a-z0-9]+([._\-][a-z0-9]+)*(/[a-z0-9]+([._\-][a-z0-9]+)*)*"
+    r":[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}@sha256:[0-9a-f]{64}$"
+)
+# Fargate task sizes: CPU units -> allowed memory in MiB.
+FARGATE_SIZES: Mapping[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+_PROVISIONED_ONLY = (
+    "image",
+    "domain_name",
+    "certificate_arn",
+    "desired_count",
+    "max_count",
+    "cpu",
+    "memory",
+    "db_instance_class",
+    "db_multi_az",
+    "allowed_cidrs",
+)
+
+
+class LabelStudioConfig(BaseModel):
+    """The Label Studio server of a stage's "labelstudio" projects.
+
+    - `existing`: a server the team already runs. `url` is its https:// address and
+      `token_secret_arn` the Secrets Manager secret holding an API token of its admin.
+    - `provisioned`: the stack runs Label Studio on ECS Fargate with RDS PostgreSQL behind an
+      HTTPS load balancer (docs/label-studio-deploy.md). `image` is pinned by tag and digest,
+      `domain_name` is the address workers open (point its DNS at the load balancer) and
+      `certificate_arn` an ACM certificate for it in the stage's region. Only `allowed_cidrs`
+      may reach the load balancer. `cpu` (units) and `memory` (MiB) are one Fargate task's
+      size; the service scales on CPU from `desired_count` to `max_count` tasks.
+
+    Invalid values raise `ConfigError` naming the field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    mode: Literal["existing", "provisioned"]
+    url: str | None = Field(default=None, pattern=_HTTPS_URL)
+    token_secret_arn: str | None = Field(default=None, pattern=_SECRET_ARN)
+    image: str | None = None
+    domain_name: str | None = Field(default=None, pattern=_DOMAIN, max_length=253)
+    certificate_arn: str | None = Field(default=None, pattern=_CERTIFICATE_ARN)
+    desired_count: int = Field(default=1, ge=1, le=10)
+    max_count: int = Field(default=2, ge=1, le=20)
+    cpu: int = 1024
+    memory: int = 2048
+    db_instance_class: str = Field(default="t4g.small", pattern=r"^[a-z][a-z0-9\-]*\.[a-z0-9]+$")
+    db_multi_az: bool = True
+    allowed_cidrs: tuple[str, ...] = ()
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError("invalid label_studio config: " + _problems(exc)) from None
+
+    @field_validator("image")
+    @classmethod
+    def _check_image(cls, image: str | None) -> str | None:
+        if image is not None and not _PINNED_IMAGE.fullmatch(image):
+            raise ValueError(
+                f"{image!r} must be pinned by tag and digest, "
+                "e.g. heartexlabs/label-studio:1.23.2@sha256:<64 hex digits>"
+            )
+        return image
+
+    @field_validator("db_instance_class", mode="before")
+    @classmethod
+    def _strip_db_prefix(cls, value: object) -> object:
+        return value.removeprefix("db.") if isinstance(value, str) else value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _check_cidrs(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        for i, cidr in enumerate(cidrs):
+            try:
+                network = ipaddress.ip_network(cidr, strict=True)
+            except ValueError as exc:
+                raise ValueError(f"entry {i} {cidr!r} is not a CIDR block: {exc}") from None
+            if network.version != 4:
+                raise ValueError(f"entry {i} {cidr!r}: the load balancer takes IPv4 blocks")
+        return cidrs
+
+    @model_validator(mode="after")
+    def _check_mode(self) -> Self:
+        if self.mode == "existing":
+            required: tuple[str, ...] = ("url", "token_secret_arn")
+            foreign = sorted(set(_PROVISIONED_ONLY) & self.model_fields_set)
+        else:
+            required = ("image", "domain_name", "certificate_arn")
+            foreign = sorted({"url", "token_secret_arn"} & self.model_fields_set)
+            if not self.allowed_cidrs:
+                raise ValueError(
+                    "field 'allowed_cidrs': a provisioned Label Studio needs the CIDR blocks "
+                    "its workers connect from (0.0.0.0/0 opens it to the internet)"
+                )
+        for name in required:
+            if getattr(self, name) is None:
+                raise ValueError(f"field {name!r}: required in {self.mode} mode")
+        if foreign:
+            raise ValueError(f"fields {foreign} do not apply in {self.mode} mode; remove them")
+        if self.mode == "provisioned":
+            if self.max_count < self.desired_count:
+                raise ValueError(
+                    f"field 'max_count': {self.max_count} is below desired_count "
+                    f"{self.desired_count}"
+                )
+            if self.cpu not in FARGATE_SIZES:
+                raise ValueError(f"field 'cpu': {self.cpu} is not one of {sorted(FARGATE_SIZES)}")
+            memory = FARGATE_SIZES[self.cpu]
+            if self.memory not in memory:
+                raise ValueError(
+                    f"field 'memory': {self.memory} MiB does not fit cpu {self.cpu}; Fargate "
+                    f"allows {memory.start} to {memory.stop - 1} in steps of {memory.step}"
+                )
+        return self
+
+    @property
+    def service_url(self) -> str:
+        """The https:// address LabelFlow calls: `url`, or the provisioned `domain_name`."""
+        if self.url is not None:
+            return self.url.rstrip("/")
+        return f"https://{self.domain_name}"
+
+
+def _problems(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"field {where!r}: {message}" if where else message)
+    return "; ".join(problems)
+
+
 # Powertools for AWS Lambda (Python) 3.37.0 is layer version 40 of
 # AWSLambdaPowertoolsPythonV3-python312-{arm64,x86_64}. Each PyPI release publishes exactly one
 # layer version (3.1.0 -> 2, 3.2.0 -> 3, 3.4.0 -> 5, 3.4.1 -> 6, 3.23.0 -> 27, as stated in
@@ -416,6 +571,8 @@ class StageConfig:
         max_objects_per_job: Items per labeling job; larger manifests are split into chunks
             that run as parallel labeling jobs (at most 100,000, Ground Truth's limit).
         projects: The labeling projects served by this stage.
+        label_studio: The stage's Label Studio, needed when a project's backend is
+            "labelstudio".
     """
 
     project: str = "labelflow"
@@ -430,6 +587,7 @@ class StageConfig:
     workteam_arn: str | None = None
     max_objects_per_job: int = 100_000
     projects: tuple[ProjectConfig, ...]
+    label_studio: LabelStudioConfig | None = None
 
     def __post_init__(self) -> None:
         if not re.fullmatch(_NAME_PATTERN, self.project):
@@ -465,6 +623,25 @@ class StageConfig:
         repeated = sorted({name for name in names if names.count(name) > 1})
         if repeated:
             raise ConfigError(f"stage {self.stage!r} repeats project names {repeated}")
+        studio_projects = [p.name for p in self.projects if p.backend == "labelstudio"]
+        if studio_projects and self.label_studio is None:
+            raise ConfigError(
+                f"projects {studio_projects} use the labelstudio backend, but stage "
+                f"{self.stage!r} sets no label_studio"
+            )
+        studio = self.label_studio
+        if studio is not None and studio.mode == "provisioned" and self.region is None:
+            raise ConfigError(
+                f"stage {self.stage!r} provisions Label Studio: set its field 'region' (the "
+                "load balancer's access logs are delivered by that region's log account)"
+            )
+        if studio is not None and studio.certificate_arn is not None and self.region is not None:
+            certificate_region = studio.certificate_arn.split(":")[3]
+            if certificate_region != self.region:
+                raise ConfigError(
+                    f"label_studio: field 'certificate_arn' is in {certificate_region}; the "
+                    f"load balancer needs a certificate in the stage's region {self.region}"
+                )
 
     @property
     def runs_jobs(self) -> bool:
