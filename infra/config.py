@@ -358,11 +358,17 @@ class ProjectConfig(BaseModel):
             "task_time_limit_seconds": self.task_time_limit_seconds,
             "task_availability_seconds": self.task_availability,
             "max_concurrent_tasks": self.max_concurrent_tasks,
+            "backend": self.backend,
         }
 
     def has_workteam(self, workteam_arn: str | None) -> bool:
-        """Whether this project's labeling jobs have a work team, given the stage's."""
-        return self.workforce.type == "public" or bool(self.workforce.workteam_arn or workteam_arn)
+        """Whether this project's jobs have workers, given the stage's work team.
+
+        Label Studio projects are answered by the Label Studio server's own users.
+        """
+        if self.backend == "labelstudio" or self.workforce.type == "public":
+            return True
+        return bool(self.workforce.workteam_arn or workteam_arn)
 
 
 def _describe(name: object, exc: ValidationError) -> str:
@@ -389,7 +395,8 @@ def projects_setting(projects: tuple[ProjectConfig, ...], workteam_arn: str | No
 
 _SECRET_ARN = r"^arn:aws[a-z\-]*:secretsmanager:[a-z0-9\-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]+$"
 _CERTIFICATE_ARN = r"^arn:aws[a-z\-]*:acm:[a-z0-9\-]+:\d{12}:certificate/[0-9a-f\-]{36}$"
-_HTTPS_URL = r"^https://[A-Za-z0-9.\-]+(:\d{1,5})?(/\S*)?$"
+# https://, or http:// on this machine only (a local Label Studio for `make demo`).
+_HTTPS_URL = r"^(https://[A-Za-z0-9.\-]+|http://(127\.0\.0\.1|localhost))(:\d{1,5})?(/\S*)?$"
 _DOMAIN = r"^([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 # [registry[:port]/]name[/name...]:tag@sha256:<digest>: a tag says which release runs, the
 # digest makes sure it is exactly the image that was reviewed (tags can be moved).

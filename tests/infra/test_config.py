@@ -154,6 +154,7 @@ def test_projects_setting_is_keyed_by_name_with_the_documented_fields() -> None:
             "task_time_limit_seconds",
             "task_availability_seconds",
             "max_concurrent_tasks",
+            "backend",
         }
 
 
@@ -217,6 +218,12 @@ def test_segmentation_on_the_public_workforce_takes_segmentation_prices() -> Non
     assert ProjectConfig(**fields, workforce={**PUBLIC, "price_usd": "0.840"})
     with pytest.raises(ConfigError, match=re.escape("0.840, 0.960, 1.080, 1.200")):
         ProjectConfig(**fields, workforce=PUBLIC)
+
+
+def test_label_studio_projects_need_no_work_team() -> None:
+    studio = ProjectConfig(**VALID, backend="labelstudio")
+    assert studio.has_workteam(None)
+    assert json.loads(projects_setting((studio,)))["pets"]["backend"] == "labelstudio"
 
 
 def test_a_stage_runs_jobs_only_when_every_project_has_a_work_team() -> None:

@@ -66,6 +66,7 @@ def test_db_instance_class_accepts_the_rds_prefix() -> None:
     ("fields", "field", "message"),
     [
         ({**EXISTING, "url": "http://labels.example.com"}, "url", "pattern"),
+        ({**EXISTING, "url": "http://10.0.0.5:8080"}, "url", "pattern"),
         ({**EXISTING, "token_secret_arn": "labelstudio/token"}, "token_secret_arn", "pattern"),
         (
             {**EXISTING, "token_secret_arn": "arn:aws:ssm:eu-west-1:123456789012:parameter/t"},
@@ -644,3 +645,8 @@ def test_every_acknowledgement_matches_a_finding(
         if "/LabelStudio" in a[1] and not any(covers(a, f) for f in findings)
     ]
     assert idle == []
+
+
+def test_a_label_studio_on_this_machine_may_use_plain_http() -> None:
+    local = LabelStudioConfig(**{**EXISTING, "url": "http://127.0.0.1:8089"})
+    assert local.url == "http://127.0.0.1:8089"

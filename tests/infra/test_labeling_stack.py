@@ -162,6 +162,7 @@ def test_projects_setting_lists_every_project(
         "task_time_limit_seconds": 600,
         "task_availability_seconds": 864_000,
         "max_concurrent_tasks": None,
+        "backend": "ground-truth",
     }
     assert set(projects) == {project.name for project in stage_config.projects}
 
