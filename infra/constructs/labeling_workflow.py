@@ -42,6 +42,7 @@ from typing import cast
 from aws_cdk import Acknowledgment, CfnResource, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -53,6 +54,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from infra.constructs.label_studio import LabelStudio
 from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
 
 __all__ = [
@@ -60,6 +62,9 @@ __all__ = [
     "JOB_EVENT_DETAIL_TYPE",
     "JOB_FAILURE_ERRORS",
     "JOB_START_RETRY_ERRORS",
+    "LABEL_STUDIO_START_HANDLER",
+    "LABEL_STUDIO_SWEEP_HANDLER",
+    "LABEL_STUDIO_WEBHOOK_HANDLER",
     "MANIFEST_SUFFIXES",
     "PUBLISH_HANDLER",
     "RECORD_FAILURE_HANDLER",
@@ -75,6 +80,9 @@ JOB_EVENTS_HANDLER = "job_events.handler.lambda_handler"
 START_JOB_HANDLER = "start_job.handler.lambda_handler"
 PUBLISH_HANDLER = "publish_job.handler.lambda_handler"
 RECORD_FAILURE_HANDLER = "record_failure.handler.lambda_handler"
+LABEL_STUDIO_START_HANDLER = "labelstudio_start.handler.lambda_handler"
+LABEL_STUDIO_WEBHOOK_HANDLER = "labelstudio_webhook.handler.lambda_handler"
+LABEL_STUDIO_SWEEP_HANDLER = "labelstudio_sweep.handler.lambda_handler"
 MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 JOB_EVENT_DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
 JOB_FAILURE_ERRORS = ("LabelingJobFailed", "LabelingJobStopped")
@@ -128,6 +136,7 @@ class LabelingWorkflow(Construct):
         max_objects_per_job: int,
         task_availability: Duration,
         notify_emails: Mapping[str, Sequence[str]],
+        label_studio: LabelStudio | None = None,
     ) -> None:
         if not projects_setting.startswith("{"):
             raise ValueError("projects_setting must be the JSON object of project settings")
@@ -246,6 +255,21 @@ class LabelingWorkflow(Construct):
             timeout=Duration.seconds(60),
             memory_size=256,
         )
+
+        self.label_studio: LabelStudioFunctions | None = None
+        if label_studio is not None:
+            self.label_studio = LabelStudioFunctions(
+                self,
+                "LabelStudio",
+                platform=platform,
+                server=label_studio,
+                environment={
+                    "LABELFLOW_PROJECTS": projects_setting,
+                    "RESULTS_BUCKET": results_bucket.bucket_name,
+                    "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                    "TOKENS_TABLE": self.tokens.table_name,
+                },
+            )
 
         self.log_group = logs.LogGroup(
             self,
@@ -435,12 +459,13 @@ class LabelingWorkflow(Construct):
             item_selector={
                 "jobId": sfn.JsonPath.string_at("$.jobId"),
                 "project": sfn.JsonPath.string_at("$.project"),
+                "backend": sfn.JsonPath.string_at("$.backend"),
                 "chunk": sfn.JsonPath.object_at("$$.Map.Item.Value"),
             },
             max_concurrency=_CHUNK_CONCURRENCY,
             result_path="$.jobs",
         )
-        chunks.item_processor(start)
+        chunks.item_processor(self._backend_choice(start))
         chunks.add_catch(
             record("Record failure", chunks=True), errors=["States.ALL"], result_path="$.failure"
         )
@@ -479,9 +504,119 @@ class LabelingWorkflow(Construct):
             "Apply defaults",
             parameters={
                 "input.$": (
-                    "States.JsonMerge(States.StringToJson('{\"workforce\":null}'), $, false)"
+                    "States.JsonMerge(States.StringToJson("
+                    '\'{"workforce":null,"backend":"ground-truth"}\'), $, false)'
                 )
             },
             output_path="$.input",
         )
         return defaults.next(validate).next(chunks).next(publish).next(sfn.Succeed(self, "Labeled"))
+
+    def _backend_choice(self, ground_truth: tasks.LambdaInvoke) -> sfn.IChainable:
+        """The chunk's first step: its labeling job on Ground Truth or on Label Studio."""
+        if self.label_studio is None:
+            return ground_truth
+        # Same event, same wait and the same output as the Ground Truth step.
+        studio = tasks.LambdaInvoke(
+            self,
+            "Start Label Studio job",
+            lambda_function=self.label_studio.start.function.latest_version,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "taskToken": sfn.JsonPath.task_token,
+                    "jobId": sfn.JsonPath.string_at("$.jobId"),
+                    "project": sfn.JsonPath.string_at("$.project"),
+                    "chunk": sfn.JsonPath.object_at("$.chunk"),
+                }
+            ),
+            task_timeout=sfn.Timeout.duration(self._job_wait),
+        )
+        studio.add_retry(
+            errors=_LAMBDA_TRANSIENT, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2
+        )
+        studio.add_retry(
+            errors=["LabelStudioUnavailable"],
+            interval=Duration.seconds(10),
+            max_attempts=6,
+            backoff_rate=2,
+            max_delay=Duration.minutes(5),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return (
+            sfn.Choice(self, "Which backend?")
+            .when(sfn.Condition.string_equals("$.backend", "labelstudio"), studio)
+            .otherwise(ground_truth)
+        )
+
+
+class LabelStudioFunctions(Construct):
+    """The Label Studio backend's functions (`lambdas/labelstudio_backend`).
+
+    Attributes:
+        start: Creates a chunk's Label Studio project and waits on its task token.
+        webhook: Receives Label Studio's webhooks at `url` (a function URL; the shared
+            secret in its header authenticates each call) and finishes complete jobs.
+        sweep: Every 15 minutes, finishes jobs whose webhook was lost or whose deadline
+            passed.
+        url: The webhook function's URL.
+        schedule: The sweep's schedule.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        platform: FunctionPlatform,
+        server: LabelStudio,
+        environment: Mapping[str, str],
+    ) -> None:
+        super().__init__(scope, id_)
+        common = {
+            **environment,
+            "LABEL_STUDIO_URL": server.url,
+            "LABEL_STUDIO_TOKEN_SECRET_ARN": server.token_secret.secret_arn,
+            "WEBHOOK_SECRET_ARN": server.webhook_secret.secret_arn,
+        }
+        self.webhook = RuntimeFunction(
+            self,
+            "Webhook",
+            platform=platform,
+            handler=LABEL_STUDIO_WEBHOOK_HANDLER,
+            environment=common,
+            timeout=Duration.minutes(5),
+            memory_size=1769,
+        )
+        function_url = self.webhook.function.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.NONE
+        )
+        self.url = function_url.url
+        self.start = RuntimeFunction(
+            self,
+            "Start",
+            platform=platform,
+            handler=LABEL_STUDIO_START_HANDLER,
+            environment={**common, "WEBHOOK_URL": self.url},
+            timeout=Duration.minutes(5),
+            memory_size=512,
+        )
+        self.sweep = RuntimeFunction(
+            self,
+            "Sweep",
+            platform=platform,
+            handler=LABEL_STUDIO_SWEEP_HANDLER,
+            environment=common,
+            timeout=Duration.minutes(15),
+            memory_size=1769,
+        )
+        self.schedule = events.Rule(
+            self,
+            "SweepSchedule",
+            description="Finishes Label Studio jobs whose webhook was lost or deadline passed",
+            schedule=events.Schedule.rate(Duration.minutes(15)),
+            targets=[targets.LambdaFunction(self.sweep.function, retry_attempts=0)],
+        )
+        for function in (self.start, self.webhook, self.sweep):
+            server.token_secret.grant_read(function.function)
+            server.webhook_secret.grant_read(function.function)

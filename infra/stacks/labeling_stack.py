@@ -20,8 +20,9 @@ from constructs import Construct, IConstruct
 from infra.config import StageConfig, projects_setting
 from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
 from infra.constructs.job_monitoring import JobMonitoring
+from infra.constructs.label_studio import LabelStudio
 from infra.constructs.labeling_job_role import LabelingJobRole
-from infra.constructs.labeling_workflow import LabelingWorkflow
+from infra.constructs.labeling_workflow import LabelingWorkflow, LabelStudioFunctions
 from infra.constructs.numeric_layer import NumericLayer
 from infra.constructs.runtime_function import FunctionPlatform
 from infra.constructs.storage import Storage
@@ -118,6 +119,18 @@ class LabelingStack(Stack):
         )
         self.workflow: LabelingWorkflow | None = None
         self.monitoring: JobMonitoring | None = None
+        self.label_studio: LabelStudio | None = None
+        if config.label_studio is not None and any(
+            p.backend == "labelstudio" for p in config.projects
+        ):
+            self.label_studio = LabelStudio(
+                self,
+                "LabelStudio",
+                config=config.label_studio,
+                key=self.storage.key,
+                removal_policy=config.removal_policy,
+                log_retention=config.log_retention,
+            )
         if config.runs_jobs:
             self.workflow = LabelingWorkflow(
                 self,
@@ -137,6 +150,7 @@ class LabelingStack(Stack):
                     max(p.task_availability for p in config.projects)
                 ),
                 notify_emails={p.name: p.notify_emails for p in config.projects if p.notify_emails},
+                label_studio=self.label_studio,
             )
 
         if self.workflow is not None:
@@ -146,6 +160,8 @@ class LabelingStack(Stack):
         self._grant_consolidation()
         if self.workflow is not None:
             self._grant_workflow(self.workflow, tuple(p.name for p in config.projects))
+            if self.workflow.label_studio is not None:
+                self._grant_label_studio(self.workflow, self.workflow.label_studio)
         self._outputs(tuple(p.name for p in config.projects))
 
     def _monitor(
@@ -171,6 +187,15 @@ class LabelingStack(Stack):
                 "PublishJob": workflow.publish.function,
                 "RecordFailure": workflow.record_failure.function,
                 "StartJob": workflow.intake.function,
+                **(
+                    {
+                        "LabelStudioStart": workflow.label_studio.start.function,
+                        "LabelStudioWebhook": workflow.label_studio.webhook.function,
+                        "LabelStudioSweep": workflow.label_studio.sweep.function,
+                    }
+                    if workflow.label_studio is not None
+                    else {}
+                ),
             },
             labeling_job_arns=_labeling_jobs(tuple(p.name for p in config.projects)),
         )
@@ -413,6 +438,65 @@ class LabelingStack(Stack):
         )
         _acknowledge_wildcards(workflow.job_events.role, _KMS_ACTIONS, job_findings)
 
+    def _grant_label_studio(self, workflow: LabelingWorkflow, studio: LabelStudioFunctions) -> None:
+        """The Label Studio backend's functions: what the Ground Truth path's functions do.
+
+        All three read chunk manifests and write each job's output under `jobs/` of results,
+        read labeling configs under `templates/` and worker skill under `skills/` of
+        artifacts and write batch skill there, and use the tokens table. The start function
+        also reads intake (the presigned image links carry its permissions); the webhook and
+        the sweep resume the waiting steps.
+        """
+        storage = self.storage
+        functions = (studio.start, studio.webhook, studio.sweep)
+        for runtime in functions:
+            function = runtime.function
+            storage.results.grant_read(function, "jobs/*")
+            storage.results.grant_put(function, "jobs/*")
+            storage.artifacts.grant_read(function, "templates/*")
+            storage.artifacts.grant_read(function, "skills/*")
+            storage.artifacts.grant_put(function, "skills/*")
+            workflow.tokens.grant(
+                function,
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Scan",
+            )
+            storage.key.grant_encrypt_decrypt(function)
+        storage.intake.grant_read(studio.start.function)
+        for runtime in (studio.webhook, studio.sweep):
+            workflow.state_machine.grant_task_response(runtime.function)
+        findings = {
+            _objects(storage.results, "jobs/*"): (
+                "Label Studio jobs read their chunk's manifest and write Ground Truth's output "
+                "layout under jobs/<jobId>/gt/<jobName>/"
+            ),
+            _objects(storage.artifacts, "templates/*"): (
+                "Label Studio jobs read the project's labeling config under templates/"
+            ),
+            _objects(storage.artifacts, "skills/*"): (
+                "Worker skill per project and batch under skills/, as the consolidation Lambda"
+            ),
+        }
+        for runtime in functions:
+            extra = (
+                {
+                    _objects(storage.intake): (
+                        "Tasks link to the manifest's images under any project prefix of "
+                        "intake, by presigned URLs signed with this function's permissions"
+                    )
+                }
+                if runtime is studio.start
+                else {}
+            )
+            _acknowledge_wildcards(
+                runtime.role,
+                {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+                {**findings, **extra},
+            )
+
     def _outputs(self, projects: tuple[str, ...]) -> None:
         storage = self.storage
         functions = self.ground_truth
@@ -433,6 +517,9 @@ class LabelingStack(Stack):
             outputs["TokensTableName"] = self.workflow.tokens.table_name
             outputs["JobsTableName"] = self.workflow.jobs.table_name
             outputs["NotificationTopicArn"] = self.workflow.topic.topic_arn
+            if self.workflow.label_studio is not None and self.label_studio is not None:
+                outputs["LabelStudioUrl"] = self.label_studio.url
+                outputs["LabelStudioWebhookUrl"] = self.workflow.label_studio.url
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
 

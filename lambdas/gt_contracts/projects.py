@@ -22,7 +22,8 @@ several, e.g. a transcription ``crowd-text-area`` next to a comment field), ``wo
 (``{"type": "private"|"vendor"|"public", "workteam_arn", "price_usd", "free_of_pii",
 "free_of_adult_content"}``, default a private team), ``task_time_limit_seconds`` (default 600),
 ``task_availability_seconds`` (default 864000) and ``max_concurrent_tasks`` (default null:
-Ground Truth's own default). Unknown keys are
+Ground Truth's own default) and ``backend`` (``"ground-truth"``, the default, or
+``"labelstudio"``). Unknown keys are
 ignored, so the deployment may carry fields only other components read. Method names and
 parameters are checked by the consolidation library when the first batch is consolidated.
 
@@ -104,6 +105,8 @@ def _min_labels(task_type: TaskType) -> int:
 
 
 WorkforceKind = Literal["private", "vendor", "public"]
+Backend = Literal["ground-truth", "labelstudio"]
+_BACKENDS: tuple[Backend, ...] = get_args(Backend)
 _WORKFORCE_KINDS: tuple[WorkforceKind, ...] = get_args(WorkforceKind)
 
 
@@ -166,6 +169,7 @@ class ProjectConfig:
     task_time_limit_seconds: int = 600
     task_availability_seconds: int = 864_000
     max_concurrent_tasks: int | None = None
+    backend: Backend = "ground-truth"
 
     @property
     def is_classification(self) -> bool:
@@ -230,6 +234,9 @@ class ProjectConfig:
                 ("task_availability_seconds", 864_000),
             )
         }
+        backend = raw.get("backend", "ground-truth")
+        if backend not in _BACKENDS:
+            raise ContractError(f"{at}.backend {backend!r} is not one of {list(_BACKENDS)}")
         concurrent = raw.get("max_concurrent_tasks")
         if concurrent is not None:
             concurrent = _seconds(concurrent, f"{at}.max_concurrent_tasks")
@@ -245,6 +252,7 @@ class ProjectConfig:
             workers_per_item=workers,
             workforce=Workforce.from_json(raw.get("workforce"), f"{at}.workforce"),
             max_concurrent_tasks=concurrent,
+            backend=backend,
             **limits,
         )
 

@@ -145,6 +145,7 @@ def decide(drop: ManifestDrop, projects: Mapping[str, ProjectConfig]) -> Start |
         "jobId": identifier,
         "taskType": project.task_type,
         "workforce": _workforce(project),
+        "backend": project.backend,
     }
     if drop.version_id is not None:
         execution_input["versionId"] = drop.version_id

@@ -103,6 +103,7 @@ def test_a_manifest_starts_one_execution_named_after_its_job(aws: dict[str, str]
         "jobId": result["jobId"],
         "taskType": "text-classification",
         "workforce": {"type": "private"},
+        "backend": "ground-truth",
     }
     item = job_item(result["jobId"])
     assert item is not None

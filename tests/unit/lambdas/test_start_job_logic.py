@@ -87,6 +87,7 @@ def test_a_known_project_starts_its_job() -> None:
         "jobId": decision.job_id,
         "taskType": "text-classification",
         "workforce": {"type": "private"},
+        "backend": "ground-truth",
     }
 
 
