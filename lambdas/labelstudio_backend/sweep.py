@@ -66,6 +66,12 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.error("job not finished", extra={"labeling_job": name, "reason": str(exc)})
             counts["errors"] += 1
             continue
+        except Exception as exc:  # an AWS error: counted, reported after the sweep
+            logger.exception(
+                "job not finished", extra={"labeling_job": name, "error": type(exc).__name__}
+            )
+            counts["errors"] += 1
+            continue
         counts[_KEYS[report.outcome]] += 1
     result: dict[str, Any] = {
         key: counts[key]

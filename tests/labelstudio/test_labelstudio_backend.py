@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import threading
 import time
 import urllib.parse
@@ -24,7 +25,7 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import handler_support
-from gt_contracts import parse_worker_response_file
+from gt_contracts import ContractError, parse_worker_response_file
 from infra.config import ProjectConfig, projects_setting
 from label_studio_api import LabelStudioClient, LabelStudioUnavailable
 from labelflow.local.label_studio import Account, LocalLabelStudio
@@ -46,6 +47,14 @@ PROJECT = ProjectConfig(
     short_instruction="Choose the tone of the review.",
     full_instruction="Read the whole review.\nPick the tone the writer expresses.",
     workers_per_item=3,
+)
+BOXES = ProjectConfig(
+    name="pets",
+    task_type="bounding-box",
+    labels=("dog", "cat"),
+    short_instruction="Box every pet.",
+    full_instruction="Draw one tight box around each dog and cat.",
+    workers_per_item=2,
 )
 TEXTS = ["Great value, would buy again", "Broke in a day"]
 
@@ -148,11 +157,12 @@ def aws_env(
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (RESULTS, ARTIFACTS):
             s3.create_bucket(Bucket=bucket)
-        s3.put_object(
-            Bucket=ARTIFACTS,
-            Key="templates/reviews.labelstudio.xml",
-            Body=label_studio_config(PROJECT).encode(),
-        )
+        for project in (PROJECT, BOXES):
+            s3.put_object(
+                Bucket=ARTIFACTS,
+                Key=f"templates/{project.name}.labelstudio.xml",
+                Body=label_studio_config(project).encode(),
+            )
         boto3.client("dynamodb", region_name=REGION).create_table(
             TableName=TABLE,
             KeySchema=[{"AttributeName": "jobName", "KeyType": "HASH"}],
@@ -167,7 +177,8 @@ def aws_env(
         hook_arn = secrets.create_secret(Name="hook", SecretString=WEBHOOK_SECRET)["ARN"]
         for name, value in {
             "LABELFLOW_PROJECTS": projects_setting(
-                (PROJECT,), f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/team"
+                (PROJECT, BOXES),
+                f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/team",
             ),
             "RESULTS_BUCKET": RESULTS,
             "ARTIFACTS_BUCKET": ARTIFACTS,
@@ -594,3 +605,61 @@ def test_a_call_while_another_finishes_the_job_does_nothing(
     assert (status, body["outcome"]) == (200, "already-finishing")
     assert aws_env.sent == []
     assert item(name) is not None
+
+
+def test_image_items_are_imported_as_presigned_urls(
+    aws_env: Tokens, admin: LabelStudioClient
+) -> None:
+    # Given a bounding-box chunk of two images
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="images")
+    for key in ("a.png", "b.png"):
+        s3.put_object(Bucket="images", Key=key, Body=b"png")
+    job_id = uuid.uuid4().hex[:16]
+    manifest = f"jobs/{job_id}/chunks/3.manifest"
+    lines = [{"source-ref": "s3://images/a.png"}, {"source-ref": "s3://images/b.png", "cam": 2}]
+    s3.put_object(
+        Bucket=RESULTS, Key=manifest, Body="".join(json.dumps(x) + "\n" for x in lines).encode()
+    )
+    aws_env.open.add("token-boxes")
+    event = {
+        "taskToken": "token-boxes",
+        "jobId": job_id,
+        "project": "pets",
+        "chunk": {"index": 3, "manifestUri": f"s3://{RESULTS}/{manifest}"},
+    }
+
+    # When the job starts
+    started = start.lambda_handler(event, Context())  # type: ignore[arg-type]
+
+    # Then the project has the boxes config, and each task a short-lived URL of its image
+    project = admin.get_project(started["labelStudioProjectId"])
+    assert "<RectangleLabels" in project.label_config
+    assert project.maximum_annotations == 2
+    tasks = sorted(admin.list_tasks(project.id), key=lambda t: t.data["labelflowLine"])
+    assert [t.data["source-ref"] for t in tasks] == ["s3://images/a.png", "s3://images/b.png"]
+    for task, key in zip(tasks, ("a.png", "b.png"), strict=True):
+        url = urllib.parse.urlsplit(task.data["image"])
+        query = dict(urllib.parse.parse_qsl(url.query))
+        assert url.path.endswith(f"/{key}")
+        assert "X-Amz-Signature" in query or "Signature" in query
+        assert query.get("X-Amz-Expires", query.get("Expires")) is not None
+
+
+def test_segmentation_projects_are_refused_before_anything_is_made(
+    aws_env: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    projects = json.loads(os.environ["LABELFLOW_PROJECTS"])
+    projects["masks"] = {"task_type": "semantic-segmentation", "labels": ["road"]}
+    monkeypatch.setenv("LABELFLOW_PROJECTS", json.dumps(projects))
+    get_settings.cache_clear()
+    event = {
+        "taskToken": "t",
+        "jobId": "masks1",
+        "project": "masks",
+        "chunk": {"index": 0, "manifestUri": f"s3://{RESULTS}/jobs/masks1/chunks/0.manifest"},
+    }
+
+    with pytest.raises(ContractError, match="cannot run on Label Studio"):
+        start.lambda_handler(event, Context())  # type: ignore[arg-type]
+    assert item("masks-masks1-0") is None
