@@ -163,6 +163,24 @@ class LabelStudioClient:
         }
         return self._parse("POST", "/api/projects/", Project.from_json, body)
 
+    def find_projects(self, title: str) -> list[Project]:
+        """The projects whose title contains ``title`` (case-insensitive), every page of them."""
+        projects: list[Project] = []
+        page = 1
+        while True:
+            query = urllib.parse.urlencode({"title": title, "page": page, "page_size": 100})
+            path = f"/api/projects/?{query}"
+            body = self._call("GET", path)
+            rows = body.get("results") if isinstance(body, dict) else None
+            if not isinstance(rows, list):
+                raise LabelStudioError(
+                    method="GET", path=path, status=200, detail=f"no project list in {body!r}"
+                )
+            projects.extend(self._wrap("GET", path, Project.from_json, row) for row in rows)
+            if not rows or not body.get("next"):
+                return projects
+            page += 1
+
     def get_project(self, project_id: int) -> Project:
         """A project's settings."""
         return self._parse("GET", f"/api/projects/{project_id}/", Project.from_json)

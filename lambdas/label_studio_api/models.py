@@ -49,6 +49,7 @@ class Project:
     label_config: str
     maximum_annotations: int
     overlap_cohort_percentage: int
+    description: str = ""
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Project:
@@ -58,6 +59,7 @@ class Project:
             label_config=_str(body["label_config"]),
             maximum_annotations=_int(body["maximum_annotations"]),
             overlap_cohort_percentage=_int(body["overlap_cohort_percentage"]),
+            description=_str(body.get("description") or ""),
         )
 
 

@@ -24,7 +24,7 @@ are imported on first use for the same reason.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -50,7 +50,7 @@ from post_annotation.logic import (
     skills_key,
     to_json_bytes,
 )
-from post_annotation.settings import get_settings
+from post_annotation.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -61,8 +61,19 @@ _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any]]:
-    settings = get_settings()
     logger.append_keys(labeling_job_arn=event.get("labelingJobArn"))
+    return consolidate(event, get_settings())
+
+
+lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
+
+
+def consolidate(event: Mapping[str, Any], settings: Settings) -> list[dict[str, Any]]:
+    """Consolidate one request: what the Lambda does for Ground Truth, callable in-process.
+
+    The Label Studio backend runs its jobs' consolidation through this very function, so both
+    backends read answers, use prior skill, write masks and skills and shape labels alike.
+    """
     try:
         request = PostAnnotationEvent.from_event(event)
         project = resolve_project(settings.labelflow_projects, request.job_name)
@@ -90,9 +101,6 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any
     _write_outputs(result, settings.artifacts_bucket, skills)
     _log_result(project, result, skills)
     return result.to_response(request.label_attribute_name)
-
-
-lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
 def _write_outputs(result: BatchResult, artifacts_bucket: str, skills: str) -> None:

@@ -2,7 +2,8 @@
 
 Runs on a schedule (every 30 minutes). Ground Truth's state-change event normally resumes a
 waiting StartLabelingJob step (``job_events``); this sweep resumes the steps whose event was
-lost or failed. It scans the tokens table (paginated) and, for each waiting job, calls
+lost or failed. It scans the tokens table (paginated; items with a ``backend`` attribute belong
+to another labeling backend and are skipped) and, for each waiting job, calls
 ``DescribeLabelingJob`` and acts on :func:`reconcile_jobs.logic.decide`: an ended job's step
 is resumed with :func:`job_events.resume.send_outcome`, exactly as the event would (same
 outcome, same spent-token semantics), a job still running is left alone, and a job SageMaker
@@ -98,6 +99,9 @@ def _scan(table: str) -> Iterator[dict[str, Any]]:
         .paginate(
             TableName=table,
             ProjectionExpression="jobName, taskToken, storedAt",
+            # Items with a ``backend`` (Label Studio jobs) are not SageMaker jobs: the Label
+            # Studio sweep finishes them, and describing them here would fail their steps.
+            FilterExpression="attribute_not_exists(backend)",
         )
     )
     try:

@@ -29,6 +29,9 @@ HEAVY = ("boto3", "numpy", "consolidation", "PIL", "aws_xray_sdk.core")
         "start_job.handler",
         "publish_job.handler",
         "record_failure.handler",
+        "labelstudio_backend.start",
+        "labelstudio_backend.webhook",
+        "labelstudio_backend.sweep",
     ],
 )
 def test_importing_a_handler_loads_no_heavy_module(module):

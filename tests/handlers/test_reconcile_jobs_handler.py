@@ -244,6 +244,24 @@ def test_a_missing_job_fails_its_step_after_the_grace_period(states: Tokens) -> 
     assert stored_token("starting") == "token-starting"
 
 
+def test_label_studio_jobs_are_left_to_their_own_sweep(states: Tokens) -> None:
+    # Given a Label Studio job's token, long past the missing-job grace period
+    wait_for(states, "ls-job", stored_ago=MISSING_JOB_GRACE_SECONDS + 60)
+    boto3.client("dynamodb").update_item(
+        TableName=TABLE,
+        Key={"jobName": {"S": "ls-job"}},
+        UpdateExpression="SET backend = :backend",
+        ExpressionAttributeValues={":backend": {"S": "label-studio"}},
+    )
+
+    result = run_sweep()
+
+    # Then SageMaker is not asked about it and its step keeps waiting
+    assert result["checked"] == 0
+    assert states.sent == []
+    assert stored_token("ls-job") == "token-ls-job"
+
+
 def test_event_then_sweep_resumes_once(states: Tokens) -> None:
     # Given a completed job whose event already resumed the step
     ended_job("done", "Completed")

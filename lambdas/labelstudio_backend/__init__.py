@@ -1,0 +1,1 @@
+"""The Label Studio labeling backend: start, webhook, finish and sweep of Label Studio jobs."""
