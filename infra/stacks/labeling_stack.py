@@ -466,8 +466,20 @@ class LabelingStack(Stack):
             )
             storage.key.grant_encrypt_decrypt(function)
         storage.intake.grant_read(studio.start.function)
-        for runtime in (studio.webhook, studio.sweep):
-            workflow.state_machine.grant_task_response(runtime.function)
+        # A policy of its own, not the functions' default policy: the start function's
+        # environment names the webhook's URL and the state machine names the start
+        # function, so the webhook function must not depend on the state machine.
+        iam.Policy(
+            self,
+            "LabelStudioTaskResponse",
+            roles=[studio.webhook.role, studio.sweep.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=[workflow.state_machine.state_machine_arn],
+                )
+            ],
+        )
         findings = {
             _objects(storage.results, "jobs/*"): (
                 "Label Studio jobs read their chunk's manifest and write Ground Truth's output "

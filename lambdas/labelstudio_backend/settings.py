@@ -13,7 +13,9 @@ ARTIFACTS_BUCKET               labeling configs (``templates/<project>.labelstud
 TOKENS_TABLE                   DynamoDB table of ``jobName`` -> task token
 LABEL_STUDIO_URL               the Label Studio server (``https://...``, no ``/api``)
 LABEL_STUDIO_TOKEN_SECRET_ARN  Secrets Manager secret holding the Label Studio API token
-WEBHOOK_URL                    the webhook function's URL (function URL or API Gateway)
+WEBHOOK_URL                    the webhook function's URL (function URL or API Gateway);
+                               read by the start function only (the webhook function
+                               cannot be given its own URL without a circular reference)
 WEBHOOK_SECRET_ARN             Secrets Manager secret holding the shared webhook secret
 IMAGE_URL_SECONDS              optional: lifetime of presigned image URLs (default 3600)
 ============================== ==============================================================
@@ -53,8 +55,8 @@ class Settings:
     tokens_table: str = field(metadata={"env": "TOKENS_TABLE"})
     label_studio_url: str = field(metadata={"env": "LABEL_STUDIO_URL"})
     label_studio_token_secret_arn: str = field(metadata={"env": "LABEL_STUDIO_TOKEN_SECRET_ARN"})
-    webhook_url: str = field(metadata={"env": "WEBHOOK_URL"})
     webhook_secret_arn: str = field(metadata={"env": "WEBHOOK_SECRET_ARN"})
+    webhook_url: str = field(default="", metadata={"env": "WEBHOOK_URL"})
     image_url_seconds: int = field(
         default=DEFAULT_IMAGE_URL_SECONDS, metadata={"env": "IMAGE_URL_SECONDS"}
     )
@@ -81,6 +83,8 @@ class Settings:
             "WEBHOOK_SECRET_ARN",
         ):
             value = environ.get(name, "").strip()
+            if name == "WEBHOOK_URL" and not value:
+                continue  # only the start function registers webhooks
             if not value:
                 raise SettingsError(f"{name} is missing or empty")
             if name.endswith("_ARN") and not value.startswith("arn:"):

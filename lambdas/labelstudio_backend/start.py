@@ -60,7 +60,7 @@ from labelstudio_backend.logic import (
     project_title,
     template_key,
 )
-from labelstudio_backend.settings import Settings, get_settings
+from labelstudio_backend.settings import Settings, SettingsError, get_settings
 from start_labeling_job.handler import TOKEN_GRACE_SECONDS, Throttled
 from start_labeling_job.logic import StartRequest, job_name
 
@@ -154,6 +154,8 @@ def _presigner(settings: Settings) -> Any:
 
 
 def _webhook(studio: LabelStudioClient, settings: Settings, project_id: int, name: str) -> None:
+    if not settings.webhook_url:
+        raise SettingsError("WEBHOOK_URL is missing or empty: webhooks cannot be registered")
     url = webhook_address(settings.webhook_url, name)
     if any(hook.url == url for hook in studio.list_webhooks(project_id)):
         return

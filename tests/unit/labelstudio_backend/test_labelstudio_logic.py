@@ -311,7 +311,7 @@ def test_settings_from_env():
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("WEBHOOK_URL", ""),
+        ("WEBHOOK_URL", "hooks.example.org"),
         ("LABEL_STUDIO_URL", "labels.example.org"),
         ("WEBHOOK_SECRET_ARN", "hook"),
         ("RESULTS_BUCKET", "s3://results"),
@@ -319,6 +319,10 @@ def test_settings_from_env():
         ("IMAGE_URL_SECONDS", "soon"),
     ],
 )
+def test_only_the_start_function_needs_the_webhook_url():
+    assert Settings.from_env({**ENV, "WEBHOOK_URL": ""}).webhook_url == ""
+
+
 def test_settings_name_the_invalid_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**ENV, name: value})

@@ -1,0 +1,1 @@
+"""A Label Studio backend function (see labelstudio_backend)."""
