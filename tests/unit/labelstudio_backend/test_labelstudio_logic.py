@@ -308,6 +308,10 @@ def test_settings_from_env():
     assert Settings.from_env({**ENV, "IMAGE_URL_SECONDS": "600"}).image_url_seconds == 600
 
 
+def test_only_the_start_function_needs_the_webhook_url():
+    assert Settings.from_env({**ENV, "WEBHOOK_URL": ""}).webhook_url == ""
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -319,10 +323,6 @@ def test_settings_from_env():
         ("IMAGE_URL_SECONDS", "soon"),
     ],
 )
-def test_only_the_start_function_needs_the_webhook_url():
-    assert Settings.from_env({**ENV, "WEBHOOK_URL": ""}).webhook_url == ""
-
-
 def test_settings_name_the_invalid_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**ENV, name: value})
