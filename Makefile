@@ -1,5 +1,6 @@
 # LabelFlow: two commands do everything on a fresh clone.
-#   make demo   set up, then run the local labeling flow on the embedded real data
+#   make demo   set up, then run a complete labeling job on this machine through a local
+#               Label Studio (emulated AWS, real handwritten digits, simulated annotators)
 #   make test   set up, then lint, type-check, synthesize (cdk-nag), cfn-lint and pytest
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -47,7 +48,7 @@ $(CHROMIUM):
 
 setup: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM) node_modules/.installed
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed $(LS_VENV)/.installed
 	$(BIN)/labelflow demo
 
 lint: $(VENV)/.installed

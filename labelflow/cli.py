@@ -129,11 +129,51 @@ def _build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="run the local labeling flow on the embedded real crowd data",
-        description="Consolidate real crowd answers with every method and score them against "
-        "gold labels, then run the Ground Truth Lambdas end to end on an in-process S3.",
+        help="run a complete labeling job on this machine, through a local Label Studio",
+        description=(
+            "Start the local AWS emulator and a local Label Studio, deploy LabelFlow into the "
+            "emulator, drop a manifest of handwritten-digit scans into the intake bucket, let "
+            "simulated annotators answer in Label Studio (or you, with --interactive), and "
+            "print where the output manifest, exports and report are, with the accuracy "
+            "against the known digits. Everything it starts, it stops."
+        ),
+        epilog=(
+            "examples:\n"
+            "  labelflow demo                          60 scans, 5 annotators, 3 answers each\n"
+            "  labelflow demo --items 200 --accuracy 0.7\n"
+            "  labelflow demo --interactive            label the scans yourself in a browser\n"
+            "  labelflow demo --consolidation          the consolidation methods on real crowd"
+            " answers"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+    demo.add_argument("--items", type=int, default=60, help="scans to label (default: 60)")
+    demo.add_argument("--annotators", type=int, default=5, help="simulated annotators (default: 5)")
+    demo.add_argument(
+        "--workers-per-item", type=int, default=3, help="answers per scan (default: 3)"
+    )
+    demo.add_argument(
+        "--accuracy",
+        type=float,
+        default=0.85,
+        help="chance that a simulated annotator picks the right digit (default: 0.85)",
+    )
+    demo.add_argument(
+        "--interactive",
+        action="store_true",
+        help="no simulated annotators: label the scans yourself in Label Studio",
+    )
+    demo.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds to wait for the job (default: 600)"
+    )
+    demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
+    demo.add_argument(
+        "--consolidation",
+        action="store_true",
+        help="instead, score every consolidation method on four real crowd data sets and run "
+        "the Ground Truth Lambdas on an in-process S3",
+    )
 
     preview = commands.add_parser(
         "preview",
@@ -236,9 +276,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo":
         from pathlib import Path
 
-        from labelflow.demo import run_demo
+        if args.consolidation:
+            from labelflow.demo import run_demo
 
-        return run_demo(Path(args.out))
+            return run_demo(Path(args.out))
+        from labelflow.demo_job import DemoOptions, run_job_demo
+
+        return run_job_demo(
+            DemoOptions(
+                out=Path(args.out),
+                items=args.items,
+                annotators=args.annotators,
+                workers_per_item=args.workers_per_item,
+                accuracy=args.accuracy,
+                interactive=args.interactive,
+                timeout=args.timeout,
+                verbose=args.verbose,
+            )
+        )
     if args.command == "preview":
         return _preview(args)
     if getattr(args, "run", None) is not None:

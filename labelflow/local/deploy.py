@@ -37,9 +37,10 @@ resource                        created as
 StateMachine``                  (``DefinitionString``/``Definition`` and
                                 ``DefinitionSubstitutions``)
 ``AWS::Events::Rule``           ``put_rule`` and ``put_targets``
-``AWS::SecretsManager::Secret`` ``create_secret`` with its ``SecretString``, or a value made
-                                as ``GenerateSecretString`` asks (length, punctuation,
-                                a template with ``GenerateStringKey``); ``Ref`` is its name
+``AWS::SecretsManager::Secret`` ``create_secret`` (before the functions that name it) with its
+                                ``SecretString``, or a value made as
+                                ``GenerateSecretString`` asks (length, punctuation, a
+                                template with ``GenerateStringKey``); ``Ref`` is its ARN
 ``AWS::Lambda::Url``            nothing to create: ``Fn::GetAtt <url>.FunctionUrl`` is
                                 ``<function_url_base><function name>/``, served by
                                 :class:`labelflow.local.server.LocalAws`
@@ -131,6 +132,9 @@ class TemplateResolver:
     ) -> None:
         self.template = template
         self.function_url_base = function_url_base
+        #: ``Ref`` values known only once a resource exists (a secret's ARN ends in a suffix
+        #: the service chooses), recorded by the deployer as it creates them.
+        self.created_refs: dict[str, str] = {}
         self.resources: Mapping[str, Any] = template.get("Resources", {})
         self.stack_name = stack_name
         self.region = region
@@ -190,6 +194,8 @@ class TemplateResolver:
         }
         if name in pseudo:
             return pseudo[name]
+        if name in self.created_refs:
+            return self.created_refs[name]
         if name in self.template.get("Parameters", {}):
             if name in self.parameters:
                 return self.parameters[name]
@@ -263,7 +269,7 @@ class TemplateResolver:
         elif kind == "AWS::Lambda::LayerVersion":
             values = {"LayerVersionArn": lambda: self.ref(logical_id)}
         elif kind == "AWS::SecretsManager::Secret":
-            values = {"Id": lambda: name}
+            values = {"Id": lambda: self.ref(logical_id)}
         elif kind == "AWS::Lambda::Url":
             values = {
                 "FunctionUrl": lambda: self._function_url(logical_id),
@@ -460,10 +466,10 @@ _ORDER = (
     "AWS::SNS::Subscription",
     "AWS::DynamoDB::Table",
     "AWS::DynamoDB::GlobalTable",
+    "AWS::SecretsManager::Secret",
     "AWS::Lambda::Function",
     "AWS::StepFunctions::StateMachine",
     "AWS::Events::Rule",
-    "AWS::SecretsManager::Secret",
     "Custom::S3BucketNotifications",
     "Custom::CDKBucketDeployment",
 )
@@ -649,7 +655,8 @@ class _Deployer:
         options: dict[str, Any] = {"Name": self.resolver.ref(logical_id), "SecretString": value}
         if props.get("Description"):
             options["Description"] = props["Description"]
-        self.client("secretsmanager").create_secret(**options)
+        created = self.client("secretsmanager").create_secret(**options)
+        self.resolver.created_refs[logical_id] = created["ARN"]
 
     def _bucket_deployment(self, logical_id: str, props: Mapping[str, Any]) -> None:
         props = self.resolver.resolve(

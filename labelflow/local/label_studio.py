@@ -372,6 +372,9 @@ def _base_environment(workdir: Path, data_dir: Path) -> dict[str, str]:
         # The local webhook receivers listen on 127.0.0.1, which Label Studio's SSRF guard
         # refuses by default; this server is itself only reachable from this machine.
         "SSRF_PROTECTION_ENABLED": "false",
+        # Label Studio waits 1 s for a webhook receiver by default; a receiver that finishes
+        # a job (consolidation, output files) on the call takes longer.
+        "WEBHOOK_TIMEOUT": "30",
         "LOG_LEVEL": "INFO",
     }
 

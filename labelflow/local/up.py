@@ -23,9 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce, WorkerAnswer, WorkerTask
+
+if TYPE_CHECKING:
+    from infra.config import StageConfig
 
 __all__ = [
     "LOCAL_WORKTEAM_ARN",
@@ -69,18 +72,27 @@ def synthesize(cdk_out: Path, stage: str) -> str:
     """Synthesize ``stage`` for the emulator into ``cdk_out``; return the stack name."""
     from dataclasses import replace
 
-    from aws_cdk import App
-
-    from infra import assembly
     from infra.config import STAGES
 
     if stage not in STAGES:
         known = ", ".join(sorted(STAGES))
         raise ValueError(f"unknown stage {stage!r} (known stages: {known})")
-    config = replace(STAGES[stage], workteam_arn=LOCAL_WORKTEAM_ARN)
+    return synthesize_config(cdk_out, replace(STAGES[stage], workteam_arn=LOCAL_WORKTEAM_ARN))
+
+
+def synthesize_config(cdk_out: Path, config: StageConfig) -> str:
+    """Synthesize a stage configuration for the emulator into ``cdk_out``; return the stack.
+
+    Asset bundling is skipped (the functions' code is the plain ``lambdas/`` folder, and the
+    emulator's handlers import layer packages from this environment).
+    """
+    from aws_cdk import App
+
+    from infra import assembly
+
     context: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     app = App(
-        context={**context, "stage": stage, "aws:cdk:bundling-stacks": []},
+        context={**context, "stage": config.stage, "aws:cdk:bundling-stacks": []},
         outdir=str(cdk_out),
         builtin_cloud_formation_validation=False,
     )
@@ -191,7 +203,12 @@ class LocalStack:
         cdk_out = self.prepare()
         self._aws = LocalAws(run_jobs_in_background=True).start()
         try:
-            deployment = deploy(cdk_out, self.stack, client=self._aws.client)
+            deployment = deploy(
+                cdk_out,
+                self.stack,
+                client=self._aws.client,
+                function_url_base=self._aws.function_url_base,
+            )
             self.outputs = {key: str(value) for key, value in deployment.outputs.items()}
             fake_sagemaker.register_workforce(self.workforce)
             self._write_state()

@@ -4,9 +4,11 @@ Label Studio delivers webhooks by HTTP POST. In AWS they reach the webhook funct
 Lambda function URL; on a laptop, :class:`WebhookRelay` listens on 127.0.0.1 and turns each
 request into the function URL event (payload format 2.0: ``rawPath``, lower-cased
 ``headers``, ``body``, ``isBase64Encoded``, ``requestContext.http``), calls ``invoke`` with it
-and answers with the function's ``statusCode``, ``headers`` and ``body``. A result that is not
-such a response is sent as JSON with status 200, as function URLs do. An exception from
-``invoke`` is answered with status 502, so the sender (Label Studio) sees a failed delivery.
+and answers with the function's ``statusCode``, ``headers`` and ``body`` (a sender that
+stopped waiting meanwhile gets nothing; the function has run, as behind a function URL).
+A result that is not such a response is sent as JSON with status 200, as function URLs do.
+An exception from ``invoke`` is answered with status 502, so the sender (Label Studio) sees a
+failed delivery.
 """
 
 from __future__ import annotations
@@ -107,12 +109,15 @@ class WebhookRelay:
             status, headers, payload = 502, {"content-type": "text/plain"}, str(exc).encode()
         else:
             status, headers, payload = _response(result)
-        request.send_response(status)
-        for name, value in headers.items():
-            request.send_header(name, value)
-        request.send_header("Content-Length", str(len(payload)))
-        request.end_headers()
-        request.wfile.write(payload)
+        try:
+            request.send_response(status)
+            for name, value in headers.items():
+                request.send_header(name, value)
+            request.send_header("Content-Length", str(len(payload)))
+            request.end_headers()
+            request.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the sender stopped waiting; the function ran all the same
 
 
 def _response(result: Any) -> tuple[int, dict[str, str], bytes]:
