@@ -17,6 +17,12 @@ patch               what it changes
 ``events-targets``  ``moto.events.models.Rule.send_to_targets``: ``states`` and ``lambda``
                     targets (moto raises ``NotImplementedError`` for both, which S3
                     delivery swallows); other targets are left to moto
+``map-tolerance``   ``DistributedIterationComponent._map_run``: a Distributed Map whose
+                    failed or timed-out items exceed its ``ToleratedFailureCount`` and
+                    ``ToleratedFailurePercentage`` (both 0 by default) fails with
+                    ``States.ExceedToleratedFailureThreshold``, as in AWS; moto 5.2.5
+                    counts such items but never checks the threshold, so a failed item
+                    becomes a ``null`` result and the Map succeeds
 =================== =====================================================================
 
 Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
@@ -42,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 __all__ = [
+    "MAP_THRESHOLD_CAUSE",
     "PATCHES",
     "Patch",
     "acquire",
@@ -469,6 +476,96 @@ def _events_applied() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# map-tolerance: a Distributed Map fails when too many items fail
+# --------------------------------------------------------------------------------------------
+
+#: The cause AWS gives a Map state that failed on its tolerated-failure threshold.
+MAP_THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+
+def _map_component() -> Any:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as module,
+    )
+
+    return module.DistributedIterationComponent
+
+
+def _exceeds_tolerance(failed: int, total: int, count: int, percentage: float) -> bool:
+    """Whether ``failed`` of ``total`` items exceed the tolerated count or percentage."""
+    if failed == 0:
+        return False
+    return failed > count and (total == 0 or 100.0 * failed / total > percentage)
+
+
+def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+    """Replacement of ``DistributedIterationComponent._map_run(self, env, eval_input)``.
+
+    Runs moto's Map run, then applies the threshold AWS applies (a run fails once failed
+    plus timed-out items exceed both the tolerated count and the tolerated percentage). AWS
+    stops the run as soon as the threshold is exceeded; here every item has run by then.
+    Relies on ``eval_input.map_run_record.item_counter`` (``failed``, ``timed_out``,
+    ``total``) and ``eval_input.tolerated_failure_count`` / ``tolerated_failure_percentage``.
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    _ORIGINALS["map-tolerance"](self, env, eval_input)
+    items = eval_input.map_run_record.item_counter
+    failed = items.failed.get() + items.timed_out.get()
+    if not _exceeds_tolerance(
+        failed,
+        items.total.get(),
+        int(eval_input.tolerated_failure_count or 0),
+        float(eval_input.tolerated_failure_percentage or 0.0),
+    ):
+        return
+    env.stack.pop()  # the run's outputs: the Map state fails instead
+    error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+    raise FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.MapRunFailed,
+            # moto declares EventDetails total, though every event sets one key of it.
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                mapRunFailedEventDetails=MapRunFailedEventDetails(
+                    error=error.error_name, cause=MAP_THRESHOLD_CAUSE
+                )
+            ),
+        )
+    )
+
+
+def _map_apply() -> None:
+    component = _map_component()
+    if getattr(component._map_run, _MARK, False):
+        return
+    _ORIGINALS["map-tolerance"] = component._map_run
+    setattr(_map_run, _MARK, True)
+    component._map_run = _map_run
+
+
+def _map_restore() -> None:
+    if "map-tolerance" in _ORIGINALS:
+        _map_component()._map_run = _ORIGINALS.pop("map-tolerance")
+
+
+def _map_applied() -> bool:
+    return bool(getattr(_map_component()._map_run, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
 
 _ORIGINALS: dict[str, Any] = {}
 
@@ -477,6 +574,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("sfn-responses", _responses_apply, _responses_restore, _responses_applied),
     Patch("fast-waits", _waits_apply, _waits_restore, _waits_applied),
     Patch("events-targets", _events_apply, _events_restore, _events_applied),
+    Patch("map-tolerance", _map_apply, _map_restore, _map_applied),
 )
 
 _users = 0
