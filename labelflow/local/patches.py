@@ -22,7 +22,9 @@ patch               what it changes
                     ``ToleratedFailurePercentage`` (both 0 by default) fails with
                     ``States.ExceedToleratedFailureThreshold``, as in AWS; moto 5.2.5
                     counts such items but never checks the threshold, so a failed item
-                    becomes a ``null`` result and the Map succeeds
+                    becomes a ``null`` result and the Map succeeds. moto also runs the
+                    child executions without recording them anywhere; their events are
+                    kept per Map run instead, for :func:`map_run_history`
 =================== =====================================================================
 
 Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
@@ -56,6 +58,7 @@ __all__ = [
     "enable_fast_waits",
     "fast_waits",
     "fast_waits_enabled",
+    "map_run_history",
     "release",
     "to_json_value",
 ]
@@ -498,6 +501,22 @@ def _exceeds_tolerance(failed: int, total: int, count: int, percentage: float) -
     return failed > count and (total == 0 or 100.0 * failed / total > percentage)
 
 
+_map_run_events: dict[str, list[dict[str, Any]]] = {}
+_map_run_events_lock = threading.Lock()
+
+
+def map_run_history(map_run_arn: str) -> list[dict[str, Any]]:
+    """The events of a Distributed Map run's child executions, in the order they happened.
+
+    AWS keeps each child execution's history (``ListExecutions(mapRunArn=...)``, then
+    ``GetExecutionHistory``); moto 5.2.5 keeps none, so the emulator records the run's
+    events (all its children's, one sequence) under the ARN ``ListMapRuns`` returns.
+    Empty for an unknown run.
+    """
+    with _map_run_events_lock:
+        return copy.deepcopy(_map_run_events.get(map_run_arn, []))
+
+
 def _map_run(self: Any, env: Any, eval_input: Any) -> None:
     """Replacement of ``DistributedIterationComponent._map_run(self, env, eval_input)``.
 
@@ -520,7 +539,14 @@ def _map_run(self: Any, env: Any, eval_input: Any) -> None:
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
-    _ORIGINALS["map-tolerance"](self, env, eval_input)
+    try:
+        _ORIGINALS["map-tolerance"](self, env, eval_input)
+    finally:
+        # _eval_body gave the run an event manager of its own, which moto then drops.
+        with _map_run_events_lock:
+            _map_run_events[eval_input.map_run_record.map_run_arn] = json.loads(
+                json.dumps(to_json_value(env.event_manager.get_event_history()))
+            )
     items = eval_input.map_run_record.item_counter
     failed = items.failed.get() + items.timed_out.get()
     if not _exceeds_tolerance(
@@ -557,6 +583,8 @@ def _map_apply() -> None:
 
 
 def _map_restore() -> None:
+    with _map_run_events_lock:
+        _map_run_events.clear()
     if "map-tolerance" in _ORIGINALS:
         _map_component()._map_run = _ORIGINALS.pop("map-tolerance")
 

@@ -445,6 +445,14 @@ def test_a_failed_item_fails_a_distributed_map(aws: None) -> None:
         "Cause": patches.MAP_THRESHOLD_CAUSE,
     }
     assert "results" not in output
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    (run,) = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+    ends = [
+        event["type"]
+        for event in patches.map_run_history(run["mapRunArn"])
+        if event["type"] in ("FailStateEntered", "SucceedStateEntered")
+    ]
+    assert sorted(ends) == ["FailStateEntered", "SucceedStateEntered", "SucceedStateEntered"]
 
 
 def test_a_tolerated_failure_leaves_a_null_result(aws: None) -> None:
