@@ -13,6 +13,7 @@ from labelflow.local.server import LocalAws
 from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce
 from tests.local.conftest import STACK
 from tests.local.test_workflow import REVIEWS, TERMINAL, _wait_for
+from tests.local.workflow_run import WorkflowRun
 
 KEY = "reviews/batch.jsonl"
 
@@ -35,6 +36,20 @@ def _workforce() -> None:
         ),
         job_prefix="reviews-",
     )
+
+
+def _replay(events: Any, intake: str, s3: Any) -> None:
+    """Deliver the manifest's upload event once more, as EventBridge may."""
+    events.put_events(
+        Entries=[
+            {
+                "Source": "aws.s3",
+                "DetailType": "Object Created",
+                "Detail": json.dumps(_drop_event(intake, s3)["detail"]),
+            }
+        ]
+    )
+    patches.drain_async_invocations()
 
 
 def _drop_event(intake: str, s3: Any) -> dict[str, Any]:
@@ -67,16 +82,7 @@ def test_a_dropped_manifest_is_labeled_and_published(local_aws: LocalAws, cdk_ou
     # When a manifest is dropped into intake, and its upload event is delivered once more
     s3.put_object(Bucket=intake, Key=KEY, Body=_manifest())
     patches.drain_async_invocations()
-    events.put_events(
-        Entries=[
-            {
-                "Source": "aws.s3",
-                "DetailType": "Object Created",
-                "Detail": json.dumps(_drop_event(intake, s3)["detail"]),
-            }
-        ]
-    )
-    patches.drain_async_invocations()
+    _replay(events, intake, s3)
 
     # Then exactly one execution runs, and ends with the job's output published
     (execution,) = _wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
@@ -135,3 +141,47 @@ def test_an_unknown_project_is_rejected_and_starts_nothing(
     }
     executions = sfn.list_executions(stateMachineArn=outputs["WorkflowStateMachineArn"])
     assert executions["executions"] == []
+
+
+def test_an_event_replayed_after_the_job_ended_starts_nothing(
+    local_aws: LocalAws, cdk_out: Path
+) -> None:
+    # Given a dropped manifest whose job has run to its end
+    outputs = deploy(cdk_out, STACK, client=local_aws.client).outputs
+    run = WorkflowRun(local_aws, outputs)
+    intake, machine = outputs["IntakeBucketName"], outputs["WorkflowStateMachineArn"]
+    _workforce()
+    run.s3.put_object(Bucket=intake, Key=KEY, Body=_manifest())
+    patches.drain_async_invocations()
+    (execution,) = _wait_for(lambda: run.sfn.list_executions(stateMachineArn=machine)["executions"])
+    _wait_for(local_aws.run_jobs)
+    assert run.ended(execution["executionArn"])["status"] == "SUCCEEDED"
+
+    # When its upload event is delivered once more
+    _replay(local_aws.client("events"), intake, run.s3)
+
+    # Then no second execution starts, and the job stays as it ended
+    assert len(run.sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
+    assert run.job_item(execution["name"])["status"] == "SUCCEEDED"
+
+
+def test_an_unknown_projects_manifest_is_announced_and_records_no_job(
+    local_aws: LocalAws, cdk_out: Path
+) -> None:
+    outputs = deploy(cdk_out, STACK, client=local_aws.client).outputs
+    run = WorkflowRun(local_aws, outputs)
+    notifications = run.subscribe()
+
+    run.s3.put_object(Bucket=outputs["IntakeBucketName"], Key="pets/batch.jsonl", Body=_manifest())
+    patches.drain_async_invocations()
+
+    (message,) = _wait_for(notifications)
+    message.pop("_kind")
+    assert message == {
+        "bucket": outputs["IntakeBucketName"],
+        "key": "pets/batch.jsonl",
+        "reason": "project 'pets' is not configured",
+        "_subject": "LabelFlow manifest rejected",
+    }
+    jobs = local_aws.client("dynamodb").scan(TableName=outputs["JobsTableName"])
+    assert jobs["Count"] == 0

@@ -147,7 +147,8 @@ class WorkflowRun:
         """Subscribe a queue to the notification topic; return a reader of its messages.
 
         The reader returns the messages received so far (each the published JSON, with the
-        SNS ``Subject`` and ``kind`` attribute added as ``_subject`` and ``_kind``).
+        SNS ``Subject`` and the ``kind`` attribute, or None, added as ``_subject`` and
+        ``_kind``).
         """
         sqs = self.aws.client("sqs")
         queue = sqs.create_queue(QueueName="notifications")["QueueUrl"]
@@ -166,7 +167,8 @@ class WorkflowRun:
                 envelope = json.loads(message["Body"])
                 body = json.loads(envelope["Message"])
                 body["_subject"] = envelope.get("Subject")
-                body["_kind"] = envelope["MessageAttributes"]["kind"]["Value"]
+                kind = envelope.get("MessageAttributes", {}).get("kind", {})
+                body["_kind"] = kind.get("Value")
                 received.append(body)
                 sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
             return list(received)
