@@ -8,34 +8,22 @@ from typing import Any
 
 from labelflow.local import patches
 from labelflow.local.deploy import deploy
-from labelflow.local.fake_sagemaker import register_workforce
 from labelflow.local.server import LocalAws
-from labelflow.local.workforce import SimulatedWorker, SimulatedWorkforce
 from tests.local.conftest import STACK
-from tests.local.test_workflow import REVIEWS, TERMINAL, _wait_for
-from tests.local.workflow_run import WorkflowRun
+from tests.local.workflow_run import (
+    REVIEWS,
+    TERMINAL,
+    WorkflowRun,
+    register_reviewers,
+    review_lines,
+    wait_for,
+)
 
 KEY = "reviews/batch.jsonl"
 
 
 def _manifest() -> bytes:
-    lines = [{"source": text, "item-id": key} for key, (text, _) in REVIEWS.items()]
-    return "\n".join(json.dumps(line) for line in lines).encode()
-
-
-def _workforce() -> None:
-    register_workforce(
-        SimulatedWorkforce(
-            workers=[
-                SimulatedWorker("private.us-east-1.00000000000000a1", 1.0),
-                SimulatedWorker("private.us-east-1.00000000000000a2", 1.0),
-                SimulatedWorker("private.us-east-1.00000000000000a3", 0.0),
-            ],
-            truth=lambda line: REVIEWS[line["item-id"]][1],
-            seed=11,
-        ),
-        job_prefix="reviews-",
-    )
+    return "\n".join(json.dumps(line) for line in review_lines()).encode()
 
 
 def _replay(events: Any, intake: str, s3: Any) -> None:
@@ -77,7 +65,7 @@ def test_a_dropped_manifest_is_labeled_and_published(local_aws: LocalAws, cdk_ou
     intake, results = outputs["IntakeBucketName"], outputs["ResultsBucketName"]
     machine = outputs["WorkflowStateMachineArn"]
     s3, sfn, events = (local_aws.client(name) for name in ("s3", "stepfunctions", "events"))
-    _workforce()
+    register_reviewers()
 
     # When a manifest is dropped into intake, and its upload event is delivered once more
     s3.put_object(Bucket=intake, Key=KEY, Body=_manifest())
@@ -85,15 +73,15 @@ def test_a_dropped_manifest_is_labeled_and_published(local_aws: LocalAws, cdk_ou
     _replay(events, intake, s3)
 
     # Then exactly one execution runs, and ends with the job's output published
-    (execution,) = _wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
+    (execution,) = wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
     job_id = execution["name"]
-    _wait_for(lambda: local_aws.run_jobs() == [f"reviews-{job_id}-0"])
+    wait_for(lambda: local_aws.run_jobs() == [f"reviews-{job_id}-0"])
 
     def ended() -> dict[str, Any] | None:
         found: dict[str, Any] = sfn.describe_execution(executionArn=execution["executionArn"])
         return found if found["status"] in TERMINAL else None
 
-    described = _wait_for(ended)
+    described = wait_for(ended)
     history = sfn.get_execution_history(executionArn=execution["executionArn"])["events"]
     assert described["status"] == "SUCCEEDED", history[-3:]
     assert len(sfn.list_executions(stateMachineArn=machine)["executions"]) == 1
@@ -129,7 +117,7 @@ def test_an_unknown_project_is_rejected_and_starts_nothing(
     s3.put_object(Bucket=intake, Key="pets/batch.jsonl", Body=_manifest())
     patches.drain_async_invocations()
 
-    record = _wait_for(
+    record = wait_for(
         lambda: s3.list_objects_v2(Bucket=results, Prefix="rejected/").get("Contents")
     )
     assert [o["Key"] for o in record] == ["rejected/pets/batch.jsonl.json"]
@@ -150,11 +138,11 @@ def test_an_event_replayed_after_the_job_ended_starts_nothing(
     outputs = deploy(cdk_out, STACK, client=local_aws.client).outputs
     run = WorkflowRun(local_aws, outputs)
     intake, machine = outputs["IntakeBucketName"], outputs["WorkflowStateMachineArn"]
-    _workforce()
+    register_reviewers()
     run.s3.put_object(Bucket=intake, Key=KEY, Body=_manifest())
     patches.drain_async_invocations()
-    (execution,) = _wait_for(lambda: run.sfn.list_executions(stateMachineArn=machine)["executions"])
-    _wait_for(local_aws.run_jobs)
+    (execution,) = wait_for(lambda: run.sfn.list_executions(stateMachineArn=machine)["executions"])
+    wait_for(local_aws.run_jobs)
     assert run.ended(execution["executionArn"])["status"] == "SUCCEEDED"
 
     # When its upload event is delivered once more
@@ -175,7 +163,7 @@ def test_an_unknown_projects_manifest_is_announced_and_records_no_job(
     run.s3.put_object(Bucket=outputs["IntakeBucketName"], Key="pets/batch.jsonl", Body=_manifest())
     patches.drain_async_invocations()
 
-    (message,) = _wait_for(notifications)
+    (message,) = wait_for(notifications)
     message.pop("_kind")
     assert message == {
         "bucket": outputs["IntakeBucketName"],
