@@ -40,6 +40,7 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 import threading
 import traceback
 import types
@@ -126,7 +127,13 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         region=self.region,
         account=self.account_id,
     )
-    tenant = (self.function_arn, tuple(sorted(environment.items())))
+    # The endpoint is part of the tenant: a client cached while an earlier emulator ran
+    # would still point at that emulator's (closed) port.
+    tenant = (
+        self.function_arn,
+        os.environ.get("AWS_ENDPOINT_URL"),
+        tuple(sorted(environment.items())),
+    )
     try:
         root = code_root_for_zip(self.code_bytes)
         result = invoke(
@@ -495,7 +502,11 @@ def _map_component() -> Any:
 
 
 def _exceeds_tolerance(failed: int, total: int, count: int, percentage: float) -> bool:
-    """Whether ``failed`` of ``total`` items exceed the tolerated count or percentage."""
+    """Whether ``failed`` of ``total`` items exceed both the tolerated count and percentage.
+
+    Both default to 0, so one failed item fails a Map that sets neither; a Map that sets one
+    of them is judged by that one.
+    """
     if failed == 0:
         return False
     return failed > count and (total == 0 or 100.0 * failed / total > percentage)
