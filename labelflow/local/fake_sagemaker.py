@@ -33,6 +33,12 @@ Simplifications: one iteration, one consolidation batch; ``OutputConfig.KmsKeyId
 used for writes; a stopped job keeps no partial output; an item whose pre-annotation response
 says ``isHumanAnnotationRequired: false`` is left unlabeled; human loops stay ``InProgress``
 until :func:`complete_human_loop`.
+
+Throttling: :func:`throttle_job_creation` makes the next N ``CreateLabelingJob`` requests (or
+every one) fail with ``ThrottlingException`` (HTTP 400, moto's JSON error body
+``{"__type": "ThrottlingException", "message": "Rate exceeded"}``), as SageMaker answers when
+an account creates labeling jobs faster than its quota allows. A throttled request creates
+nothing. The setting is process-wide and cleared by :func:`uninstall`.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ __all__ = [
     "installed",
     "register_workforce",
     "runner",
+    "throttle_job_creation",
+    "throttled_job_creations",
     "uninstall",
     "validate_request",
 ]
@@ -371,7 +379,69 @@ def _check_labeling_job(params: Mapping[str, Any]) -> None:
             raise _validation("PublicWorkforceTaskPrice is required for the public workforce")
 
 
+# --------------------------------------------------------------------------------------------
+# throttling
+# --------------------------------------------------------------------------------------------
+
+
+class _Throttle:
+    """How many more ``CreateLabelingJob`` requests to refuse, and how many were refused."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.remaining: int | None = 0  # None: every request
+        self.refused = 0
+
+    def take(self) -> bool:
+        """Whether this request is refused (counting it)."""
+        with self.lock:
+            if self.remaining is not None:
+                if self.remaining <= 0:
+                    return False
+                self.remaining -= 1
+            self.refused += 1
+            return True
+
+
+_throttle = _Throttle()
+
+
+def throttle_job_creation(calls: int | None) -> None:
+    """Refuse the next ``calls`` ``CreateLabelingJob`` requests with ``ThrottlingException``.
+
+    Args:
+        calls: how many requests to refuse from now on; ``None`` refuses every request until
+            this is called again; ``0`` stops refusing. Each call also resets the count of
+            :func:`throttled_job_creations`.
+
+    Raises:
+        ValueError: a negative ``calls``.
+
+    Example:
+        >>> throttle_job_creation(2)  # the next two requests fail, the third creates the job
+    """
+    if calls is not None and calls < 0:
+        raise ValueError(f"calls must be >= 0 or None, got {calls}")
+    with _throttle.lock:
+        _throttle.remaining = calls
+        _throttle.refused = 0
+
+
+def throttled_job_creations() -> int:
+    """How many ``CreateLabelingJob`` requests were refused since the last setting."""
+    with _throttle.lock:
+        return _throttle.refused
+
+
+def _throttling() -> Exception:
+    from moto.core.exceptions import JsonRESTError
+
+    return JsonRESTError("ThrottlingException", "Rate exceeded")
+
+
 def create_labeling_job(self: Any) -> Any:
+    if _throttle.take():
+        raise _throttling()
     params = _validated(self, "CreateLabelingJob")
     _check_labeling_job(params)
     state = _state(self.current_account, self.region)
@@ -691,7 +761,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
-    """Undo :func:`install`."""
+    """Undo :func:`install`, and stop throttling (:func:`throttle_job_creation`)."""
     global _installed  # noqa: PLW0603 - process-wide installation flag
     from botocore.handlers import BUILTIN_HANDLERS
     from moto.sagemaker import urls
@@ -704,6 +774,7 @@ def uninstall() -> None:
         urls.url_paths.pop(path, None)
     while (_A2I_EVENT, _a2i_before_send) in BUILTIN_HANDLERS:
         BUILTIN_HANDLERS.remove((_A2I_EVENT, _a2i_before_send))
+    throttle_job_creation(0)
     _installed = False
 
 

@@ -24,6 +24,14 @@ patch               what it changes
                     lock: moto applies an ``UpdateItem``'s changes to the stored item one
                     at a time, so a concurrent read could see half of an update (a job
                     marked SUCCEEDED before its output URI was set); DynamoDB never does
+``map-tolerance``   ``DistributedIterationComponent._map_run``: a Distributed Map whose
+                    failed or timed-out items exceed its ``ToleratedFailureCount`` and
+                    ``ToleratedFailurePercentage`` (both 0 by default) fails with
+                    ``States.ExceedToleratedFailureThreshold``, as in AWS; moto 5.2.5
+                    counts such items but never checks the threshold, so a failed item
+                    becomes a ``null`` result and the Map succeeds. moto also runs the
+                    child executions without recording them anywhere; their events are
+                    kept per Map run instead, for :func:`map_run_history`
 =================== =====================================================================
 
 Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
@@ -39,6 +47,7 @@ import datetime as dt
 import io
 import json
 import logging
+import os
 import threading
 import traceback
 import types
@@ -49,6 +58,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 __all__ = [
+    "MAP_THRESHOLD_CAUSE",
     "PATCHES",
     "Patch",
     "acquire",
@@ -56,6 +66,7 @@ __all__ = [
     "enable_fast_waits",
     "fast_waits",
     "fast_waits_enabled",
+    "map_run_history",
     "release",
     "to_json_value",
 ]
@@ -123,7 +134,13 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         region=self.region,
         account=self.account_id,
     )
-    tenant = (self.function_arn, tuple(sorted(environment.items())))
+    # The endpoint is part of the tenant: a client cached while an earlier emulator ran
+    # would still point at that emulator's (closed) port.
+    tenant = (
+        self.function_arn,
+        os.environ.get("AWS_ENDPOINT_URL"),
+        tuple(sorted(environment.items())),
+    )
     try:
         root = code_root_for_zip(self.code_bytes)
         result = invoke(
@@ -581,6 +598,125 @@ def _dynamodb_applied() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# map-tolerance: a Distributed Map fails when too many items fail
+# --------------------------------------------------------------------------------------------
+
+#: The cause AWS gives a Map state that failed on its tolerated-failure threshold.
+MAP_THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
+
+
+def _map_component() -> Any:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as module,
+    )
+
+    return module.DistributedIterationComponent
+
+
+def _exceeds_tolerance(failed: int, total: int, count: int, percentage: float) -> bool:
+    """Whether ``failed`` of ``total`` items exceed both the tolerated count and percentage.
+
+    Both default to 0, so one failed item fails a Map that sets neither; a Map that sets one
+    of them is judged by that one.
+    """
+    if failed == 0:
+        return False
+    return failed > count and (total == 0 or 100.0 * failed / total > percentage)
+
+
+_map_run_events: dict[str, list[dict[str, Any]]] = {}
+_map_run_events_lock = threading.Lock()
+
+
+def map_run_history(map_run_arn: str) -> list[dict[str, Any]]:
+    """The events of a Distributed Map run's child executions, in the order they happened.
+
+    AWS keeps each child execution's history (``ListExecutions(mapRunArn=...)``, then
+    ``GetExecutionHistory``); moto 5.2.5 keeps none, so the emulator records the run's
+    events (all its children's, one sequence) under the ARN ``ListMapRuns`` returns.
+    Empty for an unknown run.
+    """
+    with _map_run_events_lock:
+        return copy.deepcopy(_map_run_events.get(map_run_arn, []))
+
+
+def _map_run(self: Any, env: Any, eval_input: Any) -> None:
+    """Replacement of ``DistributedIterationComponent._map_run(self, env, eval_input)``.
+
+    Runs moto's Map run, then applies the threshold AWS applies (a run fails once failed
+    plus timed-out items exceed both the tolerated count and the tolerated percentage). AWS
+    stops the run as soon as the threshold is exceeded; here every item has run by then.
+    Relies on ``eval_input.map_run_record.item_counter`` (``failed``, ``timed_out``,
+    ``total``) and ``eval_input.tolerated_failure_count`` / ``tolerated_failure_percentage``.
+    """
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import (
+        StatesErrorName,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    try:
+        _ORIGINALS["map-tolerance"](self, env, eval_input)
+    finally:
+        # _eval_body gave the run an event manager of its own, which moto then drops.
+        with _map_run_events_lock:
+            _map_run_events[eval_input.map_run_record.map_run_arn] = json.loads(
+                json.dumps(to_json_value(env.event_manager.get_event_history()))
+            )
+    items = eval_input.map_run_record.item_counter
+    failed = items.failed.get() + items.timed_out.get()
+    if not _exceeds_tolerance(
+        failed,
+        items.total.get(),
+        int(eval_input.tolerated_failure_count or 0),
+        float(eval_input.tolerated_failure_percentage or 0.0),
+    ):
+        return
+    env.stack.pop()  # the run's outputs: the Map state fails instead
+    error = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+    raise FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=error,
+            event_type=HistoryEventType.MapRunFailed,
+            # moto declares EventDetails total, though every event sets one key of it.
+            event_details=EventDetails(  # type: ignore[typeddict-item]
+                mapRunFailedEventDetails=MapRunFailedEventDetails(
+                    error=error.error_name, cause=MAP_THRESHOLD_CAUSE
+                )
+            ),
+        )
+    )
+
+
+def _map_apply() -> None:
+    component = _map_component()
+    if getattr(component._map_run, _MARK, False):
+        return
+    _ORIGINALS["map-tolerance"] = component._map_run
+    setattr(_map_run, _MARK, True)
+    component._map_run = _map_run
+
+
+def _map_restore() -> None:
+    with _map_run_events_lock:
+        _map_run_events.clear()
+    if "map-tolerance" in _ORIGINALS:
+        _map_component()._map_run = _ORIGINALS.pop("map-tolerance")
+
+
+def _map_applied() -> bool:
+    return bool(getattr(_map_component()._map_run, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
 
 _ORIGINALS: dict[str, Any] = {}
 
@@ -591,6 +727,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("events-targets", _events_apply, _events_restore, _events_applied),
     Patch("server-dispatch", _dispatch_apply, _dispatch_restore, _dispatch_applied),
     Patch("dynamodb-atomic", _dynamodb_apply, _dynamodb_restore, _dynamodb_applied),
+    Patch("map-tolerance", _map_apply, _map_restore, _map_applied),
 )
 
 _users = 0

@@ -23,7 +23,7 @@ STACK = "labelflow-test-Labeling"
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
 
 
-def _synthesize(outdir: Path) -> None:
+def _synthesize(outdir: Path, *, max_objects_per_job: int = 100_000) -> None:
     from aws_cdk import App
 
     from infra import assembly
@@ -39,6 +39,7 @@ def _synthesize(outdir: Path) -> None:
         stage="test",
         architecture="x86_64",
         workteam_arn=WORKTEAM_ARN,
+        max_objects_per_job=max_objects_per_job,
         projects=(
             ProjectConfig(
                 name="reviews",
@@ -60,6 +61,21 @@ def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cloud assembly of the test stage, synthesized once per session."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     _synthesize(outdir)
+    return outdir
+
+
+#: Items per labeling job in :func:`small_chunks_cdk_out`.
+SMALL_CHUNK = 2
+
+
+@pytest.fixture(scope="session")
+def small_chunks_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test stage with at most :data:`SMALL_CHUNK` items per labeling job.
+
+    A stage of its own, so that the other tests keep labeling a manifest in one job.
+    """
+    outdir = tmp_path_factory.mktemp("cdk.out.small-chunks")
+    _synthesize(outdir, max_objects_per_job=SMALL_CHUNK)
     return outdir
 
 

@@ -146,6 +146,70 @@ def test_labeling_job_lifecycle_without_running(sagemaker: Any) -> None:
     assert missing.value.response["Error"]["Code"] == "ResourceNotFound"
 
 
+def _no_retries(local_aws: LocalAws) -> Any:
+    """A SageMaker client that sends each request once (botocore retries throttling)."""
+    return local_aws.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
+
+
+def test_throttled_job_creations_fail_then_succeed(local_aws: LocalAws) -> None:
+    sagemaker = _no_retries(local_aws)
+    fake_sagemaker.throttle_job_creation(2)
+
+    refusals = []
+    for _ in range(2):
+        with pytest.raises(ClientError) as throttled:
+            sagemaker.create_labeling_job(**job_request())
+        refusals.append(throttled.value.response)
+    sagemaker.create_labeling_job(**job_request())
+
+    assert [r["Error"] for r in refusals] == [
+        {"Code": "ThrottlingException", "Message": "Rate exceeded"}
+    ] * 2
+    assert refusals[0]["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert fake_sagemaker.throttled_job_creations() == 2
+    listed = sagemaker.list_labeling_jobs()["LabelingJobSummaryList"]
+    assert [job["LabelingJobName"] for job in listed] == ["reviews-job-1"]
+
+
+def test_throttling_every_job_creation_until_switched_off(local_aws: LocalAws) -> None:
+    sagemaker = _no_retries(local_aws)
+    fake_sagemaker.throttle_job_creation(None)
+
+    for _ in range(3):
+        with pytest.raises(ClientError, match="ThrottlingException"):
+            sagemaker.create_labeling_job(**job_request())
+    refused = fake_sagemaker.throttled_job_creations()
+    fake_sagemaker.throttle_job_creation(0)
+    sagemaker.create_labeling_job(**job_request())
+
+    assert refused == 3
+    assert fake_sagemaker.throttled_job_creations() == 0
+    assert (
+        sagemaker.describe_labeling_job(LabelingJobName="reviews-job-1")["LabelingJobStatus"]
+        == "InProgress"
+    )
+
+
+def test_throttling_is_cleared_by_uninstall() -> None:
+    fake_sagemaker.throttle_job_creation(None)
+    fake_sagemaker.uninstall()
+    fake_sagemaker.install()
+    try:
+        with mock_aws():
+            client = boto3.client(
+                "sagemaker", region_name=REGION, config=Config(parameter_validation=False)
+            )
+            client.create_labeling_job(**job_request())
+    finally:
+        fake_sagemaker.uninstall()
+    assert fake_sagemaker.throttled_job_creations() == 0
+
+
+def test_throttle_job_creation_rejects_a_negative_count() -> None:
+    with pytest.raises(ValueError, match="calls must be >= 0"):
+        fake_sagemaker.throttle_job_creation(-1)
+
+
 def test_workteam_and_flow_definition_and_human_loop_in_process(sagemaker: Any) -> None:
     team = sagemaker.create_workteam(
         WorkteamName="reviewers",

@@ -375,6 +375,94 @@ def test_event_lambda_target_is_invoked_asynchronously(aws: None) -> None:
 # ---------------------------------------------------------------------------------- helpers
 
 
+# ----------------------------------------------------------------------------- map-tolerance
+
+
+def test_map_tolerance_canary_internals() -> None:
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor import (  # noqa: E501
+        distributed_item_processor_worker as worker,
+    )
+
+    run = patches._ORIGINALS.get("map-tolerance", module.DistributedIterationComponent._map_run)
+    assert list(inspect.signature(run).parameters) == ["self", "env", "eval_input"]
+    assert "tolerated" not in inspect.getsource(run), "moto now checks the threshold"
+    assert "item_counter.failed.count()" in inspect.getsource(worker)
+
+
+def _distributed_map(tolerated: int | None) -> dict[str, Any]:
+    chunks: dict[str, Any] = {
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Odd?",
+            "States": {
+                "Odd?": {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "Fail"}],
+                    "Default": "Done",
+                },
+                "Fail": {"Type": "Fail", "Error": "ItemFailed", "Cause": "one"},
+                "Done": {"Type": "Succeed"},
+            },
+        },
+        "ResultPath": "$.results",
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "Caught"}],
+        "End": True,
+    }
+    if tolerated is not None:
+        chunks["ToleratedFailureCount"] = tolerated
+    return {"StartAt": "Chunks", "States": {"Chunks": chunks, "Caught": {"Type": "Succeed"}}}
+
+
+@pytest.mark.parametrize(
+    ("failed", "total", "count", "percentage", "exceeded"),
+    [
+        (0, 3, 0, 0.0, False),
+        (1, 3, 0, 0.0, True),
+        (1, 3, 1, 0.0, False),
+        (2, 3, 1, 0.0, True),
+        (1, 4, 0, 25.0, False),
+        (2, 4, 0, 25.0, True),
+    ],
+)
+def test_map_tolerance_threshold(
+    failed: int, total: int, count: int, percentage: float, exceeded: bool
+) -> None:
+    assert patches._exceeds_tolerance(failed, total, count, percentage) is exceeded
+
+
+def test_a_failed_item_fails_a_distributed_map(aws: None) -> None:
+    execution = _run(_distributed_map(None), {"items": [0, 1, 2]})
+
+    assert execution["status"] == "SUCCEEDED"
+    output = json.loads(execution["output"])
+    assert output["failure"] == {
+        "Error": "States.ExceedToleratedFailureThreshold",
+        "Cause": patches.MAP_THRESHOLD_CAUSE,
+    }
+    assert "results" not in output
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    (run,) = sfn.list_map_runs(executionArn=execution["executionArn"])["mapRuns"]
+    ends = [
+        event["type"]
+        for event in patches.map_run_history(run["mapRunArn"])
+        if event["type"] in ("FailStateEntered", "SucceedStateEntered")
+    ]
+    assert sorted(ends) == ["FailStateEntered", "SucceedStateEntered", "SucceedStateEntered"]
+
+
+def test_a_tolerated_failure_leaves_a_null_result(aws: None) -> None:
+    execution = _run(_distributed_map(1), {"items": [0, 1, 2]})
+
+    output = json.loads(execution["output"])
+    assert "failure" not in output
+    assert output["results"] == [0, None, 2]
+
+
 def _run(definition: dict[str, Any], payload: Any) -> Any:
     sfn = boto3.client("stepfunctions", region_name=REGION)
     machine = sfn.create_state_machine(
