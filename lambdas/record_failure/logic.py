@@ -10,7 +10,9 @@ with::
 chunk only as ``States.ExceedToleratedFailureThreshold``, so the labeling jobs of the chunks
 are described to find which ended how (:class:`ChunkJob`), and :func:`summarize` turns all of
 it into the job's final record: status ``STOPPED`` when labeling jobs were stopped and none
-failed, ``FAILED`` otherwise, the error name and one reason naming each failed chunk.
+failed, ``FAILED`` otherwise, the error name and one reason naming each failed chunk (or each
+chunk whose labeling job was never created). Step Functions' own error names (``States.*``,
+reserved to it) become ``JobFailed``, with the original named in the reason.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ __all__ = [
 MAX_REASON = 8000
 _JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _MAP_FAILED = "States.ExceedToleratedFailureThreshold"
+_RESERVED = "States."
 _ENDED_BADLY = {"Failed", "Stopped"}
 
 
@@ -125,9 +128,22 @@ def summarize(request: FailureRequest, jobs: Sequence[ChunkJob]) -> FailureRecor
     """
     ended = [job for job in jobs if job.status in _ENDED_BADLY]
     if not ended:
-        reason = request.cause.strip() or f"the job ended with {request.error}"
         status = "STOPPED" if request.error == "LabelingJobStopped" else "FAILED"
-        return FailureRecord(status, request.error, _cut(reason), ())
+        cause = request.cause.strip()
+        missing = [job for job in jobs if job.status is None]
+        parts = [
+            f"chunk {job.index} (labeling job {job.job_name}) was never created" for job in missing
+        ]
+        if request.error.startswith(_RESERVED):
+            # The States. prefix is Step Functions' own; the job's error gets LabelFlow's name
+            # and keeps the original in its reason.
+            parts.append(f"{request.error}: {cause}" if cause else request.error)
+            error = "JobFailed"
+        else:
+            parts.append(cause or f"the job ended with {request.error}")
+            error = request.error
+        failed = tuple(job.index for job in missing)
+        return FailureRecord(status, error, _cut("; ".join(parts)), failed)
     failed = [job for job in ended if job.status == "Failed"]
     status = "FAILED" if failed else "STOPPED"
     error = "LabelingJobFailed" if failed else "LabelingJobStopped"

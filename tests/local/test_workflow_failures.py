@@ -224,17 +224,16 @@ def test_endless_throttling_fails_the_job_after_the_retries(workflow: WorkflowRu
     assert _chunk_task_ends(workflow, execution) == [("TaskFailed", "Throttled")] * 9
     assert fake_sagemaker.throttled_job_creations() == 9
     assert workflow.labeling_jobs() == []
-    # And the job is recorded as failed. The Map reports only that its threshold was exceeded
-    # and the chunk's labeling job was never created, so the reason names neither.
+    # And the job is recorded as failed, naming the chunk whose labeling job was never
+    # created and the Map's own error (under LabelFlow's error name: "States." is reserved)
     item = workflow.job_item("throttled-2")
     assert (item["status"], item["error"], item["reason"]) == (
         "FAILED",
-        "States.ExceedToleratedFailureThreshold",
-        patches.MAP_THRESHOLD_CAUSE,
+        "JobFailed",
+        "chunk 0 (labeling job reviews-throttled-2-0) was never created; "
+        f"States.ExceedToleratedFailureThreshold: {patches.MAP_THRESHOLD_CAUSE}",
     )
-    # The Fail state then re-raises that error; the States Language reserves "States." names
-    # for the service, and moto ends the execution with States.Runtime instead, so the
-    # execution's own error is not what this test checks.
+    assert described["error"] == "JobFailed"
     exited = [
         e["stateExitedEventDetails"]["name"]
         for e in workflow.history(execution)

@@ -64,12 +64,22 @@ def test_stopped_jobs_without_failures_stop_the_job() -> None:
     assert record.reason.startswith("chunk 0 (labeling job a) was stopped; chunk 1")
 
 
-def test_without_ended_jobs_the_error_and_cause_stand() -> None:
-    record = summarize(request(error="States.Timeout", cause=""), [ChunkJob(0, "a", None)])
+def test_step_functions_errors_get_labelflows_name_and_keep_theirs_in_the_reason() -> None:
+    record = summarize(request(error="States.Timeout", cause=""), [])
     assert (record.status, record.error, record.reason) == (
         "FAILED",
+        "JobFailed",
         "States.Timeout",
-        "the job ended with States.Timeout",
+    )
+
+
+def test_a_chunk_whose_labeling_job_was_never_created_is_named() -> None:
+    record = summarize(request(), [ChunkJob(0, "a", "Completed"), ChunkJob(1, "b", None)])
+    assert record.error == "JobFailed"
+    assert record.failed_chunks == (1,)
+    assert record.reason == (
+        "chunk 1 (labeling job b) was never created; States.ExceedToleratedFailureThreshold: "
+        "The specified tolerated failure threshold was exceeded"
     )
 
 
