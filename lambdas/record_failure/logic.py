@@ -142,8 +142,8 @@ def summarize(request: FailureRequest, jobs: Sequence[ChunkJob]) -> FailureRecor
         else:
             parts.append(cause or f"the job ended with {request.error}")
             error = request.error
-        failed = tuple(job.index for job in missing)
-        return FailureRecord(status, error, _cut("; ".join(parts)), failed)
+        never = tuple(job.index for job in missing)
+        return FailureRecord(status, error, _cut("; ".join(parts)), never)
     failed = [job for job in ended if job.status == "Failed"]
     status = "FAILED" if failed else "STOPPED"
     error = "LabelingJobFailed" if failed else "LabelingJobStopped"
