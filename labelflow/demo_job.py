@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -94,8 +94,17 @@ class _Steps:
         print(f"[{self._done}/{self._total}] {text}  ({elapsed:4.0f} s)", file=self._stream)
 
 
-def run_job_demo(options: DemoOptions, *, stream: IO[str] = sys.stderr) -> int:
-    """Run the demo job (see the module docstring); return the process exit code."""
+AnswerWith = Callable[[Any, int], None]
+
+
+def run_job_demo(
+    options: DemoOptions, *, stream: IO[str] = sys.stderr, answer_with: AnswerWith | None = None
+) -> int:
+    """Run the demo job (see the module docstring); return the process exit code.
+
+    ``answer_with(studio, project_id)``, when given, answers the job's Label Studio project in
+    place of the simulated annotators (a browser test drives Label Studio's page with it).
+    """
     from labelflow.demo_data import digit_images
     from labelflow.local.label_studio import LocalLabelStudio
     from labelflow.local.server import LocalAws
@@ -119,7 +128,9 @@ def run_job_demo(options: DemoOptions, *, stream: IO[str] = sys.stderr) -> int:
         with LocalAws(run_jobs_in_background=True) as aws:
             outputs = _deploy(aws, studio, options, step)
             submitted = _submit(aws, outputs, images, step)
-            if options.interactive:
+            if answer_with is not None:
+                answer_with(studio, _studio_project(studio, submitted.job_id, options.timeout))
+            elif options.interactive:
                 _invite_people(studio, stream)
             else:
                 _simulate(studio, accounts, options, submitted, step, stream)
