@@ -142,6 +142,7 @@ def _build_parser() -> argparse.ArgumentParser:
             "  labelflow demo                          60 scans, 5 annotators, 3 answers each\n"
             "  labelflow demo --items 200 --accuracy 0.7\n"
             "  labelflow demo --interactive            label the scans yourself in a browser\n"
+            "  labelflow demo --replay --items 30      replay real crowd answers (duck set)\n"
             "  labelflow demo --consolidation          the consolidation methods on real crowd"
             " answers"
         ),
@@ -166,6 +167,12 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--timeout", type=float, default=600.0, help="seconds to wait for the job (default: 600)"
+    )
+    demo.add_argument(
+        "--replay",
+        action="store_true",
+        help="answer with real recorded crowd answers (the duck set: items, not images, and "
+        "each recorded worker as a Label Studio user) instead of simulated annotators",
     )
     demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
     demo.add_argument(
@@ -292,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 interactive=args.interactive,
                 timeout=args.timeout,
                 verbose=args.verbose,
+                replay=args.replay,
             )
         )
     if args.command == "preview":

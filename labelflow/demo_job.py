@@ -28,6 +28,7 @@ from typing import IO, Any
 __all__ = ["DemoOptions", "run_job_demo"]
 
 PROJECT = "digits"
+REPLAY_PROJECT = "ducks"
 STAGE = "demo"
 _SECRET_NAME = "labelflow/demo/label-studio-token"
 _ENDED = {"SUCCEEDED", "FAILED", "STOPPED"}
@@ -46,6 +47,11 @@ class DemoOptions:
     seed: int = 7
     timeout: float = 600.0
     verbose: bool = False
+    replay: bool = False
+
+    @property
+    def project(self) -> str:
+        return REPLAY_PROJECT if self.replay else PROJECT
 
 
 def _quiet(verbose: bool) -> None:
@@ -61,10 +67,23 @@ def _quiet(verbose: bool) -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
-def _project(workers_per_item: int) -> Any:
+def _project(workers_per_item: int, *, replay: bool = False) -> Any:
     from infra.config import ProjectConfig
-    from labelflow.demo_data import DIGIT_LABELS
+    from labelflow.demo_data import DIGIT_LABELS, DUCK_LABELS
 
+    if replay:
+        return ProjectConfig(
+            name=REPLAY_PROJECT,
+            task_type="text-classification",
+            labels=DUCK_LABELS,
+            short_instruction="Does the image show a duck?",
+            full_instruction=(
+                "Answers replayed from the duck set's real crowd workers. The set ships its "
+                "answers, not its images, so each task names the image."
+            ),
+            workers_per_item=workers_per_item,
+            backend="labelstudio",
+        )
     return ProjectConfig(
         name=PROJECT,
         task_type="image-classification",
@@ -105,13 +124,14 @@ def run_job_demo(
     ``answer_with(studio, project_id)``, when given, answers the job's Label Studio project in
     place of the simulated annotators (a browser test drives Label Studio's page with it).
     """
-    from labelflow.demo_data import digit_images
+    from labelflow.demo_data import digit_images, duck_answers
     from labelflow.local.label_studio import LocalLabelStudio
     from labelflow.local.server import LocalAws
+    from labelflow.local.up import REPO_ROOT
 
     if not 0.0 <= options.accuracy <= 1.0:
         raise ValueError(f"accuracy must be from 0 to 1, got {options.accuracy}")
-    if options.annotators < options.workers_per_item:
+    if options.annotators < options.workers_per_item and not options.replay:
         raise ValueError(
             f"{options.annotators} annotators cannot give {options.workers_per_item} "
             "answers per item: nobody answers an item twice"
@@ -119,23 +139,37 @@ def run_job_demo(
     _quiet(options.verbose)
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     step = _Steps(6, stream)
-    images = digit_images(options.items, seed=options.seed)
+    recorded = (
+        duck_answers(REPO_ROOT, items=options.items, per_item=options.workers_per_item)
+        if options.replay
+        else None
+    )
     options.out.mkdir(parents=True, exist_ok=True)
     step("Starting a local Label Studio (the first start also migrates its database)")
     with LocalLabelStudio() as studio:
-        accounts = [] if options.interactive else studio.create_annotators(options.annotators)
+        simulated = not (options.interactive or options.replay or answer_with)
+        accounts = studio.create_annotators(options.annotators) if simulated else []
         step(f"Starting the local AWS emulator; {len(accounts)} annotator accounts ready")
         with LocalAws(run_jobs_in_background=True) as aws:
             outputs = _deploy(aws, studio, options, step)
-            submitted = _submit(aws, outputs, images, step)
-            if answer_with is not None:
-                answer_with(studio, _studio_project(studio, submitted.job_id, options.timeout))
+            if recorded is not None:
+                submitted = _submit_texts(aws, outputs, recorded.truth, step)
+                _replay(studio, options, submitted, recorded.answers, step)
+            else:
+                submitted = _submit(
+                    aws, outputs, digit_images(options.items, seed=options.seed), step
+                )
+            if recorded is not None:
+                pass
+            elif answer_with is not None:
+                project = _studio_project(studio, PROJECT, submitted.job_id, options.timeout)
+                answer_with(studio, project)
             elif options.interactive:
                 _invite_people(studio, stream)
             else:
                 _simulate(studio, accounts, options, submitted, step, stream)
             record = _wait(aws, outputs, submitted.job_id, options.timeout, stream)
-            return _finish(aws, outputs, record, submitted.by_source, options.out, step, stream)
+            return _finish(aws, outputs, record, submitted.by_source, options, step, stream)
 
 
 def _deploy(aws: Any, studio: Any, options: DemoOptions, step: _Steps) -> dict[str, str]:
@@ -149,7 +183,7 @@ def _deploy(aws: Any, studio: Any, options: DemoOptions, step: _Steps) -> dict[s
     config = StageConfig(
         stage=STAGE,
         architecture="x86_64",
-        projects=(_project(options.workers_per_item),),
+        projects=(_project(options.workers_per_item, replay=options.replay),),
         label_studio=LabelStudioConfig(
             mode="existing", url=studio.url.rstrip("/"), token_secret_arn=secret["ARN"]
         ),
@@ -187,12 +221,48 @@ def _submit(aws: Any, outputs: Mapping[str, str], images: list[Any], step: _Step
     return _Submitted(identifier, by_source)
 
 
-def _studio_project(studio: Any, job_id: str, timeout: float) -> int:
+def _submit_texts(
+    aws: Any, outputs: Mapping[str, str], truth: Mapping[str, str], step: _Steps
+) -> _Submitted:
+    from start_job.logic import job_id
+
+    intake = outputs["IntakeBucketName"]
+    key = f"{REPLAY_PROJECT}/replay-{int(time.time())}.jsonl"
+    body = "".join(json.dumps({"source": text}) + "\n" for text in truth)
+    put = aws.client("s3").put_object(Bucket=intake, Key=key, Body=body.encode())
+    identifier = job_id(intake, key, put.get("VersionId"), put["ETag"].strip('"'))
+    step(f"Dropped s3://{intake}/{key} ({len(truth)} recorded items): job {identifier}")
+    return _Submitted(identifier, dict(truth))
+
+
+def _replay(
+    studio: Any,
+    options: DemoOptions,
+    submitted: _Submitted,
+    answers: list[tuple[str, str, str]],
+    step: _Steps,
+) -> None:
+    from labelflow.demo_data import DUCK_LABELS
+    from labelflow.local.ls_annotators import Choices, replay_answers
+
+    project = _studio_project(studio, REPLAY_PROJECT, submitted.job_id, options.timeout)
+    admin = studio.client()
+    tasks = {str(task.data["source"]): task.id for task in admin.list_tasks(project)}
+    workers = sorted({worker for _, worker, _ in answers})
+    accounts = dict(zip(workers, studio.create_annotators(len(workers), "recorded"), strict=True))
+    clients = {worker: studio.client(account) for worker, account in accounts.items()}
+    posted = replay_answers(
+        clients.__getitem__, tasks, answers, Choices("answer", "text", DUCK_LABELS)
+    )
+    step(f"Replayed {posted} recorded answers of {len(workers)} real crowd workers")
+
+
+def _studio_project(studio: Any, project_name: str, job_id: str, timeout: float) -> int:
     """The Label Studio project of the job's only chunk, once its webhook is registered."""
     from labelstudio_backend.logic import project_title
     from start_labeling_job.logic import job_name
 
-    name = job_name(PROJECT, job_id, 0)
+    name = job_name(project_name, job_id, 0)
     admin = studio.client()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -215,7 +285,7 @@ def _simulate(  # noqa: PLR0917 - the demo's steps pass what the earlier ones pr
     from labelflow.jobs_cli import ProgressLine
     from labelflow.local.ls_annotators import Choices, SimulatedAnnotator, answer_project
 
-    project = _studio_project(studio, submitted.job_id, options.timeout)
+    project = _studio_project(studio, PROJECT, submitted.job_id, options.timeout)
     crowd = [SimulatedAnnotator(account, options.accuracy) for account in accounts]
     control = Choices("answer", "image", DIGIT_LABELS)
     total = len(submitted.by_source) * options.workers_per_item
@@ -288,10 +358,11 @@ def _finish(  # noqa: PLR0917 - the demo's last step gathers what the others pro
     outputs: Mapping[str, str],
     record: Mapping[str, Any],
     truth: Mapping[str, str],
-    out: Path,
+    options: DemoOptions,
     step: _Steps,
     stream: IO[str],
 ) -> int:
+    out = options.out
     if record.get("status") != "SUCCEEDED":
         print(
             f"Job {record.get('jobId')} {record.get('status')}: {record.get('error', '')} "
@@ -302,12 +373,12 @@ def _finish(  # noqa: PLR0917 - the demo's last step gathers what the others pro
     files = _download(aws, outputs["ResultsBucketName"], str(record["jobId"]), out)
     manifest = out / "output" / "output.manifest"
     report = json.loads((out / "output" / "report.json").read_text())
-    summary = summarize(manifest.read_text().splitlines(), truth, report)
+    summary = summarize(manifest.read_text().splitlines(), truth, report, attribute=options.project)
     step(f"Published and downloaded {len(files)} files into {out / 'output'}")
     print(
         f"\nItems            {summary['items']}\n"
         f"Labeled          {summary['labeled']}\n"
-        f"Accuracy         {summary['accuracy']:.1%} against the known digits\n"
+        f"Accuracy         {summary['accuracy']:.1%} against the known labels\n"
         f"Agreement        {summary['agreement']}\n"
         f"Cost             {summary['cost']}\n"
         f"Output manifest  {manifest}\n"
@@ -333,7 +404,11 @@ def _download(aws: Any, bucket: str, job_id: str, out: Path) -> list[Path]:
 
 
 def summarize(
-    manifest_lines: list[str], truth: Mapping[str, str], report: Mapping[str, Any]
+    manifest_lines: list[str],
+    truth: Mapping[str, str],
+    report: Mapping[str, Any],
+    *,
+    attribute: str = PROJECT,
 ) -> dict[str, Any]:
     """Items, labeled items, accuracy against ``truth`` (by source), agreement and cost."""
     labeled = correct = 0
@@ -341,10 +416,11 @@ def summarize(
         if not text.strip():
             continue
         line = json.loads(text)
-        value = line.get(PROJECT)
+        value = line.get(attribute)
         if isinstance(value, Mapping) and "class-name" in value:
             labeled += 1
-            correct += value["class-name"] == truth.get(line.get("source-ref", ""))
+            source = line.get("source-ref", line.get("source", ""))
+            correct += value["class-name"] == truth.get(source)
     items = sum(1 for text in manifest_lines if text.strip())
     agreement = report.get("agreement")
     cost = report.get("job_cost")

@@ -61,6 +61,16 @@ _last_tenant: dict[Path, Hashable] = {}
 _names_by_root: dict[Path, tuple[int, frozenset[str]]] = {}
 
 
+def cold_start_all() -> None:
+    """Make every function's next call a cold start (its code's module caches cleared).
+
+    A new emulator starts empty: nothing a function cached for an earlier one (clients,
+    settings, secrets) may carry over, even where ports and names happen to repeat.
+    """
+    with INVOCATION_LOCK:
+        _last_tenant.clear()
+
+
 def _included(relative: str) -> bool:
     parts = relative.split("/")
     return not relative.endswith(".pyc") and not any(p in _EXCLUDED_DIRS for p in parts[:-1])

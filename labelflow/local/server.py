@@ -40,7 +40,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from labelflow.local import fake_sagemaker, patches
+from labelflow.local import fake_sagemaker, lambda_code, patches
 from labelflow.local.webhook_relay import WebhookRelay
 
 __all__ = ["ACCOUNT_ID", "FAKE_CREDENTIALS", "LocalAws"]
@@ -115,6 +115,7 @@ class LocalAws:
         self._saved_config = dict(sfn)
         sfn["execute_state_machine"] = True
         _reset_moto()
+        lambda_code.cold_start_all()
 
         self._quiet_request_log()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

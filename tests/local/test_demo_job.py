@@ -22,7 +22,7 @@ def test_the_demo_labels_digits_through_label_studio_and_publishes(tmp_path: Pat
     # Then the job succeeded and every scan got its true digit, from two different workers
     printed = stream.getvalue()
     assert code == 0, printed
-    assert "Accuracy         100.0% against the known digits" in printed
+    assert "Accuracy         100.0% against the known labels" in printed
     assert "16/16 answers in Label Studio" in printed
     output = tmp_path / "output"
     lines = [json.loads(line) for line in (output / "output.manifest").read_text().splitlines()]
@@ -50,3 +50,36 @@ def test_summary_scores_labels_against_the_truth() -> None:
     assert summary["accuracy"] == 1 / 3
     assert summary["agreement"] == "75.0% of workers agree with the label, on average"
     assert summary["cost"] == "$0.00 (x)"
+
+
+def test_the_replay_demo_publishes_the_recorded_crowds_labels(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from labelflow.demo_data import duck_answers
+    from labelflow.local.up import REPO_ROOT
+
+    # The command itself, in a process of its own, as a user runs it
+    command = ["demo", "--replay", "--items", "6", "--out", str(tmp_path), "--timeout", "300"]
+    done = subprocess.run(
+        [sys.executable, "-m", "labelflow", *command],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=REPO_ROOT,
+    )
+
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Replayed 18 recorded answers" in done.stderr
+    recorded = duck_answers(REPO_ROOT, items=6, per_item=3)
+    lines = [
+        json.loads(line)
+        for line in (tmp_path / "output" / "output.manifest").read_text().splitlines()
+    ]
+    assert {line["source"] for line in lines} == set(recorded.truth)
+    for line in lines:
+        votes = [label for item, _, label in recorded.answers if item == line["source"]]
+        assert line["ducks"]["workers"] == 3
+        # majority of three recorded answers (the auto rule on a batch this small)
+        assert line["ducks"]["class-name"] == max(set(votes), key=votes.count)

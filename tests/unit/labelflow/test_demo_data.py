@@ -36,3 +36,19 @@ def test_the_sample_repeats_with_its_seed_and_changes_without() -> None:
 def test_a_count_outside_the_set_is_refused(count: int) -> None:
     with pytest.raises(ValueError, match="count must be from 1 to 1797"):
         digit_images(count)
+
+
+def test_duck_answers_are_the_recorded_answers_of_the_first_items() -> None:
+    from labelflow.demo_data import DUCK_LABELS, duck_answers
+    from labelflow.local.up import REPO_ROOT
+
+    recorded = duck_answers(REPO_ROOT, items=5, per_item=3)
+
+    assert len(recorded.truth) == 5
+    assert len(recorded.answers) == 15
+    assert set(recorded.truth.values()) <= set(DUCK_LABELS)
+    for text in recorded.truth:
+        workers = [worker for item, worker, _ in recorded.answers if item == text]
+        assert len(workers) == len(set(workers)) == 3  # three different people per item
+    with pytest.raises(ValueError, match="items must be from 1 to 108"):
+        duck_answers(REPO_ROOT, items=500, per_item=3)
