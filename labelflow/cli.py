@@ -197,6 +197,12 @@ def _build_parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--label-studio", action="store_true", help="write the Label Studio config (XML)"
     )
+    preview.add_argument(
+        "--serve",
+        action="store_true",
+        help="open the Label Studio config, with the line as its task, in a local Label "
+        "Studio (prints the address and login; Ctrl-C stops it)",
+    )
     preview.add_argument("--stage", default="dev", help="stage to read projects from (dev)")
     preview.add_argument(
         "--prediction",
@@ -264,6 +270,7 @@ def _preview(args: argparse.Namespace) -> int:
         stage=args.stage,
         prediction=args.prediction,
         confidence=args.confidence,
+        serve=args.serve,
     )
     try:
         written = run_preview(options)

@@ -6,7 +6,8 @@ exactly as the deployment writes ``LABELFLOW_PROJECTS``); the project's Ground T
 is rendered with Ground Truth's Liquid filters. Crowd elements load from assets.crowd.aws,
 so offline the page leads with a plain summary of the item, the labels with their keys and
 the answer element, followed by the rendered template, whose instructions and examples show
-either way. ``--label-studio`` writes the project's Label Studio config instead.
+either way. ``--label-studio`` writes the project's Label Studio config instead, and
+``--serve`` opens it, with the line as its task, in a local Label Studio.
 """
 
 from __future__ import annotations
@@ -24,7 +25,13 @@ from labelflow.local.lambda_code import ASSET_ROOT
 if TYPE_CHECKING:
     from infra.config import ProjectConfig
 
-__all__ = ["PreviewError", "PreviewOptions", "render_preview", "run_preview"]
+__all__ = [
+    "PreviewError",
+    "PreviewOptions",
+    "render_preview",
+    "run_preview",
+    "serve_label_studio",
+]
 
 
 class PreviewError(ValueError):
@@ -42,6 +49,7 @@ class PreviewOptions:
     stage: str = "dev"
     prediction: str | None = None  # JSON of a model prediction: preview the review template
     confidence: float | None = None
+    serve: bool = False  # open the Label Studio config in a local Label Studio
 
 
 def run_preview(options: PreviewOptions) -> str:
@@ -54,6 +62,9 @@ def run_preview(options: PreviewOptions) -> str:
     project = _project(options.stage, options.project)
     line = _read_line(options.line) if options.line is not None else None
     review = _review(options)
+    if options.serve:
+        serve_label_studio(project, line, until=_wait_for_interrupt)
+        return "-"
     text = render_preview(project, line, label_studio=options.label_studio, review=review)
     if options.output == "-":
         sys.stdout.write(text)
@@ -234,3 +245,59 @@ def _page(
         f"<title>LabelFlow preview: {esc(project.name)}</title>{_PAGE_STYLE}</head>\n"
         f"<body>\n{summary}\n<hr>\n{rendered}\n</body></html>\n"
     )
+
+
+#: A grey square standing in for an image Label Studio cannot fetch (an ``s3://`` URI).
+_PLACEHOLDER_IMAGE = (
+    "data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' width='320' "
+    "height='240'><rect width='320' height='240' fill='%23ccc'/></svg>"
+)
+
+
+def serve_label_studio(
+    project: ProjectConfig,
+    line: Mapping[str, Any] | None,
+    *,
+    until: Callable[[Any, int], None],
+    stream: Any = sys.stderr,
+) -> None:
+    """Load the project's Label Studio config, with the line as its task, in a local Label
+    Studio; call ``until(server, project_id)`` (which returns when the preview is over), then
+    stop the server.
+
+    An ``s3://`` image cannot be fetched here, so a grey placeholder stands in for it.
+    """
+    from labelflow.local.label_studio import LocalLabelStudio
+
+    config = render_preview(project, line, label_studio=True)
+    data: dict[str, Any]
+    if line is not None and "source" in line:
+        data = {"text": str(line["source"])}
+    else:
+        source = str((line or {}).get("source-ref", ""))
+        data = {
+            "image": source if source.startswith(("http://", "https://")) else _PLACEHOLDER_IMAGE
+        }
+    with LocalLabelStudio() as server:
+        admin = server.client()
+        created = admin.create_project(f"Preview {project.name}"[:50], config)
+        admin.import_tasks(created.id, [data])
+        account = server.admin
+        if account is None:  # pragma: no cover - a started server has its admin
+            raise PreviewError("the local Label Studio has no admin account")
+        print(
+            f"Label Studio preview of {project.name}: {server.url}/projects/{created.id}/data\n"
+            f"log in as {account.email} / {account.password}; Ctrl-C stops the server.",
+            file=stream,
+        )
+        until(server, created.id)
+
+
+def _wait_for_interrupt(server: Any, project_id: int) -> None:
+    import time
+
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        return

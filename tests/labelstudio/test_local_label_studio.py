@@ -266,3 +266,23 @@ def test_stop_ends_the_whole_process_group_and_removes_the_data(
         client.list_tasks(1)
     assert (down.value.attempts, down.value.status) == (3, None)
     assert label_studio.running
+
+
+def test_preview_serves_a_projects_config_with_the_line_as_its_task() -> None:
+
+    from labelflow.preview import serve_label_studio
+    from tests.worker_ui.cases import CASES
+    from worker_ui import label_studio_config
+
+    project = CASES["text-classification"].project()
+    seen: dict[str, Any] = {}
+
+    def look(server: Any, project_id: int) -> None:
+        admin = server.client()
+        seen["config"] = admin.get_project(project_id).label_config
+        seen["tasks"] = [task.data for task in admin.list_tasks(project_id)]
+
+    serve_label_studio(project, {"source": "Lovely kettle."}, until=look)
+
+    assert seen["config"].strip() == label_studio_config(project).strip()
+    assert seen["tasks"] == [{"text": "Lovely kettle."}]
