@@ -100,6 +100,16 @@ _LAMBDA_TRANSIENT = [
 _CHUNK_CONCURRENCY = 10
 
 
+def _retry_lambda_service(task: tasks.LambdaInvoke) -> None:
+    """Retry the Lambda service's own errors (not the function's) with back-off."""
+    task.add_retry(
+        errors=_LAMBDA_TRANSIENT,
+        interval=Duration.seconds(2),
+        max_attempts=6,
+        backoff_rate=2,
+    )
+
+
 class LabelingWorkflow(Construct):
     """The job workflow of one stage.
 
@@ -390,12 +400,7 @@ class LabelingWorkflow(Construct):
                 payload_response_only=True,
                 result_path="$.record",
             )
-            step.add_retry(
-                errors=_LAMBDA_TRANSIENT,
-                interval=Duration.seconds(2),
-                max_attempts=6,
-                backoff_rate=2,
-            )
+            _retry_lambda_service(step)
             return step.next(failed)
 
         validate = tasks.LambdaInvoke(
@@ -406,12 +411,7 @@ class LabelingWorkflow(Construct):
             result_path="$.validation",
             task_timeout=sfn.Timeout.duration(Duration.minutes(16)),
         )
-        validate.add_retry(
-            errors=_LAMBDA_TRANSIENT,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-        )
+        _retry_lambda_service(validate)
         validate.add_catch(
             record("Record rejection", chunks=False), errors=["States.ALL"], result_path="$.failure"
         )
@@ -435,12 +435,7 @@ class LabelingWorkflow(Construct):
             task_timeout=sfn.Timeout.duration(self._job_wait),
         )
         # Creating labeling jobs is throttled per account: retried with growing, jittered waits.
-        start.add_retry(
-            errors=_LAMBDA_TRANSIENT,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-        )
+        _retry_lambda_service(start)
         start.add_retry(
             errors=list(JOB_START_RETRY_ERRORS),
             interval=Duration.seconds(5),
@@ -487,12 +482,7 @@ class LabelingWorkflow(Construct):
             result_path="$.publication",
             task_timeout=sfn.Timeout.duration(Duration.minutes(16)),
         )
-        publish.add_retry(
-            errors=_LAMBDA_TRANSIENT,
-            interval=Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-        )
+        _retry_lambda_service(publish)
         publish.add_catch(
             record("Record publish failure", chunks=False),
             errors=["States.ALL"],
@@ -532,9 +522,7 @@ class LabelingWorkflow(Construct):
             ),
             task_timeout=sfn.Timeout.duration(self._job_wait),
         )
-        studio.add_retry(
-            errors=_LAMBDA_TRANSIENT, interval=Duration.seconds(2), max_attempts=6, backoff_rate=2
-        )
+        _retry_lambda_service(studio)
         studio.add_retry(
             errors=["LabelStudioUnavailable"],
             interval=Duration.seconds(10),
