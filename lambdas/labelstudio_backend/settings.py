@@ -21,18 +21,27 @@ IMAGE_URL_SECONDS              optional: lifetime of presigned image URLs (defau
 ============================== ==============================================================
 
 A secret's value is its ``SecretString``, or the ``token``/``secret`` key of a JSON
-``SecretString``. A missing or invalid variable raises :class:`SettingsError` naming it.
+``SecretString``. Parsed by :mod:`handler_support.settings`: a missing or invalid variable
+raises :class:`SettingsError` naming it.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from gt_contracts import ContractError, ProjectConfig, parse_projects
+from gt_contracts import ProjectConfig
+from handler_support.settings import (
+    EnvSettings,
+    SettingsError,
+    arn,
+    bucket_name,
+    http_url,
+    projects,
+    setting,
+    settings_loader,
+    whole_number,
+)
 
 __all__ = ["DEFAULT_IMAGE_URL_SECONDS", "Settings", "SettingsError", "get_settings"]
 
@@ -41,76 +50,24 @@ DEFAULT_IMAGE_URL_SECONDS = 3600
 _MAX_IMAGE_URL_SECONDS = 7 * 24 * 3600
 
 
-class SettingsError(ValueError):
-    """A missing or invalid environment variable; the message names it."""
-
-
 @dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(EnvSettings):
     """Typed settings; build with :meth:`from_env`."""
 
-    labelflow_projects: Mapping[str, ProjectConfig] = field(metadata={"env": "LABELFLOW_PROJECTS"})
-    results_bucket: str = field(metadata={"env": "RESULTS_BUCKET"})
-    artifacts_bucket: str = field(metadata={"env": "ARTIFACTS_BUCKET"})
-    tokens_table: str = field(metadata={"env": "TOKENS_TABLE"})
-    label_studio_url: str = field(metadata={"env": "LABEL_STUDIO_URL"})
-    label_studio_token_secret_arn: str = field(metadata={"env": "LABEL_STUDIO_TOKEN_SECRET_ARN"})
-    webhook_secret_arn: str = field(metadata={"env": "WEBHOOK_SECRET_ARN"})
-    webhook_url: str = field(default="", metadata={"env": "WEBHOOK_URL"})
-    image_url_seconds: int = field(
-        default=DEFAULT_IMAGE_URL_SECONDS, metadata={"env": "IMAGE_URL_SECONDS"}
+    labelflow_projects: Mapping[str, ProjectConfig] = setting("LABELFLOW_PROJECTS", projects)
+    results_bucket: str = setting("RESULTS_BUCKET", bucket_name)
+    artifacts_bucket: str = setting("ARTIFACTS_BUCKET", bucket_name)
+    tokens_table: str = setting("TOKENS_TABLE")
+    label_studio_url: str = setting("LABEL_STUDIO_URL", http_url)
+    label_studio_token_secret_arn: str = setting("LABEL_STUDIO_TOKEN_SECRET_ARN", arn)
+    webhook_secret_arn: str = setting("WEBHOOK_SECRET_ARN", arn)
+    # Only the start function registers webhooks; the others run without it.
+    webhook_url: str = setting("WEBHOOK_URL", http_url, default="")
+    image_url_seconds: int = setting(
+        "IMAGE_URL_SECONDS",
+        whole_number(60, _MAX_IMAGE_URL_SECONDS),
+        default=DEFAULT_IMAGE_URL_SECONDS,
     )
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Parse the settings.
 
-        Raises:
-            SettingsError: a variable missing, empty or invalid.
-        """
-        try:
-            projects = parse_projects(environ.get("LABELFLOW_PROJECTS"))
-        except ContractError as exc:
-            raise SettingsError(str(exc)) from None
-        values: dict[str, str] = {}
-        for name in (
-            "RESULTS_BUCKET",
-            "ARTIFACTS_BUCKET",
-            "TOKENS_TABLE",
-            "LABEL_STUDIO_URL",
-            "LABEL_STUDIO_TOKEN_SECRET_ARN",
-            "WEBHOOK_URL",
-            "WEBHOOK_SECRET_ARN",
-        ):
-            value = environ.get(name, "").strip()
-            if name == "WEBHOOK_URL" and not value:
-                continue  # only the start function registers webhooks
-            if not value:
-                raise SettingsError(f"{name} is missing or empty")
-            if name.endswith("_ARN") and not value.startswith("arn:"):
-                raise SettingsError(f"{name} must be an ARN, got {value!r}")
-            if name.endswith("_BUCKET") and ("/" in value or value.startswith("s3:")):
-                raise SettingsError(f"{name} must be a bucket name, got {value!r}")
-            if name.endswith("_URL"):
-                parsed = urllib.parse.urlsplit(value)
-                if parsed.scheme not in {"http", "https"} or not parsed.netloc:
-                    raise SettingsError(f"{name} must be an http(s) address")
-            values[name.lower()] = value
-        seconds_text = environ.get("IMAGE_URL_SECONDS", "").strip()
-        seconds = DEFAULT_IMAGE_URL_SECONDS
-        if seconds_text:
-            try:
-                seconds = int(seconds_text)
-            except ValueError:
-                raise SettingsError("IMAGE_URL_SECONDS must be a whole number") from None
-            if not 60 <= seconds <= _MAX_IMAGE_URL_SECONDS:
-                raise SettingsError(
-                    f"IMAGE_URL_SECONDS must be 60..{_MAX_IMAGE_URL_SECONDS}, got {seconds}"
-                )
-        return cls(labelflow_projects=projects, image_url_seconds=seconds, **values)
-
-
-@functools.cache
-def get_settings() -> Settings:
-    """The settings of this process (parsed on first use)."""
-    return Settings.from_env(os.environ)
+get_settings = settings_loader(Settings)

@@ -7,49 +7,25 @@ JOBS_TABLE  DynamoDB table of jobs (``jobId`` -> job item)
 TOPIC_ARN   SNS topic of job notifications
 =========== ==========================================================
 
-A missing variable raises :class:`SettingsError` naming it.
+Parsed by :mod:`handler_support.settings`: a missing or invalid variable raises
+:class:`SettingsError` naming it.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from handler_support.settings import EnvSettings, SettingsError, arn, setting, settings_loader
 
 __all__ = ["Settings", "SettingsError", "get_settings"]
 
 
-class SettingsError(ValueError):
-    """A missing or invalid environment variable; the message names it."""
-
-
 @dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(EnvSettings):
     """Typed settings; build with :meth:`from_env`."""
 
-    jobs_table: str = field(metadata={"env": "JOBS_TABLE"})
-    topic_arn: str = field(metadata={"env": "TOPIC_ARN"})
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Parse the settings.
-
-        Raises:
-            SettingsError: a variable missing or empty, or a topic that is not an ARN.
-        """
-        values = {}
-        for name in ("JOBS_TABLE", "TOPIC_ARN"):
-            value = environ.get(name, "").strip()
-            if not value:
-                raise SettingsError(f"{name} is missing or empty")
-            values[name.lower()] = value
-        if not values["topic_arn"].startswith("arn:"):
-            raise SettingsError(f"TOPIC_ARN must be an ARN, got {values['topic_arn']!r}")
-        return cls(**values)
+    jobs_table: str = setting("JOBS_TABLE")
+    topic_arn: str = setting("TOPIC_ARN", arn)
 
 
-@functools.cache
-def get_settings() -> Settings:
-    """The settings of this execution environment."""
-    return Settings.from_env(os.environ)
+get_settings = settings_loader(Settings)

@@ -14,73 +14,43 @@ CONSOLIDATION_ARN         ARN of the consolidation function
 TOKENS_TABLE              DynamoDB table of ``jobName`` -> task token
 ========================= =========================================================
 
-Each field is named after its variable (lower-cased) and records the variable in its
-``metadata["env"]``. A missing or invalid variable raises :class:`SettingsError` naming it.
+Parsed by :mod:`handler_support.settings`: a missing or invalid variable raises
+:class:`SettingsError` naming it.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from gt_contracts import ContractError, ProjectConfig, parse_projects
+from gt_contracts import ProjectConfig
+from handler_support.settings import (
+    EnvSettings,
+    SettingsError,
+    arn,
+    bucket_name,
+    projects,
+    setting,
+    settings_loader,
+)
 from start_labeling_job.logic import JobSettings
 
 __all__ = ["Settings", "SettingsError", "get_settings"]
 
 
-class SettingsError(ValueError):
-    """A missing or invalid environment variable; the message names it."""
-
-
 @dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(EnvSettings):
     """Typed settings; build with :meth:`from_env`."""
 
-    labelflow_projects: Mapping[str, ProjectConfig] = field(metadata={"env": "LABELFLOW_PROJECTS"})
-    results_bucket: str = field(metadata={"env": "RESULTS_BUCKET"})
-    artifacts_bucket: str = field(metadata={"env": "ARTIFACTS_BUCKET"})
-    labeling_job_role_arn: str = field(metadata={"env": "LABELING_JOB_ROLE_ARN"})
-    kms_key_arn: str = field(metadata={"env": "KMS_KEY_ARN"})
-    aws_region: str = field(metadata={"env": "AWS_REGION"})
-    pre_annotation_arn: str = field(metadata={"env": "PRE_ANNOTATION_ARN"})
-    consolidation_arn: str = field(metadata={"env": "CONSOLIDATION_ARN"})
-    tokens_table: str = field(metadata={"env": "TOKENS_TABLE"})
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Settings:
-        """Parse the settings.
-
-        Raises:
-            SettingsError: a variable missing or empty, an ARN that is not an ARN, or
-                ``LABELFLOW_PROJECTS`` invalid.
-        """
-        try:
-            projects = parse_projects(environ.get("LABELFLOW_PROJECTS"))
-        except ContractError as exc:
-            raise SettingsError(str(exc)) from None
-        values = {}
-        for name in (
-            "RESULTS_BUCKET",
-            "ARTIFACTS_BUCKET",
-            "LABELING_JOB_ROLE_ARN",
-            "KMS_KEY_ARN",
-            "AWS_REGION",
-            "PRE_ANNOTATION_ARN",
-            "CONSOLIDATION_ARN",
-            "TOKENS_TABLE",
-        ):
-            value = environ.get(name, "").strip()
-            if not value:
-                raise SettingsError(f"{name} is missing or empty")
-            if name.endswith("_ARN") and not value.startswith("arn:"):
-                raise SettingsError(f"{name} must be an ARN, got {value!r}")
-            if name.endswith("_BUCKET") and ("/" in value or value.startswith("s3:")):
-                raise SettingsError(f"{name} must be a bucket name, got {value!r}")
-            values[name.lower()] = value
-        return cls(labelflow_projects=projects, **values)
+    labelflow_projects: Mapping[str, ProjectConfig] = setting("LABELFLOW_PROJECTS", projects)
+    results_bucket: str = setting("RESULTS_BUCKET", bucket_name)
+    artifacts_bucket: str = setting("ARTIFACTS_BUCKET", bucket_name)
+    labeling_job_role_arn: str = setting("LABELING_JOB_ROLE_ARN", arn)
+    kms_key_arn: str = setting("KMS_KEY_ARN", arn)
+    aws_region: str = setting("AWS_REGION")
+    pre_annotation_arn: str = setting("PRE_ANNOTATION_ARN", arn)
+    consolidation_arn: str = setting("CONSOLIDATION_ARN", arn)
+    tokens_table: str = setting("TOKENS_TABLE")
 
     @property
     def job(self) -> JobSettings:
@@ -96,7 +66,4 @@ class Settings:
         )
 
 
-@functools.cache
-def get_settings() -> Settings:
-    """The settings of this process (parsed on first use)."""
-    return Settings.from_env(os.environ)
+get_settings = settings_loader(Settings)
