@@ -202,7 +202,7 @@ class _Submitted:
 
 
 def _submit(aws: Any, outputs: Mapping[str, str], images: list[Any], step: _Steps) -> _Submitted:
-    from start_job.logic import job_id
+    from job_contracts.ids import job_id
 
     s3 = aws.client("s3")
     intake = outputs["IntakeBucketName"]
@@ -224,7 +224,7 @@ def _submit(aws: Any, outputs: Mapping[str, str], images: list[Any], step: _Step
 def _submit_texts(
     aws: Any, outputs: Mapping[str, str], truth: Mapping[str, str], step: _Steps
 ) -> _Submitted:
-    from start_job.logic import job_id
+    from job_contracts.ids import job_id
 
     intake = outputs["IntakeBucketName"]
     key = f"{REPLAY_PROJECT}/replay-{int(time.time())}.jsonl"
@@ -259,10 +259,10 @@ def _replay(
 
 def _studio_project(studio: Any, project_name: str, job_id: str, timeout: float) -> int:
     """The Label Studio project of the job's only chunk, once its webhook is registered."""
+    from job_contracts.ids import labeling_job_name
     from labelstudio_backend.logic import project_title
-    from start_labeling_job.logic import job_name
 
-    name = job_name(project_name, job_id, 0)
+    name = labeling_job_name(project_name, job_id, 0)
     admin = studio.client()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from job_contracts.ids import job_id, labeling_job_name
 from labelflow.jobs import (
     CommandError,
     JobRecord,
@@ -28,27 +29,9 @@ from labelflow.jobs import (
     read_history,
 )
 
-__all__ = ["JobsAws", "UploadedManifest", "find_local_stack", "find_stack", "lambda_module"]
+__all__ = ["JobsAws", "UploadedManifest", "find_local_stack", "find_stack"]
 
 _LOCAL_HINT = "start it in another terminal with: labelflow local up"
-
-
-def lambda_module(name: str) -> Any:
-    """Import a module of the Lambda code (``start_job.logic``...) the CLI reuses.
-
-    In an installed LabelFlow these are top-level packages; in a source checkout they live
-    in ``lambdas/``, which is added to the end of ``sys.path`` when needed.
-    """
-    import importlib
-    import sys
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        root = str(Path(__file__).resolve().parents[1] / "lambdas")
-        if root not in sys.path:
-            sys.path.append(root)
-        return importlib.import_module(name)
 
 
 @contextmanager
@@ -156,8 +139,7 @@ class UploadedManifest:
         self.key = key
         self.version_id = version_id
         self.etag = etag
-        logic = lambda_module("start_job.logic")
-        self.job_id: str = logic.job_id(bucket, key, version_id, etag)
+        self.job_id: str = job_id(bucket, key, version_id, etag)
 
 
 class JobsAws:
@@ -279,11 +261,10 @@ class JobsAws:
             return []
         from botocore.exceptions import ClientError
 
-        logic = lambda_module("start_labeling_job.logic")
         views = []
         sagemaker = self.client("sagemaker")
         for index in range(workflow.chunks):
-            name = logic.job_name(record.project, record.job_id, index)
+            name = labeling_job_name(record.project, record.job_id, index)
             try:
                 with self._errors(f"describing labeling job {name}"):
                     views.append(

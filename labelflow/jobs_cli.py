@@ -472,21 +472,16 @@ def _snapshot(
 
 def _rejection(api: JobsAws, key: str) -> str | None:
     """The intake trigger's reason for refusing ``key``, once it has written one."""
-    logic = _lambda("start_job.logic")
+    from job_contracts.layout import rejection_key
+
     try:
-        body = api.read_output(logic.rejection_key(key))
+        body = api.read_output(rejection_key(key))
     except CommandError:
         return None
     try:
         return str(json.loads(body).get("reason", "rejected"))
     except ValueError:
         return "rejected"
-
-
-def _lambda(name: str) -> Any:
-    from labelflow.jobs_aws import lambda_module
-
-    return lambda_module(name)
 
 
 def _wait(

@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from labelflow.local.lambda_code import ASSET_ROOT
-
 if TYPE_CHECKING:
     from infra.config import ProjectConfig
 
@@ -171,26 +169,23 @@ def _review(options: PreviewOptions) -> tuple[Any, float] | None:
 def _task_input(
     project: ProjectConfig, line: Mapping[str, Any], review: tuple[Any, float] | None
 ) -> dict[str, Any]:
-    if str(ASSET_ROOT) not in sys.path:
-        sys.path.insert(0, str(ASSET_ROOT))
-    from gt_contracts import ContractError, PreAnnotationEvent, parse_projects
+    from gt_contracts import ContractError, build_review_input, parse_projects, prepare
     from infra.config import projects_setting
-    from pre_annotation.logic import build_review_input, prepare
 
     projects = parse_projects(projects_setting((project,)))
     arn = f"arn:aws:sagemaker:us-east-1:000000000000:labeling-job/{project.name}-preview"
-    try:
-        event = PreAnnotationEvent.from_event(
-            {"version": "2018-10-16", "labelingJobArn": arn, "dataObject": dict(line)}
-        )
-        _, response = prepare(event, projects)
-    except ContractError as exc:
-        raise PreviewError(f"the line cannot be labeled: {exc}") from None
+    prepared = prepare(
+        {"version": "2018-10-16", "labelingJobArn": arn, "dataObject": dict(line)}, projects
+    )
+    if prepared.skipped is not None:
+        raise PreviewError(f"the line cannot be labeled: {prepared.skipped}")
     if review is None:
-        return dict(response.task_input)
+        return dict(prepared.response.task_input)
     prediction, confidence = review
     try:
-        return build_review_input(response.task_input, prediction=prediction, confidence=confidence)
+        return build_review_input(
+            prepared.response.task_input, prediction=prediction, confidence=confidence
+        )
     except ContractError as exc:
         raise PreviewError(f"invalid review: {exc}") from None
 

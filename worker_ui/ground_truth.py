@@ -1,8 +1,8 @@
 """Ground Truth / A2I worker templates (Liquid + crowd HTML elements), one per task type.
 
 A template reads only the ``taskInput`` keys the pre-annotation Lambda produces
-(``pre_annotation.logic.TASK_INPUT_KEYS``); a review template also reads the two keys a review
-adds (``prediction`` and ``confidence``, ``pre_annotation.logic.REVIEW_TASK_INPUT_KEYS``).
+(``gt_contracts.TASK_INPUT_KEYS``); a review template also reads the two keys a review
+adds (``prediction`` and ``confidence``, ``gt_contracts.REVIEW_TASK_INPUT_KEYS``).
 Everything read from ``task.input`` is autoescaped by Ground Truth; instructions are shown as
 text (line breaks kept), never as markup.
 

@@ -42,6 +42,15 @@ from gt_contracts.projects import (
     resolve_project,
 )
 from gt_contracts.responses import ConsolidatedAnnotation, PreAnnotationResponse
+from gt_contracts.task_input import (
+    REVIEW_TASK_INPUT_KEYS,
+    TASK_INPUT_KEYS,
+    Prepared,
+    build_review_input,
+    build_task_input,
+    line_problem,
+    prepare,
+)
 from gt_contracts.uris import job_name_from_arn, parse_s3_uri, s3_uri
 from gt_contracts.worker_response import (
     WorkerIdentity,
@@ -54,7 +63,9 @@ __all__ = [
     "CLASSIFICATION_TASK_TYPES",
     "MULTILABEL_TASK_TYPES",
     "PROJECTS_ENV",
+    "REVIEW_TASK_INPUT_KEYS",
     "SOURCE_KINDS",
+    "TASK_INPUT_KEYS",
     "TASK_TYPES",
     "Answer",
     "AnswerBox",
@@ -69,6 +80,7 @@ __all__ = [
     "PostAnnotationEvent",
     "PreAnnotationEvent",
     "PreAnnotationResponse",
+    "Prepared",
     "ProjectConfig",
     "SegmentationAnswer",
     "SourceKind",
@@ -79,6 +91,8 @@ __all__ = [
     "Workforce",
     "answer_from_content",
     "boxes_from_content",
+    "build_review_input",
+    "build_task_input",
     "class_label_from_content",
     "class_labels_from_content",
     "dataset_object_id_from_key",
@@ -87,11 +101,13 @@ __all__ = [
     "free_text_from_content",
     "job_name_from_arn",
     "keypoints_from_content",
+    "line_problem",
     "number_from_content",
     "parse_payload",
     "parse_projects",
     "parse_s3_uri",
     "parse_worker_response_file",
+    "prepare",
     "resolve_project",
     "s3_uri",
     "segmentation_from_content",

@@ -66,23 +66,40 @@ def test_handler_passes_text_lines_through_as_the_task_object(projects, load_eve
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    "case",
     [
         ({"dataObject": {"review-id": "r-1"}}, "neither 'source-ref' nor 'source'"),
         ({"dataObject": None}, "dataObject is missing"),
-        ({"labelingJobArn": "review-sentiment-2024"}, "not a labeling-job ARN"),
+        (
+            {"dataObject": {"source-ref": "s3://bucket/a.jpg"}},
+            "labels 'source' lines; this is a 'source-ref' line",
+        ),
         (
             {"labelingJobArn": "arn:aws:sagemaker:us-east-1:111122223333:labeling-job/boats-1"},
             "'boats-1' belongs to no configured project",
         ),
     ],
 )
-def test_handler_raises_on_an_event_it_cannot_serve(
-    projects, load_event, lambda_context, change, message
+def test_handler_leaves_out_a_line_it_cannot_serve_without_failing_the_job(
+    projects, load_event, lambda_context, caplog, case
 ):
+    change, reason = case
     event = {**load_event("pre-annotation-event.source.json"), **change}
 
-    with pytest.raises(ContractError, match=message):
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert response["isHumanAnnotationRequired"] is False
+    assert reason in response["taskInput"]["skipReason"]
+    assert any(reason in str(getattr(record, "reason", "")) for record in caplog.records)
+
+
+@pytest.mark.parametrize("arn", [None, "review-sentiment-2024"])
+def test_handler_raises_on_an_event_without_a_labeling_job_arn(
+    projects, load_event, lambda_context, arn
+):
+    event = {**load_event("pre-annotation-event.source.json"), "labelingJobArn": arn}
+
+    with pytest.raises(ContractError, match="labelingJobArn"):
         handler.lambda_handler(event, lambda_context)
 
 

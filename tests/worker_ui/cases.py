@@ -9,9 +9,8 @@ from typing import Any
 
 from PIL import Image
 
-from gt_contracts import PreAnnotationEvent, TaskType, parse_projects
+from gt_contracts import TaskType, build_review_input, parse_projects, prepare
 from infra.config import ProjectConfig, projects_setting
-from pre_annotation.logic import build_review_input, prepare
 
 IMAGE_LINE = {"source-ref": "s3://labelflow-intake/items/0001.jpg", "camera": "front"}
 TEXT_LINE = {"source": "Alice met Bob in Paris.\nThey talked.", "ticket": "t-1"}
@@ -140,17 +139,16 @@ def task_input(project: ProjectConfig, line: dict[str, Any]) -> dict[str, Any]:
     written by the infra config, parsed by the Lambda's contracts.
     """
     projects = parse_projects(projects_setting((project,)))
-    event = PreAnnotationEvent.from_event(
-        {
-            "version": "2018-10-16",
-            "labelingJobArn": (
-                f"arn:aws:sagemaker:us-east-1:111122223333:labeling-job/{project.name}-0001"
-            ),
-            "dataObject": line,
-        }
-    )
-    _, response = prepare(event, projects)
-    return dict(response.task_input)
+    event = {
+        "version": "2018-10-16",
+        "labelingJobArn": (
+            f"arn:aws:sagemaker:us-east-1:111122223333:labeling-job/{project.name}-0001"
+        ),
+        "dataObject": line,
+    }
+    prepared = prepare(event, projects)
+    assert prepared.skipped is None, prepared.skipped
+    return dict(prepared.response.task_input)
 
 
 def review_input(case: Case, project: ProjectConfig) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import pytest
 from liquid.exceptions import UndefinedError
 
-from pre_annotation.logic import REVIEW_TASK_INPUT_KEYS, TASK_INPUT_KEYS
+from gt_contracts import REVIEW_TASK_INPUT_KEYS, TASK_INPUT_KEYS
 from tests.worker_ui.cases import CASES, HOSTILE_TEXT, Case, review_input, task_input
 from tests.worker_ui.html_parse import Tags
 from worker_ui import MAX_TEMPLATE_CHARS, ground_truth_template, review_template

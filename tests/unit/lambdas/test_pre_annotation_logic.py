@@ -2,8 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from gt_contracts import ContractError, PreAnnotationEvent, ProjectConfig
-from pre_annotation.logic import TASK_INPUT_KEYS, build_task_input, prepare
+from gt_contracts import (
+    TASK_INPUT_KEYS,
+    ContractError,
+    PreAnnotationEvent,
+    ProjectConfig,
+    build_task_input,
+    line_problem,
+    prepare,
+)
 
 PETS = ProjectConfig(
     name="pet-boxes",
@@ -79,17 +86,42 @@ def test_build_task_input_lets_free_text_and_numbers_take_either_line(load_event
 
 
 def test_prepare_resolves_the_project_from_the_job_name(load_event):
-    event = PreAnnotationEvent.from_event(load_event("pre-annotation-event.source-ref.json"))
+    prepared = prepare(load_event("pre-annotation-event.source-ref.json"), PROJECTS)
 
-    project, response = prepare(event, PROJECTS)
+    assert prepared.project is PETS
+    assert prepared.skipped is None
+    assert prepared.response.to_json()["isHumanAnnotationRequired"] is True
+    assert prepared.response.to_json()["taskInput"]["taskType"] == "bounding-box"
 
-    assert project is PETS
-    assert response.to_json()["isHumanAnnotationRequired"] is True
-    assert response.to_json()["taskInput"]["taskType"] == "bounding-box"
+
+def test_prepare_leaves_out_the_lines_of_a_job_of_no_project(load_event):
+    prepared = prepare(
+        load_event("pre-annotation-event.source.json"), {"pet-boxes": PETS, "cars": PETS}
+    )
+
+    assert prepared.project is None
+    assert prepared.skipped is not None
+    assert "'review-sentiment-2024' belongs to no" in prepared.skipped
+    assert prepared.response.to_json() == {
+        "taskInput": {"skipReason": prepared.skipped},
+        "isHumanAnnotationRequired": False,
+    }
 
 
-def test_prepare_rejects_a_job_of_no_project(load_event):
-    event = PreAnnotationEvent.from_event(load_event("pre-annotation-event.source.json"))
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ({"source-ref": "s3://b/a.jpg"}, None),
+        ({"source": "a text"}, "labels 'source-ref' lines; this is a 'source' line"),
+        ({"source": "a", "source-ref": "s3://b/a.jpg"}, "exactly one of"),
+        ({"id": 3}, "exactly one of"),
+    ],
+)
+def test_line_problem_says_why_a_line_cannot_be_shown(line, problem):
+    found = line_problem(PETS, line)
 
-    with pytest.raises(ContractError, match="'review-sentiment-2024' belongs to no"):
-        prepare(event, {"pet-boxes": PETS, "cars": PETS})
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert problem in found

@@ -1,4 +1,4 @@
-"""What the worker template receives for one manifest line (pure; no I/O).
+"""What the worker template receives for one manifest line: the pre-annotation contract (pure).
 
 ``taskInput`` keys (the worker templates in ``worker_ui/`` read exactly these, as
 ``task.input.<key>``):
@@ -28,33 +28,33 @@ prediction       the model's answer, in the shape the task type's answer element
 confidence       the model's confidence, from 0 to 1
 ================ ========================================================================
 
-The response always asks for human annotation (``"isHumanAnnotationRequired": true``).
-
-Failure contract: this Lambda raises rather than degrade. A line with neither ``source-ref`` nor
-``source`` (or both), a line whose kind the task type cannot label (text for an image task), and
-a job that matches no project all raise: a malformed event fails the invocation loudly, and
-lines are validated before a job starts, so such a line means a broken pipeline, not bad data.
+Per-line failures (:func:`prepare`): one line must never fail a whole labeling job. A line
+with neither ``source-ref`` nor ``source`` (or both), a line of a kind the task type cannot
+label (text for an image task), and a job that matches no configured project give a response
+with ``"isHumanAnnotationRequired": false`` (Ground Truth then leaves the item out) and the
+reason in :attr:`Prepared.skipped`; the job's report lists the item as excluded with the
+reason :func:`line_problem` gives. Only an event without a labeling-job ARN raises.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from gt_contracts import (
-    SOURCE_KINDS,
-    ContractError,
-    PreAnnotationEvent,
-    PreAnnotationResponse,
-    ProjectConfig,
-    resolve_project,
-)
+from gt_contracts.errors import ContractError
+from gt_contracts.events import PreAnnotationEvent
+from gt_contracts.projects import SOURCE_KINDS, ProjectConfig, SourceKind, resolve_project
+from gt_contracts.responses import PreAnnotationResponse
+from gt_contracts.uris import job_name_from_arn
 
 __all__ = [
     "REVIEW_TASK_INPUT_KEYS",
     "TASK_INPUT_KEYS",
+    "Prepared",
     "build_review_input",
     "build_task_input",
+    "line_problem",
     "prepare",
 ]
 
@@ -68,6 +68,26 @@ TASK_INPUT_KEYS: tuple[str, ...] = (
     "metadata",
 )
 REVIEW_TASK_INPUT_KEYS: tuple[str, ...] = (*TASK_INPUT_KEYS, "prediction", "confidence")
+_KEYS: Mapping[SourceKind, str] = {"s3": "'source-ref'", "text": "'source'"}
+
+
+def _kind_problem(project: ProjectConfig, kind: SourceKind) -> str | None:
+    accepted = SOURCE_KINDS[project.task_type]
+    if kind in accepted:
+        return None
+    wanted = " or ".join(_KEYS[k] for k in sorted(accepted))
+    return (
+        f"project {project.name!r} ({project.task_type}) labels {wanted} lines; "
+        f"this is a {_KEYS[kind]} line"
+    )
+
+
+def line_problem(project: ProjectConfig, line: Mapping[str, Any]) -> str | None:
+    """Why ``project``'s labeling jobs cannot show ``line`` to workers, or ``None``."""
+    has_ref, has_text = "source-ref" in line, "source" in line
+    if has_ref == has_text:
+        return "the line needs exactly one of 'source-ref' and 'source'"
+    return _kind_problem(project, "s3" if has_ref else "text")
 
 
 def build_task_input(event: PreAnnotationEvent, project: ProjectConfig) -> dict[str, Any]:
@@ -77,14 +97,9 @@ def build_task_input(event: PreAnnotationEvent, project: ProjectConfig) -> dict[
         ContractError: the line's kind (``source-ref``/``source``) is not one the task type
             labels.
     """
-    accepted = SOURCE_KINDS[project.task_type]
-    if event.source_kind not in accepted:
-        wanted = " or ".join("'source-ref'" if k == "s3" else "'source'" for k in sorted(accepted))
-        got = "'source-ref'" if event.source_kind == "s3" else "'source'"
-        raise ContractError(
-            f"project {project.name!r} ({project.task_type}) labels {wanted} lines; "
-            f"job {event.job_name!r} sent a {got} line"
-        )
+    problem = _kind_problem(project, event.source_kind)
+    if problem is not None:
+        raise ContractError(problem)
     return {
         "taskObject": event.task_object,
         "sourceKind": event.source_kind,
@@ -113,13 +128,39 @@ def build_review_input(
     return {**task_input, "prediction": prediction, "confidence": confidence}
 
 
-def prepare(
-    event: PreAnnotationEvent, projects: Mapping[str, ProjectConfig]
-) -> tuple[ProjectConfig, PreAnnotationResponse]:
-    """Resolve the job's project and build the response.
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The pre-annotation response of one line, and why the line was left out (if it was).
+
+    Attributes:
+        job_name: the labeling job, as its ARN names it.
+        project: the job's project (``None`` when no project matches the job).
+        response: what the Lambda returns.
+        skipped: why the item goes to no worker, or ``None``.
+    """
+
+    job_name: str
+    project: ProjectConfig | None
+    response: PreAnnotationResponse
+    skipped: str | None = None
+
+
+def prepare(event: Mapping[str, Any], projects: Mapping[str, ProjectConfig]) -> Prepared:
+    """The pre-annotation response for ``event`` (see the module docstring).
 
     Raises:
-        ContractError: no project matches the job name, or the line cannot be labeled.
+        ContractError: the event is not an object or names no labeling job.
     """
-    project = resolve_project(projects, event.job_name)
-    return project, PreAnnotationResponse(build_task_input(event, project))
+    if not isinstance(event, Mapping):
+        raise ContractError("event must be an object")
+    job_name = job_name_from_arn(event.get("labelingJobArn"))
+    project: ProjectConfig | None = None
+    try:
+        project = resolve_project(projects, job_name)
+        request = PreAnnotationEvent.from_event(event)
+        task_input = build_task_input(request, project)
+    except ContractError as exc:
+        reason = str(exc)
+        response = PreAnnotationResponse({"skipReason": reason}, is_human_annotation_required=False)
+        return Prepared(job_name, project, response, reason)
+    return Prepared(job_name, project, PreAnnotationResponse(task_input))
