@@ -4,6 +4,8 @@ Results bucket (``RESULTS_BUCKET``), per job (:class:`JobLayout`)::
 
     jobs/<jobId>/manifest.clean.jsonl        lines that passed validation
     jobs/<jobId>/rejects.jsonl               one {"line", "reason", ...} per rejected line
+    jobs/<jobId>/validation.json             what Validate counted (lines read, accepted,
+                                             rejected by reason, blank; the rejects' URI)
     jobs/<jobId>/chunks/<index>.manifest     the clean lines of one labeling job
     jobs/<jobId>/label-categories.json       LabelCategoryConfigS3Uri of its labeling jobs
     jobs/<jobId>/gt/                         S3OutputPath: Ground Truth's (and the Label
@@ -88,6 +90,11 @@ class JobLayout:
     @property
     def rejects(self) -> str:
         return f"{self.prefix}rejects.jsonl"
+
+    @property
+    def validation(self) -> str:
+        """Validate's counts (:class:`job_contracts.steps.ValidationSummary`), as JSON."""
+        return f"{self.prefix}validation.json"
 
     def chunk(self, index: int) -> str:
         return f"{self.prefix}chunks/{index}.manifest"

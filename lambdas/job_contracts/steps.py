@@ -240,8 +240,13 @@ class ChunkResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValidationSummary:
-    """What Validate counted: lines read, accepted, rejected (by reason), blank."""
+    """What Validate counted: lines read, accepted, rejected (by reason), blank.
 
+    Written to ``jobs/<jobId>/validation.json`` (:attr:`JobLayout.validation`) and returned
+    by the Validate step; Publish and record-failure pass it on to every summary a user sees.
+    """
+
+    manifest: str | None = None
     lines: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -272,13 +277,22 @@ class ValidationSummary:
             for k, v in reasons.items()
         ):
             raise ContractError(f"{field}.byReason must map reasons to counts")
-        uri = raw.get("rejectsUri")
-        if uri is not None and not isinstance(uri, str):
-            raise ContractError(f"{field}.rejectsUri must be an s3:// URI")
-        return cls(by_reason=dict(reasons), rejects_uri=uri, **counts)
+        uris = {}
+        for name in ("manifest", "rejectsUri"):
+            uri = raw.get(name)
+            if uri is not None and not isinstance(uri, str):
+                raise ContractError(f"{field}.{name} must be an s3:// URI")
+            uris[name] = uri
+        return cls(
+            manifest=uris["manifest"],
+            by_reason=dict(reasons),
+            rejects_uri=uris["rejectsUri"],
+            **counts,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "manifest": self.manifest,
             "lines": self.lines,
             "accepted": self.accepted,
             "rejected": self.rejected,
