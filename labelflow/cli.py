@@ -5,9 +5,21 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-__all__ = ["main"]
+from labelflow.options import (
+    EXIT_OK,
+    Command,
+    CommandError,
+    at_least_one,
+    build_parser,
+    dispatch,
+    fraction,
+    key_value,
+    positive_seconds,
+    stage_option,
+)
+
+__all__ = ["commands", "main"]
 
 _CONSOLIDATE_HELP = """\
 Turn several workers' answers per item into one label per item, with a confidence.
@@ -37,6 +49,22 @@ examples:
 """
 
 
+_DEMO_HELP = """\
+Start the local AWS emulator and a local Label Studio, deploy LabelFlow into the emulator, drop
+a manifest of handwritten-digit scans into the intake bucket, let simulated annotators answer
+in Label Studio (or you, with --interactive), and print where the output manifest, exports and
+report are, with the accuracy against the known digits. Everything it starts, it stops.
+"""
+
+_DEMO_EPILOG = """\
+examples:
+  labelflow demo                          60 scans, 5 annotators, 3 answers each
+  labelflow demo --items 200 --accuracy 0.7
+  labelflow demo --interactive            label the scans yourself in a browser
+  labelflow demo --replay --items 30      replay real crowd answers (duck set)
+  labelflow demo --consolidation          the consolidation methods on real crowd answers
+"""
+
 _PREVIEW_HELP = """\
 Show what a worker sees for one manifest line of a project, before any job runs.
 
@@ -63,41 +91,14 @@ examples:
 """
 
 
-def _param(text: str) -> tuple[str, Any]:
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    parsed: Any = value
-    for convert in (int, float):
-        try:
-            parsed = convert(value)
-            break
-        except ValueError:
-            continue
-    return key.replace("-", "_"), parsed
-
-
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="labelflow",
-        description="LabelFlow: data labeling on AWS with consolidation that beats crowd-kit.",
-    )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    cons = commands.add_parser(
-        "consolidate",
-        help="consolidate worker answers into one label per item",
-        description=_CONSOLIDATE_HELP,
-        epilog=_CONSOLIDATE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def _consolidate_arguments(cons: argparse.ArgumentParser) -> None:
     cons.add_argument("answers", help="answers CSV, '-' for stdin, or a worker-response folder")
     cons.add_argument("-o", "--output", default="-", help="labels CSV to write (default: stdout)")
     cons.add_argument("--method", default="auto", help="consolidation method (default: auto)")
     cons.add_argument(
         "--param",
         action="append",
-        type=_param,
+        type=key_value,
         default=[],
         metavar="KEY=VALUE",
         help="method hyperparameter, e.g. --param smoothing=0.1 (repeatable)",
@@ -127,96 +128,6 @@ def _build_parser() -> argparse.ArgumentParser:
     cons.add_argument("--workers-out", help="write per-worker skill estimates (JSON) here")
     cons.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
 
-    demo = commands.add_parser(
-        "demo",
-        help="run a complete labeling job on this machine, through a local Label Studio",
-        description=(
-            "Start the local AWS emulator and a local Label Studio, deploy LabelFlow into the "
-            "emulator, drop a manifest of handwritten-digit scans into the intake bucket, let "
-            "simulated annotators answer in Label Studio (or you, with --interactive), and "
-            "print where the output manifest, exports and report are, with the accuracy "
-            "against the known digits. Everything it starts, it stops."
-        ),
-        epilog=(
-            "examples:\n"
-            "  labelflow demo                          60 scans, 5 annotators, 3 answers each\n"
-            "  labelflow demo --items 200 --accuracy 0.7\n"
-            "  labelflow demo --interactive            label the scans yourself in a browser\n"
-            "  labelflow demo --replay --items 30      replay real crowd answers (duck set)\n"
-            "  labelflow demo --consolidation          the consolidation methods on real crowd"
-            " answers"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
-    demo.add_argument("--items", type=int, default=60, help="scans to label (default: 60)")
-    demo.add_argument("--annotators", type=int, default=5, help="simulated annotators (default: 5)")
-    demo.add_argument(
-        "--workers-per-item", type=int, default=3, help="answers per scan (default: 3)"
-    )
-    demo.add_argument(
-        "--accuracy",
-        type=float,
-        default=0.85,
-        help="chance that a simulated annotator picks the right digit (default: 0.85)",
-    )
-    demo.add_argument(
-        "--interactive",
-        action="store_true",
-        help="no simulated annotators: label the scans yourself in Label Studio",
-    )
-    demo.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds to wait for the job (default: 600)"
-    )
-    demo.add_argument(
-        "--replay",
-        action="store_true",
-        help="answer with real recorded crowd answers (the duck set: items, not images, and "
-        "each recorded worker as a Label Studio user) instead of simulated annotators",
-    )
-    demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
-    demo.add_argument(
-        "--consolidation",
-        action="store_true",
-        help="instead, score every consolidation method on four real crowd data sets and run "
-        "the Ground Truth Lambdas on an in-process S3",
-    )
-
-    preview = commands.add_parser(
-        "preview",
-        help="render a project's worker UI for one manifest line",
-        description=_PREVIEW_HELP,
-        epilog=_PREVIEW_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    preview.add_argument("project", help="project name, as configured for the stage")
-    preview.add_argument(
-        "line", nargs="?", help="manifest line file or '-' (optional with --label-studio)"
-    )
-    preview.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
-    preview.add_argument(
-        "--label-studio", action="store_true", help="write the Label Studio config (XML)"
-    )
-    preview.add_argument(
-        "--serve",
-        action="store_true",
-        help="open the Label Studio config, with the line as its task, in a local Label "
-        "Studio (prints the address and login; Ctrl-C stops it)",
-    )
-    preview.add_argument("--stage", default="dev", help="stage to read projects from (dev)")
-    preview.add_argument(
-        "--prediction",
-        metavar="JSON",
-        help="a model prediction in the answer's shape: preview the review template",
-    )
-    preview.add_argument(
-        "--confidence", type=float, help="the prediction's confidence, 0 to 1 (with --prediction)"
-    )
-    from labelflow.jobs_cli import add_commands
-
-    add_commands(commands)
-    return parser
-
 
 def _consolidate(args: argparse.Namespace) -> int:
     from consolidation import ConsolidationError
@@ -241,8 +152,7 @@ def _consolidate(args: argparse.Namespace) -> int:
     try:
         summary = run_consolidate(options)
     except (AnswersFileError, ConsolidationError) as exc:
-        print(f"labelflow consolidate: error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     if not args.quiet:
         print(
             f"{summary.items:,} items from {summary.answers:,} answers by {summary.workers:,} "
@@ -256,7 +166,104 @@ def _consolidate(args: argparse.Namespace) -> int:
                 print(f"  {item}: {reason}", file=sys.stderr)
             if len(summary.no_consensus) > 5:
                 print(f"  ... and {len(summary.no_consensus) - 5:,} more", file=sys.stderr)
-    return 0
+    return EXIT_OK
+
+
+def _demo_arguments(demo: argparse.ArgumentParser) -> None:
+    demo.add_argument("--out", default="demo-output", help="output folder (default: demo-output)")
+    demo.add_argument("--items", type=at_least_one, default=60, help="scans to label (default: 60)")
+    demo.add_argument(
+        "--annotators", type=at_least_one, default=5, help="simulated annotators (default: 5)"
+    )
+    demo.add_argument(
+        "--workers-per-item", type=at_least_one, default=3, help="answers per scan (default: 3)"
+    )
+    demo.add_argument(
+        "--accuracy",
+        type=fraction("accuracy"),
+        default=0.85,
+        help="chance that a simulated annotator picks the right digit (default: 0.85)",
+    )
+    demo.add_argument(
+        "--interactive",
+        action="store_true",
+        help="no simulated annotators: label the scans yourself in Label Studio",
+    )
+    demo.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=600.0,
+        help="seconds to wait for the job (default: 600)",
+    )
+    demo.add_argument(
+        "--replay",
+        action="store_true",
+        help="answer with real recorded crowd answers (the duck set: items, not images, and "
+        "each recorded worker as a Label Studio user) instead of simulated annotators",
+    )
+    demo.add_argument("--verbose", action="store_true", help="also print the functions' JSON logs")
+    demo.add_argument(
+        "--consolidation",
+        action="store_true",
+        help="instead, score every consolidation method on four real crowd data sets and run "
+        "the Ground Truth Lambdas on an in-process S3",
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if args.consolidation:
+        from labelflow.demo import run_demo
+
+        return run_demo(Path(args.out))
+    from labelflow.demo_job import DemoOptions, run_job_demo
+
+    simulated = not (args.interactive or args.replay)
+    if simulated and args.annotators < args.workers_per_item:
+        raise CommandError(
+            f"{args.annotators} annotators cannot give {args.workers_per_item} answers per "
+            "scan (nobody answers a scan twice): raise --annotators or lower --workers-per-item"
+        )
+    return run_job_demo(
+        DemoOptions(
+            out=Path(args.out),
+            items=args.items,
+            annotators=args.annotators,
+            workers_per_item=args.workers_per_item,
+            accuracy=args.accuracy,
+            interactive=args.interactive,
+            timeout=args.timeout,
+            verbose=args.verbose,
+            replay=args.replay,
+        )
+    )
+
+
+def _preview_arguments(preview: argparse.ArgumentParser) -> None:
+    preview.add_argument("project", help="project name, as configured for the stage")
+    preview.add_argument(
+        "line", nargs="?", help="manifest line file or '-' (optional with --label-studio)"
+    )
+    preview.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    preview.add_argument(
+        "--label-studio", action="store_true", help="write the Label Studio config (XML)"
+    )
+    preview.add_argument(
+        "--serve",
+        action="store_true",
+        help="open the Label Studio config, with the line as its task, in a local Label "
+        "Studio (prints the address and login; Ctrl-C stops it)",
+    )
+    stage_option(preview, "to read projects from")
+    preview.add_argument(
+        "--prediction",
+        metavar="JSON",
+        help="a model prediction in the answer's shape: preview the review template",
+    )
+    preview.add_argument(
+        "--confidence", type=float, help="the prediction's confidence, 0 to 1 (with --prediction)"
+    )
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -275,47 +282,52 @@ def _preview(args: argparse.Namespace) -> int:
     try:
         written = run_preview(options)
     except PreviewError as exc:
-        print(f"labelflow preview: error: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     if written != "-":
         print(f"wrote {written}", file=sys.stderr)
-    return 0
+    return EXIT_OK
+
+
+def commands() -> tuple[Command, ...]:
+    """Every `labelflow` command, in the order ``--help`` lists them."""
+    from labelflow.jobs_cli import COMMANDS as JOB_COMMANDS
+
+    return (
+        Command(
+            name="consolidate",
+            help="consolidate worker answers into one label per item",
+            description=_CONSOLIDATE_HELP,
+            examples=_CONSOLIDATE_EPILOG,
+            arguments=_consolidate_arguments,
+            run=_consolidate,
+        ),
+        Command(
+            name="demo",
+            help="run a complete labeling job on this machine, through a local Label Studio",
+            description=_DEMO_HELP,
+            examples=_DEMO_EPILOG,
+            arguments=_demo_arguments,
+            run=_demo,
+        ),
+        Command(
+            name="preview",
+            help="render a project's worker UI for one manifest line",
+            description=_PREVIEW_HELP,
+            examples=_PREVIEW_EPILOG,
+            arguments=_preview_arguments,
+            run=_preview,
+        ),
+        *JOB_COMMANDS,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `labelflow` console script."""
-    args = _build_parser().parse_args(argv)
-    if args.command == "consolidate":
-        return _consolidate(args)
-    if args.command == "demo":
-        from pathlib import Path
-
-        if args.consolidation:
-            from labelflow.demo import run_demo
-
-            return run_demo(Path(args.out))
-        from labelflow.demo_job import DemoOptions, run_job_demo
-
-        return run_job_demo(
-            DemoOptions(
-                out=Path(args.out),
-                items=args.items,
-                annotators=args.annotators,
-                workers_per_item=args.workers_per_item,
-                accuracy=args.accuracy,
-                interactive=args.interactive,
-                timeout=args.timeout,
-                verbose=args.verbose,
-                replay=args.replay,
-            )
-        )
-    if args.command == "preview":
-        return _preview(args)
-    if getattr(args, "run", None) is not None:
-        from labelflow.jobs_cli import run
-
-        return run(args)
-    raise AssertionError(f"unhandled command {args.command}")  # pragma: no cover
+    parser = build_parser(
+        commands(),
+        description="LabelFlow: data labeling on AWS with consolidation that beats crowd-kit.",
+    )
+    return dispatch(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,17 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
+
+from job_contracts.ids import JOB_ID_CHARS, MANIFEST_SUFFIXES
+from job_contracts.layout import JobLayout
+from labelflow.options import DEFAULT_STAGE, LOCAL_STATE, CommandError
 
 __all__ = [
     "DEFAULT_STAGE",
     "ENDED",
+    "JOB_ID_PATTERN",
     "LOCAL_STATE",
     "MANIFEST_SUFFIXES",
     "CommandError",
@@ -46,21 +51,12 @@ __all__ = [
     "upload_key",
 ]
 
-DEFAULT_STAGE = "dev"
-#: Where `labelflow local up` writes the emulator's endpoint and the stack's outputs.
-LOCAL_STATE = Path(".labelflow/local.json")
-#: Keys the intake trigger accepts as manifests (start_job.logic.MANIFEST_SUFFIXES).
-MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 #: Job statuses after which nothing changes any more.
 ENDED = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "ABORTED"})
 _EXECUTION_ENDED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-#: A whole job id as the intake trigger names jobs (``start_job.logic.job_id``).
-JOB_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
-
-
-class CommandError(Exception):
-    """A problem the user can fix; the message says what it is and how."""
+#: A whole job id as the intake trigger names jobs (:func:`job_contracts.ids.job_id`).
+JOB_ID_PATTERN = re.compile(rf"[0-9a-f]{{{JOB_ID_CHARS}}}")
 
 
 def stack_name(stage: str) -> str:
@@ -126,11 +122,11 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def output_prefix_of(job_id: str, output_uri: str | None = None) -> str:
-    """The job's output folder in the results bucket (publish_job.logic.output_prefix)."""
+    """The job's output folder in the results bucket (:attr:`JobLayout.output_prefix`)."""
     if output_uri:
         _bucket, key = parse_s3_uri(output_uri)
         return key.rsplit("/", 1)[0] + "/"
-    return f"jobs/{job_id}/output/"
+    return JobLayout(job_id).output_prefix
 
 
 # -- the jobs table ---------------------------------------------------------------------------

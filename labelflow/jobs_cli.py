@@ -1,9 +1,11 @@
 """The job commands of `labelflow`: local up, submit, status, results, report.
 
 Each command is a thin layer: find the stack (:mod:`labelflow.jobs_aws`), fetch, and print
-what :mod:`labelflow.jobs` formats. Exit codes: 0 done; 1 the job failed (or timed out,
-or was aborted); 2 a problem to fix first (unknown stack, project or job, emulator not
-running, unreadable file, job without results yet), with the message on standard error.
+what :mod:`labelflow.jobs` formats. They are declared as :class:`~labelflow.options.Command`
+(:data:`COMMANDS`) and run by :func:`labelflow.options.dispatch`: exit 0 done; 1 the job
+failed (or timed out, or was aborted); 2 a problem to fix first (unknown stack, project or
+job, emulator not running, unreadable file, job without results yet), with the message on
+standard error.
 """
 
 from __future__ import annotations
@@ -12,15 +14,12 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from labelflow.jobs import (
-    DEFAULT_STAGE,
     JOB_ID_PATTERN,
-    LOCAL_STATE,
     CommandError,
     JobRecord,
     LabelingJobView,
@@ -35,25 +34,31 @@ from labelflow.jobs import (
     render_bar,
     stack_name,
 )
+from labelflow.options import (
+    EXIT_FAILED,
+    EXIT_OK,
+    LOCAL_STATE,
+    STACK_HELP,
+    Command,
+    at_least_one,
+    fraction,
+    positive_seconds,
+    stack_flags,
+    stack_options,
+    stage_option,
+)
 
 if TYPE_CHECKING:
     from labelflow.jobs_aws import JobsAws
 
-__all__ = ["COMMANDS", "ProgressLine", "add_commands"]
+__all__ = ["COMMANDS", "ProgressLine"]
 
-COMMANDS = ("local", "submit", "status", "results", "report")
-EXIT_FAILED = 1
-EXIT_ERROR = 2
-
-_TARGET_HELP = """\
-where the stack is:
-  default         the deployed stack labelflow-<stage>-Labeling (--stage, default dev),
-                  found with CloudFormation DescribeStacks in --region with --profile
-  --local         the stack of `labelflow local up` (reads .labelflow/local.json)
+_EXIT_CODES = """
+exit codes: 0 done, 1 the job failed (its reason on standard error), 2 a problem to fix first
 """
 
-_SUBMIT_EPILOG = (
-    _TARGET_HELP
+_SUBMIT_EXAMPLES = (
+    STACK_HELP
     + """
 examples:
   labelflow submit pets batch-01.jsonl
@@ -61,12 +66,11 @@ examples:
   labelflow submit pets batch-01.jsonl --stage prod --region eu-west-1 --profile ml
   labelflow submit pets batch-01.jsonl --local --wait     (after labelflow local up)
   JOB=$(labelflow submit pets batch-01.jsonl -q) && labelflow status "$JOB" --watch
-
-exit codes: 0 done, 1 the job failed (its reason on standard error), 2 a problem to fix first
 """
+    + _EXIT_CODES
 )
-_STATUS_EPILOG = (
-    _TARGET_HELP
+_STATUS_EXAMPLES = (
+    STACK_HELP
     + """
 examples:
   labelflow status                      recent jobs, newest first
@@ -75,17 +79,18 @@ examples:
   labelflow status 4172 --watch         a unique prefix is enough; refresh until it ends
   labelflow status 4172 --json | jq .status
 """
+    + _EXIT_CODES
 )
-_RESULTS_EPILOG = (
-    _TARGET_HELP
+_RESULTS_EXAMPLES = (
+    STACK_HELP
     + """
 examples:
   labelflow results 417297aafeaa353a -o out/
   labelflow results 4172 -o out/ --local
 """
 )
-_REPORT_EPILOG = (
-    _TARGET_HELP
+_REPORT_EXAMPLES = (
+    STACK_HELP
     + """
 examples:
   labelflow report 417297aafeaa353a
@@ -93,7 +98,7 @@ examples:
   labelflow report 4172 --json | jq .agreement
 """
 )
-_LOCAL_EPILOG = """\
+_LOCAL_EXAMPLES = """\
 examples:
   labelflow local up                            the dev stage, 5 workers at 90% accuracy
   labelflow local up --worker-accuracy 0.7 --workers 3
@@ -137,97 +142,16 @@ class ProgressLine:
 # -- arguments -------------------------------------------------------------------------------
 
 
-def _wrap(text: str) -> str:
-    """A description paragraph wrapped for the raw help formatter the examples need."""
-    import textwrap
-
-    return textwrap.fill(text, width=88)
-
-
-def _target_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    group = parent.add_argument_group("stack")
-    group.add_argument(
-        "--stage", default=DEFAULT_STAGE, help=f"stage of the stack (default: {DEFAULT_STAGE})"
-    )
-    group.add_argument("--stack", help="stack name (default: labelflow-<stage>-Labeling)")
-    group.add_argument("--region", help="AWS region (default: your AWS configuration)")
-    group.add_argument("--profile", help="AWS profile (default: your AWS configuration)")
-    group.add_argument("--local", action="store_true", help="use the stack of `labelflow local up`")
-    group.add_argument(
-        "--state",
-        type=Path,
-        default=LOCAL_STATE,
-        help=f"state file of `labelflow local up` (default: {LOCAL_STATE})",
-    )
-    return parent
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text}")
-    return value
-
-
-def _accuracy(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"worker accuracy must be from 0 to 1, got {text}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {text}")
-    return value
-
-
-def add_commands(commands: Any) -> None:
-    """Add the job commands to the `labelflow` subparsers."""
-    raw = argparse.RawDescriptionHelpFormatter
-    target = _target_options()
-
-    local = commands.add_parser(
-        "local",
-        help="run LabelFlow on this machine: the local AWS emulator with the stack deployed",
-        description="Run the deployed LabelFlow stack on this machine, offline.",
-        epilog=_LOCAL_EPILOG,
-        formatter_class=raw,
-    )
-    local_commands = local.add_subparsers(dest="local_command", metavar="ACTION", required=True)
-    up = local_commands.add_parser(
-        "up",
-        help="start the emulator, deploy the stack, stay up until Ctrl-C",
-        description=_wrap(
-            "Start the local AWS emulator on 127.0.0.1, deploy the stack into it (synthesizing "
-            "it first when .labelflow/cdk.out is missing or older than the code) with simulated "
-            "Ground Truth workers, write the state file that --local reads, and stay up until "
-            "Ctrl-C. Workers answer a manifest line's 'truth' key when it has one; for "
-            "classification without it, a label chosen by a stable hash of the item."
-        ),
-        epilog=_LOCAL_EPILOG,
-        formatter_class=raw,
-    )
-    up.add_argument("--stage", default=DEFAULT_STAGE, help="stage to deploy (default: dev)")
+def _up_arguments(up: argparse.ArgumentParser) -> None:
+    stage_option(up, "to deploy")
     up.add_argument(
         "--worker-accuracy",
-        type=_accuracy,
+        type=fraction("worker accuracy"),
         default=0.9,
         help="chance that a simulated worker answers right (default: 0.9)",
     )
     up.add_argument(
-        "--workers", type=_count, default=5, help="simulated workers in the team (default: 5)"
+        "--workers", type=at_least_one, default=5, help="simulated workers in the team (default: 5)"
     )
     up.add_argument("--seed", type=int, default=0, help="seed of the workers' answers")
     up.add_argument(
@@ -237,95 +161,54 @@ def add_commands(commands: Any) -> None:
         help=f"state file to write (default: {LOCAL_STATE})",
     )
     up.add_argument("--cdk-out", type=Path, help="deploy this cloud assembly as it is")
-    up.set_defaults(run=_local_up)
 
-    submit = commands.add_parser(
-        "submit",
-        parents=[target],
-        help="upload a manifest to a project and start a labeling job",
-        description=_wrap(
-            "Upload a JSON Lines manifest to s3://<intake bucket>/<project>/ under a fresh "
-            "name and print the job id the upload starts. With --wait, show its progress "
-            "until it ends and print where its results are."
-        ),
-        epilog=_SUBMIT_EPILOG,
-        formatter_class=raw,
+
+def _interval(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--interval",
+        type=positive_seconds,
+        default=2.0,
+        help=f"seconds between {what} (default: 2)",
     )
+
+
+def _job_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("job", help="job id (or a unique prefix of one)")
+
+
+def _submit_arguments(submit: argparse.ArgumentParser) -> None:
     submit.add_argument("project", help="project the manifest belongs to")
     submit.add_argument("manifest", type=Path, help="JSON Lines manifest (.jsonl or .manifest)")
     submit.add_argument("--wait", action="store_true", help="wait until the job ends")
+    _interval(submit, "checks")
     submit.add_argument(
-        "--interval", type=_positive, default=2.0, help="seconds between checks (default: 2)"
+        "--timeout", type=positive_seconds, help="stop waiting after this many seconds"
     )
-    submit.add_argument("--timeout", type=_positive, help="stop waiting after this many seconds")
     submit.add_argument("-q", "--quiet", action="store_true", help="print only the job id")
-    submit.set_defaults(run=_submit)
 
-    status = commands.add_parser(
-        "status",
-        parents=[target],
-        help="recent jobs, or one job in detail",
-        description="Without a job: a table of recent jobs. With a job: its details.",
-        epilog=_STATUS_EPILOG,
-        formatter_class=raw,
-    )
+
+def _status_arguments(status: argparse.ArgumentParser) -> None:
     status.add_argument("job", nargs="?", help="job id (or a unique prefix of one)")
     status.add_argument("--watch", action="store_true", help="refresh until the job ends")
     status.add_argument("--json", action="store_true", help="print JSON")
     status.add_argument(
-        "-n", "--limit", type=_count, default=20, help="jobs in the table (default: 20)"
+        "-n", "--limit", type=at_least_one, default=20, help="jobs in the table (default: 20)"
     )
     status.add_argument("--project", help="only jobs of this project")
-    status.add_argument(
-        "--interval", type=_positive, default=2.0, help="seconds between refreshes (default: 2)"
-    )
-    status.set_defaults(run=_status)
+    _interval(status, "refreshes")
 
-    results = commands.add_parser(
-        "results",
-        parents=[target],
-        help="download a finished job's output manifest, exports and report",
-        description="Download everything under the job's output prefix into a folder.",
-        epilog=_RESULTS_EPILOG,
-        formatter_class=raw,
-    )
-    results.add_argument("job", help="job id (or a unique prefix of one)")
+
+def _results_arguments(results: argparse.ArgumentParser) -> None:
+    _job_argument(results)
     results.add_argument(
         "-o", "--output", type=Path, help="folder to download into (default: ./<job id>)"
     )
-    results.set_defaults(run=_results)
 
-    report = commands.add_parser(
-        "report",
-        parents=[target],
-        help="a finished job's quality report",
-        description=_wrap(
-            "Print the summary of a finished job's quality report: items, labeled, no "
-            "consensus, agreement, confidence and the most and least skilled workers."
-        ),
-        epilog=_REPORT_EPILOG,
-        formatter_class=raw,
-    )
-    report.add_argument("job", help="job id (or a unique prefix of one)")
+
+def _report_arguments(report: argparse.ArgumentParser) -> None:
+    _job_argument(report)
     report.add_argument("--html", type=Path, metavar="FILE", help="save report.html here")
     report.add_argument("--json", action="store_true", help="print report.json")
-    report.set_defaults(run=_report)
-
-    for parser in (local, up, submit, status, results, report):
-        parser.set_defaults(command_name=parser.prog.removeprefix("labelflow ").strip())
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the job command ``args`` selected; errors go to standard error."""
-    handler: Callable[[argparse.Namespace], int] = args.run
-    try:
-        return handler(args)
-    except CommandError as exc:
-        print(f"labelflow {args.command_name}: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        print("", file=sys.stderr)
-        return 130
 
 
 # -- the commands ----------------------------------------------------------------------------
@@ -397,7 +280,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         stack.stop()
     print("Stopped.")
-    return 0
+    return EXIT_OK
 
 
 def _check_manifest(path: Path) -> None:
@@ -441,25 +324,10 @@ def _submit(args: argparse.Namespace) -> int:
         print(f"Job {upload.job_id} (project {args.project})", flush=True)
     if not args.wait:
         if not args.quiet:
-            print(f"Follow it with: labelflow status {upload.job_id} --watch{_flags(args)}")
-        return 0
+            print(f"Follow it with: labelflow status {upload.job_id} --watch{stack_flags(args)}")
+        return EXIT_OK
     record, _workflow = _wait(api, upload.job_id, args.interval, args.timeout, upload_key=key)
-    return _ended(record, _workflow, quiet=args.quiet, flags=_flags(args))
-
-
-def _flags(args: argparse.Namespace) -> str:
-    """The stack options to repeat in a suggested command."""
-    if args.local:
-        return " --local"
-    flags = ""
-    if args.stack:
-        flags += f" --stack {args.stack}"
-    elif args.stage != DEFAULT_STAGE:
-        flags += f" --stage {args.stage}"
-    for name in ("region", "profile"):
-        if getattr(args, name):
-            flags += f" --{name} {getattr(args, name)}"
-    return flags
+    return _ended(record, _workflow, quiet=args.quiet, flags=stack_flags(args))
 
 
 def _snapshot(
@@ -524,12 +392,12 @@ def _ended(record: JobRecord, workflow: WorkflowView | None, *, quiet: bool, fla
         print(f"Job {record.job_id} {status}: {reason}", file=sys.stderr)
         return EXIT_FAILED
     if quiet:
-        return 0
+        return EXIT_OK
     print(f"Job {record.job_id} SUCCEEDED: {record.labeled} of {record.items} items labeled")
     print(f"Output manifest  {record.output_uri}")
     print(f"Report           {record.report_uri}")
     print(f"Download all:    labelflow results {record.job_id} -o {record.job_id}/{flags}")
-    return 0
+    return EXIT_OK
 
 
 def _status(args: argparse.Namespace) -> int:
@@ -553,7 +421,7 @@ def _status(args: argparse.Namespace) -> int:
             print(json.dumps(rows, indent=2, default=str))
         else:
             print(format_jobs_table(records, workflows))
-        return 0
+        return EXIT_OK
     if args.watch and JOB_ID_PATTERN.fullmatch(args.job):
         # A full job id just printed by `submit` may not be recorded yet: wait for it too.
         record, _ = _wait(api, args.job, args.interval, None)
@@ -586,7 +454,7 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(format_job_details(record, workflow, labeling))
     status, _reason = effective_status(record, workflow)
-    return EXIT_FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else 0
+    return EXIT_FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else EXIT_OK
 
 
 def _finished(api: JobsAws, job: str) -> JobRecord:
@@ -646,7 +514,7 @@ def _results(args: argparse.Namespace) -> int:
     print(f"Downloaded {len(written)} files of job {record.job_id} into {folder}/")
     for path, size in written:
         print(f"  {path}  ({_size(size)})")
-    return 0
+    return EXIT_OK
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -666,4 +534,76 @@ def _report(args: argparse.Namespace) -> int:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_bytes(api.read_output(f"{prefix}report.html"))
         print(f"Saved the HTML report to {args.html}", file=sys.stderr)
-    return 0
+    return EXIT_OK
+
+
+# -- the commands, declared ------------------------------------------------------------------
+
+COMMANDS = (
+    Command(
+        name="local",
+        help="run LabelFlow on this machine: the local AWS emulator with the stack deployed",
+        description="Run the deployed LabelFlow stack on this machine, offline.",
+        examples=_LOCAL_EXAMPLES,
+        actions=(
+            Command(
+                name="up",
+                help="start the emulator, deploy the stack, stay up until Ctrl-C",
+                description=(
+                    "Start the local AWS emulator on 127.0.0.1, deploy the stack into it "
+                    "(synthesizing it first when .labelflow/cdk.out is missing or older than "
+                    "the code) with simulated Ground Truth workers, write the state file that "
+                    "--local reads, and stay up until Ctrl-C. Workers answer a manifest line's "
+                    "'truth' key when it has one; for classification without it, a label "
+                    "chosen by a stable hash of the item."
+                ),
+                examples=_LOCAL_EXAMPLES,
+                arguments=_up_arguments,
+                run=_local_up,
+            ),
+        ),
+    ),
+    Command(
+        name="submit",
+        help="upload a manifest to a project and start a labeling job",
+        description=(
+            "Upload a JSON Lines manifest to s3://<intake bucket>/<project>/ under a fresh "
+            "name and print the job id the upload starts. With --wait, show its progress "
+            "until it ends and print where its results are."
+        ),
+        examples=_SUBMIT_EXAMPLES,
+        arguments=_submit_arguments,
+        run=_submit,
+        parents=(stack_options,),
+    ),
+    Command(
+        name="status",
+        help="recent jobs, or one job in detail",
+        description="Without a job: a table of recent jobs. With a job: its details.",
+        examples=_STATUS_EXAMPLES,
+        arguments=_status_arguments,
+        run=_status,
+        parents=(stack_options,),
+    ),
+    Command(
+        name="results",
+        help="download a finished job's output manifest, exports and report",
+        description="Download everything under the job's output prefix into a folder.",
+        examples=_RESULTS_EXAMPLES,
+        arguments=_results_arguments,
+        run=_results,
+        parents=(stack_options,),
+    ),
+    Command(
+        name="report",
+        help="a finished job's quality report",
+        description=(
+            "Print the summary of a finished job's quality report: items, labeled, no "
+            "consensus, agreement, confidence and the most and least skilled workers."
+        ),
+        examples=_REPORT_EXAMPLES,
+        arguments=_report_arguments,
+        run=_report,
+        parents=(stack_options,),
+    ),
+)
