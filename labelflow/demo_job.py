@@ -282,22 +282,19 @@ def _simulate(  # noqa: PLR0917 - the demo's steps pass what the earlier ones pr
     stream: IO[str],
 ) -> None:
     from labelflow.demo_data import DIGIT_LABELS
-    from labelflow.jobs_cli import ProgressLine
     from labelflow.local.ls_annotators import Choices, SimulatedAnnotator, answer_project
+    from labelflow.progress import ProgressLine, bar
 
     project = _studio_project(studio, PROJECT, submitted.job_id, options.timeout)
     crowd = [SimulatedAnnotator(account, options.accuracy) for account in accounts]
     control = Choices("answer", "image", DIGIT_LABELS)
     total = len(submitted.by_source) * options.workers_per_item
-    line = ProgressLine(stream)
+    with ProgressLine(stream) as line:
 
-    def progress(given: int) -> None:
-        filled = int(30 * given / total) if total else 30
-        line.update(
-            f"[{'#' * filled}{'.' * (30 - filled)}]  {given}/{total} answers in Label Studio"
-        )
+        def progress(given: int) -> None:
+            share = given / total if total else 1.0
+            line.update(f"{bar(share)}  {given}/{total} answers in Label Studio", share)
 
-    try:
         given = answer_project(
             studio,
             project,
@@ -307,8 +304,6 @@ def _simulate(  # noqa: PLR0917 - the demo's steps pass what the earlier ones pr
             seed=options.seed,
             on_answer=progress,
         )
-    finally:
-        line.close()
     step(
         f"{len(crowd)} simulated annotators ({options.accuracy:.0%} accurate) gave {given} "
         f"answers in Label Studio project {project}"
@@ -330,13 +325,12 @@ def _wait(
     aws: Any, outputs: Mapping[str, str], job_id: str, timeout: float, stream: IO[str]
 ) -> dict[str, Any]:
     from labelflow.jobs import Progress, render_bar
-    from labelflow.jobs_cli import ProgressLine
+    from labelflow.progress import ProgressLine
 
     table = outputs["JobsTableName"]
     dynamodb = aws.client("dynamodb")
-    line = ProgressLine(stream)
     deadline = time.monotonic() + timeout
-    try:
+    with ProgressLine(stream) as line:
         while True:
             item = dynamodb.get_item(
                 TableName=table, Key={"jobId": {"S": job_id}}, ConsistentRead=True
@@ -349,8 +343,6 @@ def _wait(
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} has not ended after {timeout:g} s")
             time.sleep(0.5)
-    finally:
-        line.close()
 
 
 def _finish(  # noqa: PLR0917 - the demo's last step gathers what the others produced

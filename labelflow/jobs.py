@@ -13,7 +13,6 @@ the item at ``RUNNING``; :func:`effective_status` then reports the execution's o
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from job_contracts.ids import JOB_ID_CHARS, MANIFEST_SUFFIXES
 from job_contracts.layout import JobLayout
 from labelflow.options import DEFAULT_STAGE, LOCAL_STATE, CommandError
+from labelflow.progress import bar
 
 __all__ = [
     "DEFAULT_STAGE",
@@ -358,15 +358,8 @@ def render_bar(progress: Progress, width: int = 30) -> str:
     >>> render_bar(Progress("RUNNING", "Validate manifest"), width=12)
     '[    ...     ]  RUNNING  Validate manifest'
     """
-    fraction = progress.fraction
-    if fraction is None:
-        bar = "...".center(width)
-        counts = ""
-    else:
-        filled = math.floor(fraction * width)
-        bar = "#" * filled + "." * (width - filled)
-        counts = f"  {progress.done}/{progress.total} labeled"
-    parts = [f"[{bar}]{counts}", progress.status]
+    counts = "" if progress.fraction is None else f"  {progress.done}/{progress.total} labeled"
+    parts = [f"{bar(progress.fraction, width)}{counts}", progress.status]
     if progress.stage:
         parts.append(progress.stage)
     return "  ".join(parts)

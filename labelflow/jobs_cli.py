@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from labelflow.jobs import (
     JOB_ID_PATTERN,
@@ -47,11 +47,12 @@ from labelflow.options import (
     stack_options,
     stage_option,
 )
+from labelflow.progress import ProgressLine, bar
 
 if TYPE_CHECKING:
     from labelflow.jobs_aws import JobsAws
 
-__all__ = ["COMMANDS", "ProgressLine"]
+__all__ = ["COMMANDS"]
 
 _EXIT_CODES = """
 exit codes: 0 done, 1 the job failed (its reason on standard error), 2 a problem to fix first
@@ -108,35 +109,6 @@ then, in another terminal:
   labelflow submit pets batch.jsonl --local --wait
   labelflow status --local
 """
-
-
-# -- progress display ------------------------------------------------------------------------
-
-
-class ProgressLine:
-    """One progress line: redrawn in place on a terminal, else printed when it changes."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        self._stream = stream
-        self._tty = stream.isatty()
-        self._last = ""
-
-    def update(self, text: str) -> None:
-        if text == self._last:
-            return
-        if self._tty:
-            padding = " " * max(0, len(self._last) - len(text))
-            self._stream.write(f"\r{text}{padding}")
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
-        self._last = text
-
-    def close(self) -> None:
-        if self._tty and self._last:
-            self._stream.write("\n")
-            self._stream.flush()
-        self._last = ""
 
 
 # -- arguments -------------------------------------------------------------------------------
@@ -361,9 +333,8 @@ def _wait(
     upload_key: str | None = None,
 ) -> tuple[JobRecord, WorkflowView | None]:
     """Show the job's progress until it ends; return what was last seen."""
-    line = ProgressLine(sys.stderr)
     deadline = None if timeout is None else time.monotonic() + timeout
-    try:
+    with ProgressLine(sys.stderr) as line:
         while True:
             record = api.get_job(job_id)
             if record is None:
@@ -373,7 +344,7 @@ def _wait(
                 line.update(render_bar(Progress("SUBMITTED", "waiting for the intake trigger")))
             else:
                 workflow, _labeling, progress = _snapshot(api, record)
-                line.update(render_bar(progress))
+                line.update(render_bar(progress), progress.fraction)
                 if progress.ended:
                     return record, workflow
             if deadline is not None and time.monotonic() > deadline:
@@ -382,8 +353,6 @@ def _wait(
                     f"(check it with: labelflow status {job_id})"
                 )
             time.sleep(interval)
-    finally:
-        line.close()
 
 
 def _ended(record: JobRecord, workflow: WorkflowView | None, *, quiet: bool, flags: str) -> int:
@@ -491,26 +460,23 @@ def _results(args: argparse.Namespace) -> int:
         raise CommandError(f"job {record.job_id} has no objects under {prefix}")
     folder: Path = args.output or Path(record.job_id)
     total = sum(size for _key, size in objects) or 1
-    line = ProgressLine(sys.stderr)
     done = 0
     written: list[tuple[Path, int]] = []
-    try:
+    with ProgressLine(sys.stderr) as line:
         for index, (key, size) in enumerate(objects, start=1):
             target = folder / key.removeprefix(prefix)
 
             def advance(chunk: int, index: int = index) -> None:
                 nonlocal done
                 done += chunk
-                filled = int(30 * min(1.0, done / total))
+                share = min(1.0, done / total)
                 line.update(
-                    f"[{'#' * filled}{'.' * (30 - filled)}]  {index}/{len(objects)} files  "
-                    f"{_size(done)} of {_size(total)}"
+                    f"{bar(share)}  {index}/{len(objects)} files  {_size(done)} of {_size(total)}",
+                    share,
                 )
 
             api.download(key, target, advance)
             written.append((target, size))
-    finally:
-        line.close()
     print(f"Downloaded {len(written)} files of job {record.job_id} into {folder}/")
     for path, size in written:
         print(f"  {path}  ({_size(size)})")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,6 @@ from labelflow.jobs import (
     render_bar,
     upload_key,
 )
-from labelflow.jobs_cli import ProgressLine
 
 MOMENT = datetime(2026, 11, 28, 8, 27, 43, tzinfo=UTC)
 
@@ -372,26 +370,3 @@ def test_format_report_summary_with_few_workers_lists_each_once() -> None:
     assert text.count("w1 ") == 1
     assert text.count("w2 ") == 1
     assert "least skilled" not in text
-
-
-class _Tty(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_line_on_a_terminal_redraws_in_place() -> None:
-    stream = _Tty()
-    line = ProgressLine(stream)
-    line.update("long text")
-    line.update("short")
-    line.close()
-    assert stream.getvalue() == "\rlong text\rshort    \n"
-
-
-def test_progress_line_in_a_pipe_prints_each_change_once() -> None:
-    stream = io.StringIO()
-    line = ProgressLine(stream)
-    for text in ("a", "a", "b"):
-        line.update(text)
-    line.close()
-    assert stream.getvalue() == "a\nb\n"
