@@ -48,7 +48,8 @@ $(CHROMIUM):
 
 setup: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM) node_modules/.installed
 
-demo: $(VENV)/.installed $(LS_VENV)/.installed
+# demo, pytest and bench load the CDK app, whose jsii side runs on the pinned node_modules/.bin/node.
+demo: $(VENV)/.installed $(LS_VENV)/.installed node_modules/.installed
 	$(BIN)/labelflow demo
 
 lint: $(VENV)/.installed
@@ -70,12 +71,12 @@ synth: setup
 cfn-lint: synth
 	$(BIN)/cfn-lint -i W3005 -- cdk.out/*.template.json
 
-pytest: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM)
+pytest: $(VENV)/.installed $(LS_VENV)/.installed $(CHROMIUM) node_modules/.installed
 	$(BIN)/pytest -q -n 2
 
 test: lint typecheck cfn-lint pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed node_modules/.installed
 	$(BIN)/python -m benchmarks.consolidation.run
 	$(BIN)/python -m benchmarks.validation.run
 	$(BIN)/python -m benchmarks.workflow.run

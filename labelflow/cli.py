@@ -218,6 +218,7 @@ def _demo(args: argparse.Namespace) -> int:
 
         return run_demo(Path(args.out))
     from labelflow.demo_job import DemoOptions, run_job_demo
+    from labelflow.pinned_node import use_pinned_node
 
     simulated = not (args.interactive or args.replay)
     if simulated and args.annotators < args.workers_per_item:
@@ -225,6 +226,7 @@ def _demo(args: argparse.Namespace) -> int:
             f"{args.annotators} annotators cannot give {args.workers_per_item} answers per "
             "scan (nobody answers a scan twice): raise --annotators or lower --workers-per-item"
         )
+    use_pinned_node()  # the demo synthesizes its stage
     return run_job_demo(
         DemoOptions(
             out=Path(args.out),
@@ -267,6 +269,7 @@ def _preview_arguments(preview: argparse.ArgumentParser) -> None:
 
 
 def _preview(args: argparse.Namespace) -> int:
+    from labelflow.pinned_node import use_pinned_node
     from labelflow.preview import PreviewError, PreviewOptions, run_preview
 
     options = PreviewOptions(
@@ -279,6 +282,7 @@ def _preview(args: argparse.Namespace) -> int:
         confidence=args.confidence,
         serve=args.serve,
     )
+    use_pinned_node()  # the stage's projects are read from the CDK app's configuration
     try:
         written = run_preview(options)
     except PreviewError as exc:

@@ -137,7 +137,6 @@ def run_job_demo(
             "answers per item: nobody answers an item twice"
         )
     _quiet(options.verbose)
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     step = _Steps(6, stream)
     recorded = (
         duck_answers(REPO_ROOT, items=options.items, per_item=options.workers_per_item)

@@ -214,6 +214,7 @@ def _local_up(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from labelflow.local.deploy import DeployError
     from labelflow.local.up import LocalStack, LocalWorkforce
+    from labelflow.pinned_node import use_pinned_node
 
     stack = LocalStack(
         stage=args.stage,
@@ -224,6 +225,7 @@ def _serve(args: argparse.Namespace) -> int:
         ),
     )
     if args.cdk_out is None:
+        use_pinned_node()  # synthesizing loads the CDK app
         print(f"Preparing {stack.stack} (synthesizing it when the code changed)...", flush=True)
     try:
         cdk_out = stack.prepare()
@@ -517,11 +519,12 @@ COMMANDS = (
                 help="start the emulator, deploy the stack, stay up until Ctrl-C",
                 description=(
                     "Start the local AWS emulator on 127.0.0.1, deploy the stack into it "
-                    "(synthesizing it first when .labelflow/cdk.out is missing or older than "
-                    "the code) with simulated Ground Truth workers, write the state file that "
-                    "--local reads, and stay up until Ctrl-C. Workers answer a manifest line's "
-                    "'truth' key when it has one; for classification without it, a label "
-                    "chosen by a stable hash of the item."
+                    "(synthesizing it first, on the project's pinned Node.js, when "
+                    ".labelflow/cdk.out is missing or older than the code) with simulated "
+                    "Ground Truth workers, write the state file that --local reads, and stay "
+                    "up until Ctrl-C. Workers answer a manifest line's 'truth' key when it "
+                    "has one; for classification without it, a label chosen by a stable hash "
+                    "of the item."
                 ),
                 examples=_LOCAL_EXAMPLES,
                 arguments=_up_arguments,

@@ -10,7 +10,23 @@ from typing import Any
 
 import pytest
 
+from labelflow.pinned_node import PinnedNodeMissing, use_pinned_node
+
 EVENTS = Path(__file__).parent / "events"
+
+# Importing aws_cdk starts jsii's `node`, the first on PATH: make it the project's pinned
+# Node.js before any test module imports the CDK app.
+try:
+    use_pinned_node()
+    _NODE_PROBLEM = ""
+except PinnedNodeMissing as exc:
+    _NODE_PROBLEM = str(exc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to run on a Node.js other than the pinned one, saying how to install it."""
+    if _NODE_PROBLEM:
+        raise pytest.UsageError(_NODE_PROBLEM)
 
 
 @pytest.fixture(autouse=True)

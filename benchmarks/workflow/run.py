@@ -56,6 +56,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 from labelflow.jobs import JobRecord, StackInfo, parse_s3_uri, upload_key  # noqa: E402
 from labelflow.jobs_aws import JobsAws  # noqa: E402
 from labelflow.local.up import LocalStack, LocalWorkforce  # noqa: E402
+from labelflow.pinned_node import use_pinned_node  # noqa: E402
 
 STAGE = "dev"
 PROJECT = "pets"
@@ -335,6 +336,7 @@ def measure(api: JobsAws, items: Sequence[Item], body: bytes, timeout: float) ->
 @contextlib.contextmanager
 def deployed(folder: Path, seed: int) -> Iterator[tuple[LocalStack, JobsAws, float]]:
     """The ``dev`` stage synthesized and deployed into a fresh emulator; setup seconds."""
+    use_pinned_node()  # synthesizing loads the CDK app
     start = time.perf_counter()
     local = LocalStack(
         stage=STAGE,
