@@ -366,8 +366,9 @@ def _finish(  # noqa: PLR0917 - the demo's last step gathers what the others pro
     report = json.loads((out / "output" / "report.json").read_text())
     summary = summarize(manifest.read_text().splitlines(), truth, report, attribute=options.project)
     step(f"Published and downloaded {len(files)} files into {out / 'output'}")
+    lines = _lines(report, out / "output" / "rejects.jsonl")
     print(
-        f"\nItems            {summary['items']}\n"
+        f"\n{lines}Items            {summary['items']}\n"
         f"Labeled          {summary['labeled']}\n"
         f"Accuracy         {summary['accuracy']:.1%} against the known labels\n"
         f"Agreement        {summary['agreement']}\n"
@@ -378,6 +379,19 @@ def _finish(  # noqa: PLR0917 - the demo's last step gathers what the others pro
         file=stream,
     )
     return 0
+
+
+def _lines(report: Mapping[str, Any], rejects: Path) -> str:
+    """What became of the manifest's lines, when the report says (else nothing)."""
+    from labelflow.jobs import LineCounts, describe_lines, describe_reasons
+
+    if report.get("validation") is None:
+        return ""
+    counts = LineCounts.parse(report["validation"], where="the report's validation block")
+    text = f"Lines            {describe_lines(counts)}\n"
+    if counts.rejected:
+        text += f"Rejected         {describe_reasons(counts.by_reason)} (see {rejects})\n"
+    return text
 
 
 def _download(aws: Any, bucket: str, job_id: str, out: Path) -> list[Path]:

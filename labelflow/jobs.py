@@ -8,6 +8,12 @@ A job's status comes from the jobs table (``PENDING`` → ``RUNNING`` → ``SUCC
 the intake trigger and the Publish step). An execution that ended without publishing leaves
 the item at ``RUNNING``; :func:`effective_status` then reports the execution's own status
 (``FAILED``, ``TIMED_OUT``, ``ABORTED``) and its error.
+
+What became of the manifest's lines (:class:`LineCounts`: read, accepted, rejected by reason,
+blank, and where the rejects are) comes from Validate: its ``validation.json`` in the results
+bucket (complete, written as soon as it has validated, also when it rejects the whole
+manifest), the jobs table (``lines``, ``rejected``, ``rejectedByReason``, once the job ended)
+or the Validate step's result in the execution history. Every summary states them.
 """
 
 from __future__ import annotations
@@ -15,13 +21,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 
+from gt_contracts import ContractError
 from job_contracts.ids import JOB_ID_CHARS, MANIFEST_SUFFIXES
 from job_contracts.layout import JobLayout
+from job_contracts.steps import ValidationSummary
 from labelflow.options import DEFAULT_STAGE, LOCAL_STATE, CommandError
 from labelflow.progress import bar
 
@@ -34,15 +42,20 @@ __all__ = [
     "CommandError",
     "JobRecord",
     "LabelingJobView",
+    "LineCounts",
     "Progress",
     "StackInfo",
     "WorkflowView",
+    "describe_lines",
+    "describe_reasons",
     "effective_status",
     "format_job_details",
     "format_jobs_table",
+    "format_line_counts",
     "format_report_summary",
     "format_table",
     "job_progress",
+    "manifest_name",
     "output_prefix_of",
     "parse_s3_uri",
     "read_history",
@@ -129,6 +142,152 @@ def output_prefix_of(job_id: str, output_uri: str | None = None) -> str:
     return JobLayout(job_id).output_prefix
 
 
+def manifest_name(project: str, key: str) -> str:
+    """The manifest's key without the project's folder (``pets/``).
+
+    >>> manifest_name("pets", "pets/2026/batch.jsonl")
+    '2026/batch.jsonl'
+    """
+    return key.removeprefix(f"{project}/") if project else key
+
+
+# -- what became of the manifest's lines ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """What Validate made of a manifest's lines, as far as the source says.
+
+    ``lines`` counts every line read, blank ones included; ``rejected`` those refused, by
+    reason in ``by_reason``. ``accepted`` and ``blank`` are ``None`` when the source does not
+    carry them (the jobs table has ``lines`` and ``rejected`` only). ``rejects_uri`` is the
+    ``s3://`` URI of the rejects file (one ``{"line", "reason", "detail", ...}`` per line),
+    ``manifest`` that of the manifest, when known.
+    """
+
+    lines: int
+    rejected: int
+    by_reason: Mapping[str, int] = field(default_factory=dict)
+    accepted: int | None = None
+    blank: int | None = None
+    rejects_uri: str = ""
+    manifest: str = ""
+
+    @classmethod
+    def from_summary(cls, summary: ValidationSummary) -> LineCounts:
+        """Validate's counts (``validation.json``, Validate's result, report.json's block)."""
+        return cls(
+            lines=summary.lines,
+            rejected=summary.rejected,
+            by_reason=dict(summary.by_reason or {}),
+            accepted=summary.accepted,
+            blank=summary.blank,
+            rejects_uri=summary.rejects_uri or "",
+            manifest=summary.manifest or "",
+        )
+
+    @classmethod
+    def parse(cls, raw: object, *, where: str) -> LineCounts:
+        """Parse Validate's counts (:meth:`ValidationSummary.from_json`'s shape).
+
+        Raises:
+            CommandError: ``raw`` is not that shape; the message names ``where`` it is from.
+        """
+        try:
+            summary = ValidationSummary.from_json(raw)
+        except ContractError as exc:
+            raise CommandError(f"{where} is not a validation summary: {exc}") from None
+        if summary is None:
+            raise CommandError(f"{where} is not a validation summary: it is null")
+        return cls.from_summary(summary)
+
+    def with_rejects_uri(self, uri: str) -> LineCounts:
+        """These counts, with ``uri`` as the rejects' URI when none is known."""
+        if self.rejects_uri:
+            return self
+        return LineCounts(
+            self.lines,
+            self.rejected,
+            self.by_reason,
+            self.accepted,
+            self.blank,
+            uri,
+            self.manifest,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The shape of ``validation.json`` and report.json's ``validation`` (``null`` for
+        what is not known)."""
+        return {
+            "manifest": self.manifest or None,
+            "lines": self.lines,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "blank": self.blank,
+            "byReason": dict(self.by_reason),
+            "rejectsUri": self.rejects_uri or None,
+        }
+
+
+def describe_reasons(by_reason: Mapping[str, int]) -> str:
+    """``reason: count`` pairs, most frequent first (ties by name).
+
+    >>> describe_reasons({"object-missing": 1, "not-json": 2, "duplicate": 1})
+    'not-json: 2, duplicate: 1, object-missing: 1'
+    """
+    ranked = sorted(by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{reason}: {count}" for reason, count in ranked)
+
+
+def describe_lines(
+    counts: LineCounts, *, labeled: int | None = None, excluded: int | None = None
+) -> str:
+    """The lines in one phrase: read, then labeled (or accepted), excluded, rejected, blank.
+
+    >>> counts = LineCounts(24, 3, {"not-json": 3}, accepted=20, blank=1)
+    >>> describe_lines(counts, labeled=19, excluded=1)
+    '24 read: 19 labeled, 1 excluded, 3 rejected, 1 blank'
+    >>> describe_lines(counts)
+    '24 read: 20 accepted, 3 rejected, 1 blank'
+    """
+    parts = []
+    if labeled is not None:
+        parts.append(f"{labeled} labeled")
+        if excluded:
+            parts.append(f"{excluded} excluded")
+    elif counts.accepted is not None:
+        parts.append(f"{counts.accepted} accepted")
+    parts.append(f"{counts.rejected} rejected")
+    if counts.blank:
+        parts.append(f"{counts.blank} blank")
+    return f"{counts.lines} read: " + ", ".join(parts)
+
+
+def format_line_counts(
+    counts: LineCounts,
+    *,
+    labeled: int | None = None,
+    excluded: int | None = None,
+    width: int = 11,
+) -> list[str]:
+    """The lines, the rejects by reason and where they are, as ``Title  value`` lines.
+
+    >>> counts = LineCounts(4, 1, {"not-json": 1}, accepted=3, rejects_uri="s3://r/rejects.jsonl")
+    >>> for line in format_line_counts(counts, labeled=3):
+    ...     print(line)
+    Lines      4 read: 3 labeled, 1 rejected
+    Rejected   not-json: 1
+    Rejects    s3://r/rejects.jsonl
+    """
+    lines = [f"{'Lines':<{width}}{describe_lines(counts, labeled=labeled, excluded=excluded)}"]
+    if counts.rejected:
+        if counts.by_reason:
+            lines.append(f"{'Rejected':<{width}}{describe_reasons(counts.by_reason)}")
+        if counts.rejects_uri:
+            lines.append(f"{'Rejects':<{width}}{counts.rejects_uri}")
+    return lines
+
+
 # -- the jobs table ---------------------------------------------------------------------------
 
 
@@ -169,6 +328,17 @@ class JobRecord:
     cost: Any = None
     error: str = ""
     reason: str = ""
+    bucket: str = ""
+    lines: int | None = None
+    rejected: int | None = None
+    rejected_by_reason: Mapping[str, int] | None = None
+
+    @property
+    def line_counts(self) -> LineCounts | None:
+        """What the table says of the manifest's lines (set once the job has ended)."""
+        if self.lines is None:
+            return None
+        return LineCounts(self.lines, self.rejected or 0, dict(self.rejected_by_reason or {}))
 
     @classmethod
     def from_item(cls, item: Mapping[str, Mapping[str, Any]]) -> JobRecord:
@@ -182,6 +352,13 @@ class JobRecord:
         def count(name: str) -> int | None:
             value = values.get(name)
             return int(value) if isinstance(value, int | float) else None
+
+        reasons = values.get("rejectedByReason")
+        by_reason = (
+            {str(k): int(v) for k, v in reasons.items() if isinstance(v, int | float)}
+            if isinstance(reasons, Mapping)
+            else None
+        )
 
         return cls(
             job_id=text("jobId"),
@@ -199,6 +376,10 @@ class JobRecord:
             cost=values.get("cost"),
             error=text("error"),
             reason=text("reason"),
+            bucket=text("bucket"),
+            lines=count("lines"),
+            rejected=count("rejected"),
+            rejected_by_reason=by_reason,
         )
 
 
@@ -218,6 +399,7 @@ class WorkflowView:
     cause: str = ""
     started: str = ""
     stopped: str = ""
+    validation: LineCounts | None = None
 
 
 def _json(text: Any) -> Any:
@@ -406,29 +588,38 @@ def _short_time(value: str) -> str:
 
 
 def format_jobs_table(
-    records: Sequence[JobRecord], workflows: Mapping[str, WorkflowView] | None = None
+    records: Sequence[JobRecord],
+    workflows: Mapping[str, WorkflowView] | None = None,
+    counts: Mapping[str, LineCounts] | None = None,
 ) -> str:
-    """The recent-jobs table: id, project, status, items, labeled, started, finished."""
+    """The recent-jobs table: id, project, status, lines read, labeled, rejected, started,
+    finished and the manifest's name.
+
+    ``counts`` holds what is known of the lines of jobs whose table item has no counts yet.
+    """
     if not records:
         return "No jobs yet. Submit one with: labelflow submit <project> manifest.jsonl"
     views = workflows or {}
+    known = counts or {}
     rows = []
     for record in records:
         status, _ = effective_status(record, views.get(record.job_id))
+        lines = record.line_counts or known.get(record.job_id)
         rows.append(
             [
                 record.job_id,
                 record.project,
                 status,
-                record.items,
+                lines.lines if lines else None,
                 record.labeled,
+                lines.rejected if lines else None,
                 _short_time(record.created),
                 _short_time(record.finished),
+                manifest_name(record.project, record.key),
             ]
         )
-    return format_table(
-        ["JOB", "PROJECT", "STATUS", "ITEMS", "LABELED", "STARTED", "FINISHED"], rows
-    )
+    headers = ["JOB", "PROJECT", "STATUS", "LINES", "LABELED", "REJECTED", "STARTED", "FINISHED"]
+    return format_table([*headers, "MANIFEST"], rows)
 
 
 def _duration(start: str, end: str) -> str:
@@ -451,8 +642,13 @@ def format_job_details(
     record: JobRecord,
     workflow: WorkflowView | None,
     labeling_jobs: Sequence[LabelingJobView] = (),
+    counts: LineCounts | None = None,
 ) -> str:
-    """Everything known about one job, one fact per line."""
+    """Everything known about one job, one fact per line.
+
+    ``counts`` are the manifest's lines (:class:`LineCounts`) when known; without them, those
+    of the jobs table or of the Validate step are shown.
+    """
     status, reason = effective_status(record, workflow)
     progress = job_progress(record, workflow, labeling_jobs)
     lines = [
@@ -464,7 +660,15 @@ def format_job_details(
         lines.append(f"Reason     {reason}")
     if record.key:
         lines.append(f"Manifest   {record.key}")
-    if workflow and workflow.accepted is not None:
+    counts = counts or record.line_counts or (workflow.validation if workflow else None)
+    if counts is not None:
+        done = record.status == "SUCCEEDED" and record.labeled is not None
+        lines += format_line_counts(
+            counts,
+            labeled=record.labeled if done else None,
+            excluded=record.excluded if done else None,
+        )
+    elif workflow and workflow.accepted is not None:
         rejected = f", {workflow.rejected} rejected" if workflow.rejected else ""
         lines.append(f"Validated  {workflow.accepted} accepted{rejected}")
     if progress.total is not None:
@@ -509,17 +713,27 @@ class _Worker:
     accuracy: float
 
 
-def format_report_summary(report: Mapping[str, Any], *, top: int = 3) -> str:
+def format_report_summary(
+    report: Mapping[str, Any], *, top: int = 3, counts: LineCounts | None = None
+) -> str:
     """The quality report (report.json) in a few readable lines.
 
-    Items, labeled and no-consensus counts (with their main reasons), mean worker agreement
-    and confidence, and the ``top`` most and least skilled workers.
+    The manifest's lines (``counts``: read, rejected by reason, blank, where the rejects
+    are), then items, labeled and no-consensus counts (with their main reasons), mean worker
+    agreement and confidence, and the ``top`` most and least skilled workers.
     """
     items = int(report.get("items", 0))
     labeled = int(report.get("labeled", 0))
     lines = [str(report.get("title") or "Quality report")]
     if report.get("task_type"):
         lines.append(f"Task type      {report['task_type']}")
+    if counts is not None:
+        blank = f" ({counts.blank} blank)" if counts.blank else ""
+        lines.append(f"Lines read     {counts.lines}{blank}")
+        reasons = f" ({describe_reasons(counts.by_reason)})" if counts.by_reason else ""
+        lines.append(f"Rejected       {counts.rejected}{reasons}")
+        if counts.rejected and counts.rejects_uri:
+            lines.append(f"Rejects        {counts.rejects_uri}")
     share = f" ({labeled / items:.1%})" if items else ""
     lines.append(f"Items          {items}")
     lines.append(f"Labeled        {labeled}{share}")

@@ -20,10 +20,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from job_contracts.ids import job_id, labeling_job_name
+from job_contracts.layout import JobLayout
 from labelflow.jobs import (
     CommandError,
     JobRecord,
     LabelingJobView,
+    LineCounts,
     StackInfo,
     WorkflowView,
     read_history,
@@ -241,6 +243,10 @@ class JobsAws:
         seen = read_history(events)
         validation = seen["validation"] or {}
         chunks = validation.get("chunks")
+        try:
+            counts = LineCounts.parse(validation, where="Validate's result") if validation else None
+        except CommandError:
+            counts = None  # an older Validate's result: its accepted and rejected still show
         return WorkflowView(
             status=str(described.get("status", "")),
             stage=seen["stage"],
@@ -251,6 +257,7 @@ class JobsAws:
             cause=str(described.get("cause") or seen["cause"]),
             started=_iso(described.get("startDate")),
             stopped=_iso(described.get("stopDate")),
+            validation=counts,
         )
 
     def labeling_jobs(
@@ -305,6 +312,41 @@ class JobsAws:
         with self._errors(f"reading s3://{bucket}/{key}"):
             body: bytes = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
+
+    def read_optional(self, key: str) -> bytes | None:
+        """The object ``key`` of the results bucket, or ``None`` when there is none."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.read_output(key)
+        except CommandError as exc:
+            cause = exc.__context__
+            if isinstance(cause, ClientError) and cause.response.get("Error", {}).get("Code") in (
+                "NoSuchKey",
+                "404",
+            ):
+                return None
+            raise
+
+    def results_uri(self, key: str) -> str:
+        """``s3://<results bucket>/<key>``."""
+        return f"s3://{self.stack.output('ResultsBucketName')}/{key}"
+
+    def line_counts(self, job_id: str) -> LineCounts | None:
+        """Validate's counts of the job (``jobs/<jobId>/validation.json``), once it has run.
+
+        The rejects' URI is filled in when the file does not name it.
+        """
+        layout = JobLayout(job_id)
+        body = self.read_optional(layout.validation)
+        if body is None:
+            return None
+        where = self.results_uri(layout.validation)
+        try:
+            raw = json.loads(body)
+        except ValueError as exc:
+            raise CommandError(f"{where} is not JSON: {exc}") from None
+        return LineCounts.parse(raw, where=where).with_rejects_uri(self.results_uri(layout.rejects))
 
 
 def _iso(value: Any) -> str:

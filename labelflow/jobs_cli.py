@@ -6,6 +6,9 @@ what :mod:`labelflow.jobs` formats. They are declared as :class:`~labelflow.opti
 failed (or timed out, or was aborted); 2 a problem to fix first (unknown stack, project or
 job, emulator not running, unreadable file, job without results yet), with the message on
 standard error.
+
+Every summary of a job says what became of its manifest's lines (read, labeled, rejected by
+reason, blank) and where the rejected lines are; ``results`` downloads them with the rest.
 """
 
 from __future__ import annotations
@@ -18,16 +21,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from job_contracts.layout import JobLayout
 from labelflow.jobs import (
     JOB_ID_PATTERN,
     CommandError,
     JobRecord,
     LabelingJobView,
+    LineCounts,
     Progress,
     WorkflowView,
+    describe_lines,
     effective_status,
     format_job_details,
     format_jobs_table,
+    format_line_counts,
     format_report_summary,
     job_progress,
     output_prefix_of,
@@ -74,11 +81,13 @@ _STATUS_EXAMPLES = (
     STACK_HELP
     + """
 examples:
-  labelflow status                      recent jobs, newest first
+  labelflow status                      recent jobs, newest first: lines read, labeled,
+                                        rejected, and the manifest each job labels
   labelflow status --project pets -n 5
-  labelflow status 417297aafeaa353a     one job: counts, timings, execution, labeling jobs
+  labelflow status 417297aafeaa353a     one job: lines read and rejected by reason, where
+                                        the rejected lines are, timings, labeling jobs
   labelflow status 4172 --watch         a unique prefix is enough; refresh until it ends
-  labelflow status 4172 --json | jq .status
+  labelflow status 4172 --json | jq .validation.byReason
 """
     + _EXIT_CODES
 )
@@ -88,6 +97,7 @@ _RESULTS_EXAMPLES = (
 examples:
   labelflow results 417297aafeaa353a -o out/
   labelflow results 4172 -o out/ --local
+  jq -r '"line \\(.line): \\(.reason): \\(.detail)"' out/rejects.jsonl     each rejected line
 """
 )
 _REPORT_EXAMPLES = (
@@ -97,6 +107,7 @@ examples:
   labelflow report 417297aafeaa353a
   labelflow report 4172 --html report.html
   labelflow report 4172 --json | jq .agreement
+  labelflow report 4172 --json | jq .validation.rejected
 """
 )
 _LOCAL_EXAMPLES = """\
@@ -300,8 +311,8 @@ def _submit(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"Follow it with: labelflow status {upload.job_id} --watch{stack_flags(args)}")
         return EXIT_OK
-    record, _workflow = _wait(api, upload.job_id, args.interval, args.timeout, upload_key=key)
-    return _ended(record, _workflow, quiet=args.quiet, flags=stack_flags(args))
+    record, workflow = _wait(api, upload.job_id, args.interval, args.timeout, upload_key=key)
+    return _ended(api, record, workflow, quiet=args.quiet, flags=stack_flags(args))
 
 
 def _snapshot(
@@ -316,9 +327,8 @@ def _rejection(api: JobsAws, key: str) -> str | None:
     """The intake trigger's reason for refusing ``key``, once it has written one."""
     from job_contracts.layout import rejection_key
 
-    try:
-        body = api.read_output(rejection_key(key))
-    except CommandError:
+    body = api.read_optional(rejection_key(key))
+    if body is None:
         return None
     try:
         return str(json.loads(body).get("reason", "rejected"))
@@ -357,16 +367,51 @@ def _wait(
             time.sleep(interval)
 
 
-def _ended(record: JobRecord, workflow: WorkflowView | None, *, quiet: bool, flags: str) -> int:
+def _counts(
+    api: JobsAws,
+    record: JobRecord,
+    workflow: WorkflowView | None = None,
+    *,
+    read_history: bool = False,
+) -> LineCounts | None:
+    """What became of the job's lines, from the most complete source that has them.
+
+    Validate's ``validation.json``; else the jobs table's counts; else Validate's result in
+    the execution's history (``workflow``, or, with ``read_history``, read now). The rejects'
+    URI is filled in when the source does not name it.
+    """
+    counts = api.line_counts(record.job_id) or record.line_counts
+    if counts is None and workflow is None and read_history:
+        workflow = api.workflow(record)
+    if counts is None and workflow is not None:
+        counts = workflow.validation
+    if counts is None:
+        return None
+    return counts.with_rejects_uri(api.results_uri(JobLayout(record.job_id).rejects))
+
+
+def _ended(
+    api: JobsAws, record: JobRecord, workflow: WorkflowView | None, *, quiet: bool, flags: str
+) -> int:
     status, reason = effective_status(record, workflow)
+    if status == "SUCCEEDED" and quiet:
+        return EXIT_OK
+    counts = _counts(api, record, workflow)
     if status != "SUCCEEDED":
         print(f"Job {record.job_id} {status}: {reason}", file=sys.stderr)
+        for line in format_line_counts(counts, width=17) if counts else ():
+            print(line, file=sys.stderr)
         return EXIT_FAILED
-    if quiet:
-        return EXIT_OK
-    print(f"Job {record.job_id} SUCCEEDED: {record.labeled} of {record.items} items labeled")
-    print(f"Output manifest  {record.output_uri}")
-    print(f"Report           {record.report_uri}")
+    if counts is None:
+        print(f"Job {record.job_id} SUCCEEDED: {record.labeled} of {record.items} items labeled")
+    else:
+        print(f"Job {record.job_id} SUCCEEDED: {record.labeled} of {counts.lines} lines labeled")
+        for line in format_line_counts(
+            counts, labeled=record.labeled, excluded=record.excluded, width=17
+        ):
+            print(line)
+    print(f"{'Output manifest':<17}{record.output_uri}")
+    print(f"{'Report':<17}{record.report_uri}")
     print(f"Download all:    labelflow results {record.job_id} -o {record.job_id}/{flags}")
     return EXIT_OK
 
@@ -376,23 +421,7 @@ def _status(args: argparse.Namespace) -> int:
         raise CommandError("--watch needs a job id: labelflow status <job> --watch")
     api = _connect(args)
     if args.job is None:
-        records = [r for r in api.list_jobs() if args.project is None or r.project == args.project][
-            : args.limit
-        ]
-        workflows = {
-            r.job_id: view
-            for r in records
-            if r.status != "SUCCEEDED" and (view := api.workflow(r, history=False)) is not None
-        }
-        if args.json:
-            rows = []
-            for r in records:
-                status, reason = effective_status(r, workflows.get(r.job_id))
-                rows.append({**asdict(r), "status": status, "reason": reason})
-            print(json.dumps(rows, indent=2, default=str))
-        else:
-            print(format_jobs_table(records, workflows))
-        return EXIT_OK
+        return _status_table(api, args)
     if args.watch and JOB_ID_PATTERN.fullmatch(args.job):
         # A full job id just printed by `submit` may not be recorded yet: wait for it too.
         record, _ = _wait(api, args.job, args.interval, None)
@@ -401,31 +430,62 @@ def _status(args: argparse.Namespace) -> int:
         if args.watch:
             record, _ = _wait(api, record.job_id, args.interval, None)
     workflow, labeling, progress = _snapshot(api, record)
+    counts = _counts(api, record, workflow)
+    status, reason = effective_status(record, workflow)
     if args.json:
-        status, reason = effective_status(record, workflow)
-        print(
-            json.dumps(
-                {
-                    **asdict(record),
-                    "status": status,
-                    "reason": reason,
-                    "tableStatus": record.status,
-                    "workflow": asdict(workflow) if workflow else None,
-                    "labelingJobs": [asdict(job) for job in labeling],
-                    "progress": {
-                        "labeled": progress.done,
-                        "total": progress.total,
-                        "stage": progress.stage,
-                    },
-                },
-                indent=2,
-                default=str,
-            )
-        )
+        document = {
+            **asdict(record),
+            "status": status,
+            "reason": reason,
+            "tableStatus": record.status,
+            "validation": counts.to_json() if counts else None,
+            "workflow": asdict(workflow) if workflow else None,
+            "labelingJobs": [asdict(job) for job in labeling],
+            "progress": {
+                "labeled": progress.done,
+                "total": progress.total,
+                "stage": progress.stage,
+            },
+        }
+        print(json.dumps(document, indent=2, default=str))
     else:
-        print(format_job_details(record, workflow, labeling))
-    status, _reason = effective_status(record, workflow)
+        print(format_job_details(record, workflow, labeling, counts))
     return EXIT_FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else EXIT_OK
+
+
+def _status_table(api: JobsAws, args: argparse.Namespace) -> int:
+    records = [r for r in api.list_jobs() if args.project is None or r.project == args.project]
+    records = records[: args.limit]
+    workflows = {
+        r.job_id: view
+        for r in records
+        if r.status != "SUCCEEDED" and (view := api.workflow(r, history=False)) is not None
+    }
+    # The table has the counts of ended jobs; Validate's file those of the others.
+    counts = {
+        r.job_id: found
+        for r in records
+        if r.line_counts is None and (found := api.line_counts(r.job_id)) is not None
+    }
+    if not args.json:
+        print(format_jobs_table(records, workflows, counts))
+        return EXIT_OK
+    rows = []
+    for r in records:
+        status, reason = effective_status(r, workflows.get(r.job_id))
+        lines = r.line_counts or counts.get(r.job_id)
+        if lines is not None:
+            lines = lines.with_rejects_uri(api.results_uri(JobLayout(r.job_id).rejects))
+        rows.append(
+            {
+                **asdict(r),
+                "status": status,
+                "reason": reason,
+                "validation": lines.to_json() if lines else None,
+            }
+        )
+    print(json.dumps(rows, indent=2, default=str))
+    return EXIT_OK
 
 
 def _finished(api: JobsAws, job: str) -> JobRecord:
@@ -436,7 +496,11 @@ def _finished(api: JobsAws, job: str) -> JobRecord:
     workflow = api.workflow(record)
     status, reason = effective_status(record, workflow)
     if status in ("FAILED", "TIMED_OUT", "ABORTED"):
-        raise CommandError(f"job {record.job_id} {status} and has no results: {reason}")
+        counts = _counts(api, record, workflow)
+        where = ""
+        if counts is not None and counts.rejected:
+            where = f"; lines {describe_lines(counts)}; rejected lines in {counts.rejects_uri}"
+        raise CommandError(f"job {record.job_id} {status} and has no results: {reason}{where}")
     stage = f", at {workflow.stage!r}" if workflow and workflow.stage else ""
     raise CommandError(
         f"job {record.job_id} has not finished (status {status}{stage}); wait for it with: "
@@ -453,27 +517,45 @@ def _size(count: int) -> str:
     return f"{count} B"  # pragma: no cover
 
 
+_REJECTS = "rejects.jsonl"
+
+
+def _downloads(api: JobsAws, record: JobRecord, prefix: str) -> dict[str, tuple[str, int]]:
+    """Relative path → (key, size) of what ``results`` downloads.
+
+    Everything under the output prefix and, when Publish has not copied them there, the
+    manifest's rejected lines.
+    """
+    files = {key.removeprefix(prefix): (key, size) for key, size in api.list_output(prefix)}
+    if files and _REJECTS not in files:
+        original = JobLayout(record.job_id).rejects
+        for key, size in api.list_output(original):
+            if key == original:
+                files[_REJECTS] = (key, size)
+    return files
+
+
 def _results(args: argparse.Namespace) -> int:
     api = _connect(args)
     record = _finished(api, args.job)
     prefix = output_prefix_of(record.job_id, record.output_uri)
-    objects = api.list_output(prefix)
-    if not objects:
+    files = _downloads(api, record, prefix)
+    if not files:
         raise CommandError(f"job {record.job_id} has no objects under {prefix}")
     folder: Path = args.output or Path(record.job_id)
-    total = sum(size for _key, size in objects) or 1
+    total = sum(size for _key, size in files.values()) or 1
     done = 0
     written: list[tuple[Path, int]] = []
     with ProgressLine(sys.stderr) as line:
-        for index, (key, size) in enumerate(objects, start=1):
-            target = folder / key.removeprefix(prefix)
+        for index, (name, (key, size)) in enumerate(sorted(files.items()), start=1):
+            target = folder / name
 
             def advance(chunk: int, index: int = index) -> None:
                 nonlocal done
                 done += chunk
                 share = min(1.0, done / total)
                 line.update(
-                    f"{bar(share)}  {index}/{len(objects)} files  {_size(done)} of {_size(total)}",
+                    f"{bar(share)}  {index}/{len(files)} files  {_size(done)} of {_size(total)}",
                     share,
                 )
 
@@ -482,6 +564,13 @@ def _results(args: argparse.Namespace) -> int:
     print(f"Downloaded {len(written)} files of job {record.job_id} into {folder}/")
     for path, size in written:
         print(f"  {path}  ({_size(size)})")
+    counts = _counts(api, record, read_history=True)
+    if counts is not None:
+        rejects = folder / _REJECTS if _REJECTS in files else counts.rejects_uri
+        print(
+            f"Lines of the manifest: {describe_lines(counts, labeled=record.labeled)}"
+            + (f"; the rejected lines, with their reasons: {rejects}" if counts.rejected else "")
+        )
     return EXIT_OK
 
 
@@ -490,14 +579,28 @@ def _report(args: argparse.Namespace) -> int:
     record = _finished(api, args.job)
     prefix = output_prefix_of(record.job_id, record.output_uri)
     raw = api.read_output(f"{prefix}report.json")
-    if args.json:
-        sys.stdout.write(raw.decode("utf-8").rstrip("\n") + "\n")
+    try:
+        report = json.loads(raw)
+    except ValueError as exc:
+        raise CommandError(f"report.json of job {record.job_id} is not JSON: {exc}") from None
+    if not isinstance(report, dict):
+        raise CommandError(f"report.json of job {record.job_id} is not a JSON object")
+    given = report.get("validation")
+    if given is not None:
+        counts: LineCounts | None = LineCounts.parse(
+            given, where=f"the validation block of report.json of job {record.job_id}"
+        )
     else:
-        try:
-            report = json.loads(raw)
-        except ValueError as exc:
-            raise CommandError(f"report.json of job {record.job_id} is not JSON: {exc}") from None
-        print(format_report_summary(report))
+        counts = _counts(api, record, read_history=True)
+    if args.json:
+        if given is None and counts is not None:
+            # A report published before it carried Validate's counts: add them.
+            sys.stdout.write(json.dumps({**report, "validation": counts.to_json()}, indent=2))
+            sys.stdout.write("\n")
+        else:
+            sys.stdout.write(raw.decode("utf-8").rstrip("\n") + "\n")
+    else:
+        print(format_report_summary(report, counts=counts))
     if args.html is not None:
         args.html.parent.mkdir(parents=True, exist_ok=True)
         args.html.write_bytes(api.read_output(f"{prefix}report.html"))
@@ -538,7 +641,9 @@ COMMANDS = (
         description=(
             "Upload a JSON Lines manifest to s3://<intake bucket>/<project>/ under a fresh "
             "name and print the job id the upload starts. With --wait, show its progress "
-            "until it ends and print where its results are."
+            "until it ends and print what became of the manifest's lines (read, labeled, "
+            "rejected by reason, blank), where the rejected lines are, and where its results "
+            "are."
         ),
         examples=_SUBMIT_EXAMPLES,
         arguments=_submit_arguments,
@@ -548,7 +653,11 @@ COMMANDS = (
     Command(
         name="status",
         help="recent jobs, or one job in detail",
-        description="Without a job: a table of recent jobs. With a job: its details.",
+        description=(
+            "Without a job: a table of recent jobs, with the lines each read, labeled and "
+            "rejected and the manifest it labels. With a job: its details, including the "
+            "rejected lines by reason and where they are."
+        ),
         examples=_STATUS_EXAMPLES,
         arguments=_status_arguments,
         run=_status,
@@ -556,8 +665,12 @@ COMMANDS = (
     ),
     Command(
         name="results",
-        help="download a finished job's output manifest, exports and report",
-        description="Download everything under the job's output prefix into a folder.",
+        help="download a finished job's output manifest, exports, report and rejected lines",
+        description=(
+            "Download everything under the job's output prefix into a folder, and the "
+            "manifest's rejected lines (rejects.jsonl: one JSON object per line with its "
+            "line number, reason and detail)."
+        ),
         examples=_RESULTS_EXAMPLES,
         arguments=_results_arguments,
         run=_results,
@@ -567,8 +680,9 @@ COMMANDS = (
         name="report",
         help="a finished job's quality report",
         description=(
-            "Print the summary of a finished job's quality report: items, labeled, no "
-            "consensus, agreement, confidence and the most and least skilled workers."
+            "Print the summary of a finished job's quality report: lines read and rejected "
+            "(by reason), items, labeled, no consensus, agreement, confidence and the most "
+            "and least skilled workers."
         ),
         examples=_REPORT_EXAMPLES,
         arguments=_report_arguments,

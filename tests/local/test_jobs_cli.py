@@ -58,6 +58,18 @@ def _cli(stack: LocalStack, *args: str) -> int:
     return main([*args, "--local", "--state", str(stack.state_file)])
 
 
+def _uploaded_key(out: str) -> str:
+    """The intake key `submit` printed (``Uploaded <file> to s3://<bucket>/<key>``)."""
+    return out.split(" to s3://", 1)[1].split(maxsplit=1)[0].split("/", 1)[1]
+
+
+def _cell(table: list[str], column: str, row: int) -> str:
+    """One cell of a `status` table whose numbers are right-aligned under their header."""
+    header = table[0]
+    end = header.index(column) + len(column)
+    return table[row][header.rindex("  ", 0, header.index(column)) : end].strip()
+
+
 def test_submit_wait_then_status_results_and_report(
     stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -74,7 +86,8 @@ def test_submit_wait_then_status_results_and_report(
     sfn = stack._aws.client("stepfunctions")
     executions = sfn.list_executions(stateMachineArn=stack.outputs["WorkflowStateMachineArn"])
     assert [e["name"] for e in executions["executions"]] == [job_id]
-    assert f"Job {job_id} SUCCEEDED: 3 of 3 items labeled" in out
+    assert f"Job {job_id} SUCCEEDED: 3 of 3 lines labeled" in out
+    assert "Lines            3 read: 3 labeled, 0 rejected" in out
     assert f"s3://{stack.outputs['ResultsBucketName']}/jobs/{job_id}/output/output.manifest" in out
     assert "3/3 labeled" in err
 
@@ -82,9 +95,12 @@ def test_submit_wait_then_status_results_and_report(
     assert _cli(stack, "status") == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == [
-        "JOB", "PROJECT", "STATUS", "ITEMS", "LABELED", "STARTED", "FINISHED"
+        "JOB", "PROJECT", "STATUS", "LINES", "LABELED", "REJECTED", "STARTED", "FINISHED",
+        "MANIFEST",
     ]  # fmt: skip
-    assert table[1].split()[:5] == [job_id, "reviews", "SUCCEEDED", "3", "3"]
+    assert table[1].split()[:3] == [job_id, "reviews", "SUCCEEDED"]
+    assert table[1].split()[-1] == _uploaded_key(out).removeprefix("reviews/")
+    assert _cell(table, "LABELED", 1) == "3"
     assert _cli(stack, "status", job_id[:6], "--json") == 0
     details = json.loads(capsys.readouterr().out)
     assert details["status"] == "SUCCEEDED"
@@ -124,7 +140,63 @@ def test_submit_wait_then_status_results_and_report(
     assert "local-worker-" in summary
     assert html.read_bytes() == (folder / "report.html").read_bytes()
     assert _cli(stack, "report", job_id, "--json") == 0
-    assert json.loads(capsys.readouterr().out) == json.loads((folder / "report.json").read_text())
+    printed = json.loads(capsys.readouterr().out)
+    published = json.loads((folder / "report.json").read_text())
+    assert printed["validation"]["lines"] == 3
+    assert printed["validation"]["rejected"] == 0
+    assert {k: v for k, v in printed.items() if k != "validation"} == {
+        k: v for k, v in published.items() if k != "validation"
+    }
+
+
+def test_rejected_lines_reach_the_submitter(
+    stack: LocalStack, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a manifest of seven lines: three reviews, a malformed line, an image line in a
+    # text project, a repeated review and a blank line
+    good = [{"source": text, "truth": label} for text, label in REVIEWS.values()]
+    lines = [json.dumps(line) for line in good]
+    lines.insert(1, '{"source": "unterminated')
+    lines.insert(3, json.dumps({"source-ref": "s3://bucket/cat.jpg"}))
+    lines += [json.dumps(good[0]), ""]
+    manifest = tmp_path / "mixed.jsonl"
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    # When it is submitted and waited for
+    code = _cli(stack, "submit", "reviews", str(manifest), "--wait", "--interval", "0.2")
+
+    # Then the end of the wait says what became of every line, and where the rejects are
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    job_id = out.split("Job ", 1)[1].split()[0]
+    rejects = f"s3://{stack.outputs['ResultsBucketName']}/jobs/{job_id}/rejects.jsonl"
+    assert f"Job {job_id} SUCCEEDED: 3 of 7 lines labeled" in out
+    assert "Lines            7 read: 3 labeled, 3 rejected, 1 blank" in out
+    assert "Rejected         duplicate: 1, not-json: 1, wrong-source-for-task: 1" in out
+    assert f"Rejects          {rejects}" in out
+
+    # And status shows the manifest and the rejected lines
+    assert _cli(stack, "status", job_id) == 0
+    details = capsys.readouterr().out.splitlines()
+    assert f"Manifest   {_uploaded_key(out)}" in details
+    assert "Rejected   duplicate: 1, not-json: 1, wrong-source-for-task: 1" in details
+
+    # And results downloads them, with their line numbers and reasons
+    folder = tmp_path / "out"
+    assert _cli(stack, "results", job_id, "-o", str(folder)) == 0
+    assert "the rejected lines, with their reasons" in capsys.readouterr().out
+    rejected = [json.loads(line) for line in (folder / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejected] == [
+        (2, "not-json"),
+        (4, "wrong-source-for-task"),
+        (6, "duplicate"),
+    ]
+
+    # And the report starts with them
+    assert _cli(stack, "report", job_id) == 0
+    summary = capsys.readouterr().out
+    assert "Lines read     7 (1 blank)" in summary
+    assert "Rejected       3 (duplicate: 1, not-json: 1, wrong-source-for-task: 1)" in summary
 
 
 def test_submit_wait_of_a_rejected_manifest_exits_with_the_reason(

@@ -8,16 +8,21 @@ from typing import Any
 
 import pytest
 
+from job_contracts.steps import ValidationSummary
 from labelflow.jobs import (
     CommandError,
     JobRecord,
     LabelingJobView,
+    LineCounts,
     Progress,
     StackInfo,
     WorkflowView,
+    describe_lines,
+    describe_reasons,
     effective_status,
     format_job_details,
     format_jobs_table,
+    format_line_counts,
     format_report_summary,
     format_table,
     job_progress,
@@ -88,6 +93,114 @@ def test_job_record_of_a_running_job_has_no_counts() -> None:
     record = JobRecord.from_item(_item(jobId="j2", project="pets", status="RUNNING"))
     assert record.items is None
     assert record.labeled is None
+    assert record.line_counts is None
+
+
+def test_job_record_reads_the_lines_and_rejects_by_reason() -> None:
+    item: dict[str, Any] = {
+        **_item(jobId="j1", project="pets", status="SUCCEEDED", bucket="intake", lines=24),
+        "rejected": {"N": "3"},
+        "rejectedByReason": {
+            "M": {"not-json": {"N": "1"}, "object-missing": {"N": "1"}, "no-source": {"N": "1"}}
+        },
+    }
+
+    record = JobRecord.from_item(item)
+
+    assert (record.bucket, record.lines, record.rejected) == ("intake", 24, 3)
+    assert record.line_counts == LineCounts(
+        24, 3, {"not-json": 1, "object-missing": 1, "no-source": 1}
+    )
+
+
+def test_line_counts_read_validates_summary() -> None:
+    summary = ValidationSummary(
+        manifest="s3://intake/pets/batch.jsonl",
+        lines=24,
+        accepted=20,
+        rejected=3,
+        blank=1,
+        by_reason={"not-json": 1, "object-missing": 1, "wrong-source-for-task": 1},
+        rejects_uri="s3://results/jobs/j1/rejects.jsonl",
+    )
+
+    counts = LineCounts.parse(summary.to_json(), where="validation.json")
+
+    assert counts == LineCounts(
+        lines=24,
+        rejected=3,
+        by_reason={"not-json": 1, "object-missing": 1, "wrong-source-for-task": 1},
+        accepted=20,
+        blank=1,
+        rejects_uri="s3://results/jobs/j1/rejects.jsonl",
+        manifest="s3://intake/pets/batch.jsonl",
+    )
+    assert counts.to_json() == summary.to_json()
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (None, "validation.json is not a validation summary: it is null"),
+        ([], "validation.json is not a validation summary: validation must be an object"),
+        ({"lines": -1}, "validation.lines must be a non-negative integer"),
+        ({"lines": 2, "byReason": {"x": "1"}}, "byReason must map reasons to counts"),
+    ],
+)
+def test_line_counts_of_another_shape_name_the_file(raw: object, message: str) -> None:
+    with pytest.raises(CommandError, match=message.replace(".", r"\.")):
+        LineCounts.parse(raw, where="validation.json")
+
+
+def test_line_counts_keep_their_rejects_uri_and_fill_a_missing_one() -> None:
+    named = LineCounts(2, 1, rejects_uri="s3://r/a")
+    assert named.with_rejects_uri("s3://r/b") is named
+    assert LineCounts(2, 1).with_rejects_uri("s3://r/b").rejects_uri == "s3://r/b"
+    assert LineCounts(2, 1).to_json() == {
+        "manifest": None,
+        "lines": 2,
+        "accepted": None,
+        "rejected": 1,
+        "blank": None,
+        "byReason": {},
+        "rejectsUri": None,
+    }
+
+
+_VALIDATED = LineCounts(24, 3, accepted=20, blank=1)
+
+
+@pytest.mark.parametrize(
+    ("counts", "labeled", "excluded", "expected"),
+    [
+        (_VALIDATED, 19, 1, "24 read: 19 labeled, 1 excluded, 3 rejected, 1 blank"),
+        (_VALIDATED, None, None, "24 read: 20 accepted, 3 rejected, 1 blank"),
+        (LineCounts(3, 0, accepted=3, blank=0), 3, 0, "3 read: 3 labeled, 0 rejected"),
+        (LineCounts(24, 3), None, None, "24 read: 3 rejected"),
+    ],
+)
+def test_describe_lines(
+    counts: LineCounts, labeled: int | None, excluded: int | None, expected: str
+) -> None:
+    assert describe_lines(counts, labeled=labeled, excluded=excluded) == expected
+
+
+def test_describe_reasons_puts_the_most_frequent_first() -> None:
+    reasons = {"object-missing": 1, "not-json": 2, "duplicate": 1}
+    assert describe_reasons(reasons) == "not-json: 2, duplicate: 1, object-missing: 1"
+
+
+def test_format_line_counts_names_the_rejects_only_when_there_are_some() -> None:
+    uri = "s3://results/jobs/j1/rejects.jsonl"
+    rejected = LineCounts(4, 1, {"not-json": 1}, accepted=3, rejects_uri=uri)
+    clean = LineCounts(3, 0, {}, accepted=3, rejects_uri=uri)
+
+    assert format_line_counts(rejected, labeled=3, width=9) == [
+        "Lines    4 read: 3 labeled, 1 rejected",
+        "Rejected not-json: 1",
+        f"Rejects  {uri}",
+    ]
+    assert format_line_counts(clean, labeled=3) == ["Lines      3 read: 3 labeled, 0 rejected"]
 
 
 RUNNING = JobRecord("j1", "pets", "RUNNING", execution_arn="arn:exec")
@@ -250,8 +363,11 @@ def test_format_jobs_table_shows_the_effective_status() -> None:
             "j2",
             "pets",
             "SUCCEEDED",
+            key="pets/20261128T082740Z-batch-01-ab12cd.jsonl",
             items=3,
             labeled=3,
+            lines=4,
+            rejected=1,
             created="2026-11-28T08:27:43+00:00",
             finished="2026-11-28T08:28:10+00:00",
         ),
@@ -262,12 +378,25 @@ def test_format_jobs_table_shows_the_effective_status() -> None:
     lines = format_jobs_table(records, workflows).splitlines()
 
     assert lines[0].split() == [
-        "JOB", "PROJECT", "STATUS", "ITEMS", "LABELED", "STARTED", "FINISHED"
+        "JOB", "PROJECT", "STATUS", "LINES", "LABELED", "REJECTED", "STARTED", "FINISHED",
+        "MANIFEST",
     ]  # fmt: skip
     assert lines[1].split() == [
-        "j2", "pets", "SUCCEEDED", "3", "3", "2026-11-28", "08:27:43", "2026-11-28", "08:28:10"
+        "j2", "pets", "SUCCEEDED", "4", "3", "1", "2026-11-28", "08:27:43", "2026-11-28",
+        "08:28:10", "20261128T082740Z-batch-01-ab12cd.jsonl",
     ]  # fmt: skip
     assert lines[2].split() == ["j1", "pets", "FAILED"]
+
+
+def test_format_jobs_table_takes_the_counts_of_jobs_the_table_has_none_for() -> None:
+    running = JobRecord("j3", "pets", "RUNNING", key="pets/week 3.jsonl", created="2026-11-28")
+    validated = {"j3": LineCounts(24, 3, {"not-json": 3}, accepted=20, blank=1)}
+
+    lines = format_jobs_table([running], None, validated).splitlines()
+
+    assert lines[1].split() == ["j3", "pets", "RUNNING", "24", "3", "2026-11-28", "week", "3.jsonl"]
+    header = lines[0]
+    assert lines[1][: header.index("REJECTED") + len("REJECTED")].endswith("   3")
 
 
 def test_format_jobs_table_without_jobs_says_how_to_submit_one() -> None:
@@ -304,6 +433,53 @@ def test_format_job_details_of_a_failed_job() -> None:
         "Execution  FAILED at 'Labeling job failed'",
         "  pets-j1-0: Failed, 1 labeled, 2 failed, 0 unlabeled (workers quit)",
     ]
+
+
+def test_format_job_details_states_the_lines_and_where_the_rejects_are() -> None:
+    record = JobRecord(
+        "j1",
+        "pets",
+        "SUCCEEDED",
+        key="pets/batch.jsonl",
+        items=20,
+        labeled=19,
+        excluded=1,
+        lines=24,
+        rejected=3,
+    )
+    validated = LineCounts(
+        24,
+        3,
+        {"not-json": 1, "object-missing": 1, "wrong-source-for-task": 1},
+        accepted=20,
+        blank=1,
+        rejects_uri="s3://r/jobs/j1/rejects.jsonl",
+    )
+
+    text = format_job_details(record, None, [], validated).splitlines()
+
+    assert text[3:9] == [
+        "Manifest   pets/batch.jsonl",
+        "Lines      24 read: 19 labeled, 1 excluded, 3 rejected, 1 blank",
+        "Rejected   not-json: 1, object-missing: 1, wrong-source-for-task: 1",
+        "Rejects    s3://r/jobs/j1/rejects.jsonl",
+        "Labeled    19 of 20 items",
+        "Excluded   1 (no consensus or unlabeled)",
+    ]
+
+
+def test_format_job_details_of_a_running_job_uses_validates_result() -> None:
+    validated = LineCounts(5, 1, {"duplicate": 1}, accepted=4, blank=0, rejects_uri="s3://r/x")
+    workflow = WorkflowView(
+        status="RUNNING", stage="Label chunks", accepted=4, rejected=1, validation=validated
+    )
+
+    text = format_job_details(RUNNING, workflow, [_labeling(2)])
+
+    assert "Lines      5 read: 4 accepted, 1 rejected" in text.splitlines()
+    assert "Rejected   duplicate: 1" in text.splitlines()
+    assert "Labeled    2 of 4 items" in text.splitlines()
+    assert "Validated" not in text
 
 
 def test_format_job_details_of_a_finished_job_gives_duration_and_outputs() -> None:
@@ -362,6 +538,30 @@ def test_format_report_summary() -> None:
         "    w4  30.0% estimated accuracy, 2 answers",
         "    w2  55.0% estimated accuracy, 10 answers",
     ]
+
+
+def test_format_report_summary_states_the_lines_first() -> None:
+    counts = LineCounts(
+        12, 2, {"not-json": 1, "no-source": 1}, accepted=10, blank=0, rejects_uri="s3://r/rej"
+    )
+
+    text = format_report_summary(REPORT, top=2, counts=counts).splitlines()
+
+    assert text[2:7] == [
+        "Lines read     12",
+        "Rejected       2 (no-source: 1, not-json: 1)",
+        "Rejects        s3://r/rej",
+        "Items          10",
+        "Labeled        8 (80.0%)",
+    ]
+
+
+def test_format_report_summary_says_when_no_line_was_rejected() -> None:
+    counts = LineCounts(11, 0, {}, accepted=10, blank=1, rejects_uri="s3://r/rej")
+
+    text = format_report_summary(REPORT, counts=counts).splitlines()
+
+    assert text[2:5] == ["Lines read     11 (1 blank)", "Rejected       0", "Items          10"]
 
 
 def test_format_report_summary_with_few_workers_lists_each_once() -> None:
