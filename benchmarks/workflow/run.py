@@ -277,8 +277,8 @@ def _wait(api: JobsAws, job_id: str, timeout: float) -> JobRecord:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         record = api.get_job(job_id)
-        # moto applies an UpdateItem's SET clauses one at a time to the stored item, so a
-        # concurrent GetItem can see SUCCEEDED before the outputUri of the same update.
+        # Publish sets SUCCEEDED and the outputUri in one update, which the emulator applies
+        # atomically (the dynamodb-atomic patch); checking both costs nothing.
         if record is not None and (
             record.status == "FAILED" or (record.status == "SUCCEEDED" and record.output_uri)
         ):
