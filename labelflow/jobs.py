@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
@@ -201,18 +201,12 @@ class LineCounts:
             raise CommandError(f"{where} is not a validation summary: it is null")
         return cls.from_summary(summary)
 
-    def with_rejects_uri(self, uri: str) -> LineCounts:
-        """These counts, with ``uri`` as the rejects' URI when none is known."""
-        if self.rejects_uri:
-            return self
-        return LineCounts(
-            self.lines,
-            self.rejected,
-            self.by_reason,
-            self.accepted,
-            self.blank,
-            uri,
-            self.manifest,
+    def completed(self, *, rejects_uri: str, manifest: str) -> LineCounts:
+        """These counts, with the rejects' and the manifest's URIs where they are missing."""
+        return replace(
+            self,
+            rejects_uri=self.rejects_uri or rejects_uri,
+            manifest=self.manifest or manifest,
         )
 
     def to_json(self) -> dict[str, Any]:

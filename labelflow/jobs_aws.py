@@ -333,10 +333,7 @@ class JobsAws:
         return f"s3://{self.stack.output('ResultsBucketName')}/{key}"
 
     def line_counts(self, job_id: str) -> LineCounts | None:
-        """Validate's counts of the job (``jobs/<jobId>/validation.json``), once it has run.
-
-        The rejects' URI is filled in when the file does not name it.
-        """
+        """Validate's counts of the job (``jobs/<jobId>/validation.json``), once it has run."""
         layout = JobLayout(job_id)
         body = self.read_optional(layout.validation)
         if body is None:
@@ -346,7 +343,7 @@ class JobsAws:
             raw = json.loads(body)
         except ValueError as exc:
             raise CommandError(f"{where} is not JSON: {exc}") from None
-        return LineCounts.parse(raw, where=where).with_rejects_uri(self.results_uri(layout.rejects))
+        return LineCounts.parse(raw, where=where)
 
 
 def _iso(value: Any) -> str:

@@ -378,16 +378,21 @@ def _counts(
 
     Validate's ``validation.json``; else the jobs table's counts; else Validate's result in
     the execution's history (``workflow``, or, with ``read_history``, read now). The rejects'
-    URI is filled in when the source does not name it.
+    and the manifest's URIs are filled in when the source does not name them.
     """
     counts = api.line_counts(record.job_id) or record.line_counts
     if counts is None and workflow is None and read_history:
         workflow = api.workflow(record)
     if counts is None and workflow is not None:
         counts = workflow.validation
-    if counts is None:
-        return None
-    return counts.with_rejects_uri(api.results_uri(JobLayout(record.job_id).rejects))
+    return None if counts is None else _complete(api, record, counts)
+
+
+def _complete(api: JobsAws, record: JobRecord, counts: LineCounts) -> LineCounts:
+    """``counts`` with the rejects' URI and the manifest's, where its source left them out."""
+    manifest = f"s3://{record.bucket}/{record.key}" if record.bucket and record.key else ""
+    rejects = api.results_uri(JobLayout(record.job_id).rejects)
+    return counts.completed(rejects_uri=rejects, manifest=manifest)
 
 
 def _ended(
@@ -475,7 +480,7 @@ def _status_table(api: JobsAws, args: argparse.Namespace) -> int:
         status, reason = effective_status(r, workflows.get(r.job_id))
         lines = r.line_counts or counts.get(r.job_id)
         if lines is not None:
-            lines = lines.with_rejects_uri(api.results_uri(JobLayout(r.job_id).rejects))
+            lines = _complete(api, r, lines)
         rows.append(
             {
                 **asdict(r),

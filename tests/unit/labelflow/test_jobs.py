@@ -152,10 +152,11 @@ def test_line_counts_of_another_shape_name_the_file(raw: object, message: str) -
         LineCounts.parse(raw, where="validation.json")
 
 
-def test_line_counts_keep_their_rejects_uri_and_fill_a_missing_one() -> None:
-    named = LineCounts(2, 1, rejects_uri="s3://r/a")
-    assert named.with_rejects_uri("s3://r/b") is named
-    assert LineCounts(2, 1).with_rejects_uri("s3://r/b").rejects_uri == "s3://r/b"
+def test_line_counts_keep_their_uris_and_fill_missing_ones() -> None:
+    named = LineCounts(2, 1, rejects_uri="s3://r/a", manifest="s3://i/m.jsonl")
+    assert named.completed(rejects_uri="s3://r/b", manifest="s3://i/n.jsonl") == named
+    filled = LineCounts(2, 1).completed(rejects_uri="s3://r/b", manifest="s3://i/n.jsonl")
+    assert (filled.rejects_uri, filled.manifest) == ("s3://r/b", "s3://i/n.jsonl")
     assert LineCounts(2, 1).to_json() == {
         "manifest": None,
         "lines": 2,
