@@ -627,8 +627,18 @@ def _duration(start: str, end: str) -> str:
 
 
 def _cost_text(cost: Any) -> str:
+    """A cost block in a few words: the report's ``total``, or the job's workforce cost.
+
+    >>> _cost_text({"workforceCostUsd": 1.5, "currency": "USD", "note": "public workforce"})
+    '1.50 USD (public workforce)'
+    """
     if isinstance(cost, Mapping) and "total" in cost:
         return f"{cost['total']} {cost.get('currency', '')}".strip()
+    if isinstance(cost, Mapping) and isinstance(cost.get("workforceCostUsd"), int | float):
+        amount = f"{float(cost['workforceCostUsd']):.2f} {cost.get('currency') or 'USD'}"
+        return f"{amount} ({cost['note']})" if cost.get("note") else amount
+    if isinstance(cost, Mapping) and cost.get("note"):
+        return str(cost["note"])
     return str(cost)
 
 

@@ -483,6 +483,27 @@ def test_format_job_details_of_a_running_job_uses_validates_result() -> None:
     assert "Validated" not in text
 
 
+@pytest.mark.parametrize(
+    ("cost", "shown"),
+    [
+        ({"total": 1.5, "currency": "USD"}, "Cost       1.5 USD"),
+        (
+            {"workforce": "private", "answers": 36, "workforceCostUsd": 0, "currency": "USD",
+             "note": "private workforce: no per-task worker charge"},
+            "Cost       0.00 USD (private workforce: no per-task worker charge)",
+        ),
+        ({"workforce": "public", "answers": 10, "workforceCostUsd": 0.36}, "Cost       0.36 USD"),
+        (
+            {"workforce": "vendor", "workforceCostUsd": None, "note": "vendor prices unknown"},
+            "Cost       vendor prices unknown",
+        ),
+    ],
+)  # fmt: skip
+def test_format_job_details_shows_the_cost_as_an_amount(cost: Any, shown: str) -> None:
+    record = JobRecord("j1", "pets", "SUCCEEDED", cost=cost)
+    assert shown in format_job_details(record, None).splitlines()
+
+
 def test_format_job_details_of_a_finished_job_gives_duration_and_outputs() -> None:
     record = JobRecord(
         "j1",
