@@ -21,6 +21,18 @@ from labelflow.options import (
 
 __all__ = ["commands", "main"]
 
+_EXAMPLES = """\
+examples:
+  labelflow demo                              a whole labeling job on this machine
+  labelflow local up                          the stack in a local emulator, until Ctrl-C
+  labelflow submit pets batch.jsonl --wait    label a manifest and follow it to the end
+  labelflow status                            recent jobs: lines read, labeled, rejected
+  labelflow consolidate answers.csv -o labels.csv
+  labelflow COMMAND --help                    a command's options, with examples
+
+exit codes: 0 done, 1 the job failed, 2 a problem to fix first (the message says which)
+"""
+
 _CONSOLIDATE_HELP = """\
 Turn several workers' answers per item into one label per item, with a confidence.
 
@@ -330,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(
         commands(),
         description="LabelFlow: data labeling on AWS with consolidation that beats crowd-kit.",
+        examples=_EXAMPLES,
     )
     return dispatch(parser.parse_args(argv))
 

@@ -231,10 +231,19 @@ class Command:
 
 
 def build_parser(
-    commands: Sequence[Command], *, prog: str = "labelflow", description: str = ""
+    commands: Sequence[Command],
+    *,
+    prog: str = "labelflow",
+    description: str = "",
+    examples: str = "",
 ) -> argparse.ArgumentParser:
     """The parser of ``commands``; each leaf sets ``args.dispatch`` to itself."""
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=examples or None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _add(parser, commands, dest="command", metavar="COMMAND")
     return parser
 

@@ -113,7 +113,9 @@ def test_the_command_list_names_every_command(capsys: pytest.CaptureFixture[str]
 
     text = capsys.readouterr().out
     for name in ("consolidate", "demo", "preview", "local", "submit", "status", "results"):
-        assert f"    {name} " in text
+        assert f"    {name} " in text or f"    {name}\n" in text
+    assert "examples:\n  labelflow demo " in text
+    assert "exit codes: 0 done, 1 the job failed, 2 a problem to fix first" in text
 
 
 @pytest.mark.parametrize(
