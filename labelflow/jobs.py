@@ -55,7 +55,7 @@ MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 ENDED = frozenset({"SUCCEEDED", "FAILED", "STOPPED", "TIMED_OUT", "ABORTED"})
 _EXECUTION_ENDED = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
-#: A whole job id as the intake trigger names jobs (``start_job.logic.job_id``).
+#: A whole job id as the intake trigger names jobs (``job_contracts.ids.job_id``).
 JOB_ID_PATTERN = re.compile(r"[0-9a-f]{16}")
 
 

@@ -261,6 +261,7 @@ class LabelingWorkflow(Construct):
             environment={
                 "JOBS_TABLE": self.jobs.table_name,
                 "TOPIC_ARN": self.topic.topic_arn,
+                "RESULTS_BUCKET": results_bucket.bucket_name,
             },
             timeout=Duration.seconds(60),
             memory_size=256,

@@ -330,6 +330,9 @@ class LabelingStack(Stack):
         workflow.state_machine.grant_task_response(job_events)
 
         intake = workflow.intake.function
+        # HeadObject settles an event key that URL-decodes to another key; List lets a
+        # missing object answer 404 rather than 403.
+        storage.intake.grant_read(intake)
         storage.results.grant_put(intake, "rejected/*")
         workflow.jobs.grant(intake, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(intake)
@@ -348,6 +351,7 @@ class LabelingStack(Stack):
         workflow.topic.grant_publish(publish)
 
         record = workflow.record_failure.function
+        storage.results.grant_read(record, "jobs/*/validation.json")
         workflow.jobs.grant(record, "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(record)
         workflow.topic.grant_publish(record)
@@ -403,11 +407,25 @@ class LabelingStack(Stack):
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.record_failure.role, _KMS_ACTIONS, job_findings)
+        _acknowledge_wildcards(
+            workflow.record_failure.role,
+            {**_S3_READ_ACTIONS, **_KMS_ACTIONS},
+            {
+                **job_findings,
+                _objects(storage.results, "jobs/*/validation.json"): (
+                    "RecordFailure reads what Validate counted for the failed job, under "
+                    "jobs/<jobId>/ of results"
+                ),
+            },
+        )
         _acknowledge_wildcards(
             workflow.intake.role,
-            {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
             {
+                _objects(storage.intake): (
+                    "The intake trigger checks which key a URL-encoded event key names, under "
+                    "any project prefix of intake"
+                ),
                 _objects(storage.results, "rejected/*"): (
                     "The intake trigger writes one rejection record per rejected key under "
                     "rejected/ of results"

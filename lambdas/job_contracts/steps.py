@@ -290,6 +290,24 @@ class ValidationSummary:
             **counts,
         )
 
+    def item_updates(self) -> dict[str, dict[str, Any]]:
+        """The jobs-table attributes of these counts (DynamoDB attribute-value form)."""
+        updates: dict[str, dict[str, Any]] = {
+            name: {"N": str(value)}
+            for name, value in (
+                ("lines", self.lines),
+                ("accepted", self.accepted),
+                ("rejected", self.rejected),
+                ("blank", self.blank),
+            )
+        }
+        updates["rejectedByReason"] = {
+            "M": {reason: {"N": str(count)} for reason, count in (self.by_reason or {}).items()}
+        }
+        if self.rejects_uri is not None:
+            updates["rejectsUri"] = {"S": self.rejects_uri}
+        return updates
+
     def to_json(self) -> dict[str, Any]:
         return {
             "manifest": self.manifest,

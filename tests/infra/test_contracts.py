@@ -56,7 +56,7 @@ DOCUMENTED_VARIABLES = {
         "JOBS_TABLE",
         "TOPIC_ARN",
     },
-    "record_failure": {"JOBS_TABLE", "TOPIC_ARN"},
+    "record_failure": {"JOBS_TABLE", "TOPIC_ARN", "RESULTS_BUCKET"},
 }
 #: Settings the stack does not set: Lambda sets AWS_REGION in every function.
 OPTIONAL_VARIABLES = {"start_labeling_job": {"AWS_REGION"}}
