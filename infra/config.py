@@ -33,6 +33,30 @@ from pydantic import (
     model_validator,
 )
 
+from gt_contracts.project_schema import (
+    DEFAULT_TASK_AVAILABILITY_SECONDS,
+    DEFAULT_TASK_TIME_LIMIT_SECONDS,
+    IMAGE_TASK_TYPES,
+    MAX_CONCURRENT_TASKS,
+    MAX_LABEL_CHARS,
+    MAX_TASK_AVAILABILITY_SECONDS,
+    MAX_TASK_TIME_LIMIT_SECONDS,
+    MAX_WORKERS_PER_ITEM,
+    METHOD_TASK_TYPES,
+    METHODS,
+    MIN_TASK_AVAILABILITY_SECONDS,
+    MIN_TASK_TIME_LIMIT_SECONDS,
+    PUBLIC_TASK_PRICES_USD,
+    TEXT_TASK_TYPES,
+    UNLABELED_TASK_TYPES,
+    Backend,
+    Method,
+    TaskType,
+    WorkforceKind,
+    max_labels,
+    min_labels,
+)
+
 __all__ = [
     "CLASSIFICATION_METHODS",
     "POWERTOOLS_LAYER_VERSION",
@@ -57,67 +81,17 @@ class ConfigError(ValueError):
     """A LabelFlow configuration value is missing or invalid."""
 
 
-TaskType = Literal[
-    "image-classification",
-    "text-classification",
-    "image-classification-multilabel",
-    "text-classification-multilabel",
-    "bounding-box",
-    "semantic-segmentation",
-    "named-entity",
-    "free-text",
-    "numeric",
-    "keypoint",
-]
-
-Method = Literal[
-    "auto",
-    "majority-vote",
-    "weighted-vote",
-    "dawid-skene",
-    "one-coin-dawid-skene",
-]
-
 Architecture = Literal["arm64", "x86_64"]
-Backend = Literal["ground-truth", "labelstudio"]
 Runtime = Literal["python3.12"]
 
-#: Classification (single- or multi-label, where multi-label runs the method per label) is the
-#: only family with a choice of consolidation method; every other task type has one
-#: consolidation rule, selected with "auto".
-CLASSIFICATION_TASK_TYPES: frozenset[str] = frozenset(
-    {
-        "image-classification",
-        "text-classification",
-        "image-classification-multilabel",
-        "text-classification-multilabel",
-    }
-)
-CLASSIFICATION_METHODS: tuple[str, ...] = get_args(Method)
-
-# Ground Truth limits on label categories (CreateLabelingJob, label category configuration):
-# names are unique and at most 256 characters; classification needs at least two labels;
-# multi-label classification and bounding boxes allow at most 50.
-_MAX_LABEL_LENGTH = 256
-_MAX_LABELS_LIMITED = 50
-_LIMITED_LABEL_TASK_TYPES = frozenset(
-    {"image-classification-multilabel", "text-classification-multilabel", "bounding-box"}
-)
-# Free text and numeric answers have no label vocabulary.
-_UNLABELED_TASK_TYPES = frozenset({"free-text", "numeric"})
+#: The consolidation methods a classification project (single- or multi-label) may choose;
+#: every other task type has one consolidation rule, selected with "auto".
+CLASSIFICATION_METHODS: tuple[str, ...] = METHODS
 
 _NAME_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 _MAX_PROJECT_NAME = 32
 
-LabelName = Annotated[str, StringConstraints(min_length=1, max_length=_MAX_LABEL_LENGTH)]
-
-_IMAGE_TASK_TYPES = frozenset(
-    {"image-classification", "image-classification-multilabel", "bounding-box"}
-    | {"semantic-segmentation", "keypoint"}
-)
-_TEXT_TASK_TYPES = frozenset(
-    {"text-classification", "text-classification-multilabel", "named-entity"}
-)
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_CHARS)]
 
 
 class Example(BaseModel):
@@ -139,33 +113,11 @@ class Example(BaseModel):
 
 _WORKTEAM_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-WorkforceKind = Literal["private", "vendor", "public"]
-
-# Ground Truth's allowed Mechanical Turk prices per task in USD (PublicWorkforceTaskPrice):
-# bounding boxes take the first list, semantic segmentation the last, and classification and
-# every other custom task the bounding-box prices plus 0.012 and 0.024.
-_BOX_PRICES = tuple(
-    Decimal(p)
-    for p in (
-        "0.036", "0.048", "0.060", "0.072", "0.120", "0.240", "0.360",
-        "0.480", "0.600", "0.720", "0.840", "0.960", "1.080", "1.200",
-    )
-)  # fmt: skip
-_SEGMENTATION_PRICES = tuple(Decimal(p) for p in ("0.840", "0.960", "1.080", "1.200"))
-_CUSTOM_PRICES = (Decimal("0.012"), Decimal("0.024"), *_BOX_PRICES)
-PUBLIC_PRICES: Mapping[str, tuple[Decimal, ...]] = {
-    "bounding-box": _BOX_PRICES,
-    "semantic-segmentation": _SEGMENTATION_PRICES,
-}
-# Task availability (TaskAvailabilityLifetimeInSeconds): Mechanical Turk allows 12 hours
-# (default 6), private and vendor teams 30 days; LabelFlow's default for those is 10 days.
-MAX_AVAILABILITY = {"public": 43_200, "private": 2_592_000, "vendor": 2_592_000}
-DEFAULT_AVAILABILITY = {"public": 21_600, "private": 864_000, "vendor": 864_000}
 
 
-def public_prices(task_type: str) -> tuple[Decimal, ...]:
+def public_prices(task_type: TaskType) -> tuple[Decimal, ...]:
     """The Mechanical Turk prices per task that Ground Truth accepts for `task_type`."""
-    return PUBLIC_PRICES.get(task_type, _CUSTOM_PRICES)
+    return PUBLIC_TASK_PRICES_USD[task_type]
 
 
 class Workforce(BaseModel):
@@ -223,17 +175,22 @@ class ProjectConfig(BaseModel):
     method_params: dict[str, JsonValue] = Field(default_factory=dict)
     short_instruction: str = Field(min_length=1)
     full_instruction: str = Field(min_length=1)
-    workers_per_item: int = Field(ge=1, le=9)
+    workers_per_item: int = Field(ge=1, le=MAX_WORKERS_PER_ITEM)
     # The `name` of the crowd element whose answer is consolidated; needed when the template
     # has several answers of the task type's shape (e.g. a transcription and a comment field).
     answer_name: str | None = Field(default=None, min_length=1)
     workforce: Workforce = Field(default_factory=Workforce)
     # Time one worker has for one task (TaskTimeLimitInSeconds: 30 s to 8 h).
-    task_time_limit_seconds: int = Field(default=600, ge=30, le=28_800)
-    # How long tasks stay offered to workers; defaults by workforce (see DEFAULT_AVAILABILITY).
-    task_availability_seconds: int | None = Field(default=None, ge=60)
+    task_time_limit_seconds: int = Field(
+        default=DEFAULT_TASK_TIME_LIMIT_SECONDS,
+        ge=MIN_TASK_TIME_LIMIT_SECONDS,
+        le=MAX_TASK_TIME_LIMIT_SECONDS,
+    )
+    # How long tasks stay offered to workers; defaults by workforce
+    # (DEFAULT_TASK_AVAILABILITY_SECONDS).
+    task_availability_seconds: int | None = Field(default=None, ge=MIN_TASK_AVAILABILITY_SECONDS)
     # Tasks offered to workers at once (MaxConcurrentTaskCount); Ground Truth's default is 1000.
-    max_concurrent_tasks: int | None = Field(default=None, ge=1, le=5000)
+    max_concurrent_tasks: int | None = Field(default=None, ge=1, le=MAX_CONCURRENT_TASKS)
     # Who hears about this project's jobs (finished, failed, rejected manifests) by email.
     notify_emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
     # Good and bad examples for the worker instructions (baked into the worker templates).
@@ -256,25 +213,18 @@ class ProjectConfig(BaseModel):
         task_type = info.data.get("task_type")
         if task_type is None:  # task_type itself failed; its error is reported
             return labels
-        if task_type in CLASSIFICATION_TASK_TYPES:
-            minimum = 2
-        elif task_type in _UNLABELED_TASK_TYPES:
-            minimum = 0
-        else:
-            minimum = 1
+        minimum, maximum = min_labels(task_type), max_labels(task_type)
         if len(labels) < minimum:
             raise ValueError(f"{task_type} needs at least {minimum} labels, got {len(labels)}")
-        if task_type in _LIMITED_LABEL_TASK_TYPES and len(labels) > _MAX_LABELS_LIMITED:
-            raise ValueError(
-                f"{task_type} allows at most {_MAX_LABELS_LIMITED} labels, got {len(labels)}"
-            )
+        if maximum is not None and len(labels) > maximum:
+            raise ValueError(f"{task_type} allows at most {maximum} labels, got {len(labels)}")
         return labels
 
     @field_validator("method")
     @classmethod
     def _check_method(cls, method: str, info: ValidationInfo) -> str:
         task_type = info.data.get("task_type")
-        single_rule = task_type is not None and task_type not in CLASSIFICATION_TASK_TYPES
+        single_rule = task_type is not None and task_type not in METHOD_TASK_TYPES
         if single_rule and method != "auto":
             raise ValueError(
                 f"{task_type} has a single consolidation rule; use method 'auto', not {method!r}"
@@ -293,7 +243,7 @@ class ProjectConfig(BaseModel):
                     f"workforce.price_usd {price} is not a price Ground Truth allows for "
                     f"{self.task_type} on the public workforce; choose one of: {listed}"
                 )
-        limit = MAX_AVAILABILITY[kind]
+        limit = MAX_TASK_AVAILABILITY_SECONDS[kind]
         if self.task_availability_seconds is not None and self.task_availability_seconds > limit:
             raise ValueError(
                 f"task_availability_seconds {self.task_availability_seconds} is above the "
@@ -311,7 +261,7 @@ class ProjectConfig(BaseModel):
         """Seconds tasks stay offered: the configured value or the workforce's default."""
         if self.task_availability_seconds is not None:
             return self.task_availability_seconds
-        return DEFAULT_AVAILABILITY[self.workforce.type]
+        return DEFAULT_TASK_AVAILABILITY_SECONDS[self.workforce.type]
 
     @field_validator("examples")
     @classmethod
@@ -322,11 +272,11 @@ class ProjectConfig(BaseModel):
         for i, example in enumerate(examples):
             if (example.image_url is None) == (example.text is None):
                 raise ValueError(f"example {i} needs exactly one of image_url or text")
-            if task_type in _IMAGE_TASK_TYPES and example.image_url is None:
+            if task_type in IMAGE_TASK_TYPES and example.image_url is None:
                 raise ValueError(f"example {i}: {task_type} examples are images (image_url)")
-            if task_type in _TEXT_TASK_TYPES and example.text is None:
+            if task_type in TEXT_TASK_TYPES and example.text is None:
                 raise ValueError(f"example {i}: {task_type} examples are texts (text)")
-            if labels and task_type not in _UNLABELED_TASK_TYPES and example.label not in labels:
+            if labels and task_type not in UNLABELED_TASK_TYPES and example.label not in labels:
                 raise ValueError(f"example {i}: label {example.label!r} is not one of {labels}")
         return examples
 
