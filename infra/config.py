@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from gt_contracts.project_schema import (
+    DEFAULT_MAX_CONCURRENT_TASKS,
     DEFAULT_TASK_AVAILABILITY_SECONDS,
     DEFAULT_TASK_TIME_LIMIT_SECONDS,
     IMAGE_TASK_TYPES,
@@ -53,6 +54,7 @@ from gt_contracts.project_schema import (
     Method,
     TaskType,
     WorkforceKind,
+    label_attribute_problem,
     max_labels,
     min_labels,
 )
@@ -115,11 +117,6 @@ _WORKTEAM_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
-def public_prices(task_type: TaskType) -> tuple[Decimal, ...]:
-    """The Mechanical Turk prices per task that Ground Truth accepts for `task_type`."""
-    return PUBLIC_TASK_PRICES_USD[task_type]
-
-
 class Workforce(BaseModel):
     """Who labels a project's items, and at what price.
 
@@ -127,8 +124,9 @@ class Workforce(BaseModel):
     - `vendor`: a vendor team subscribed through AWS Marketplace (`workteam_arn` required).
       Its price is set in the Marketplace listing; `price_usd` only feeds cost reports.
     - `public`: Amazon Mechanical Turk. `price_usd` per task (one item, one worker) is
-      required and must be one of Ground Truth's allowed prices for the task type, and the
-      project must declare its data free of personal information (`free_of_pii`).
+      required and must be one of Ground Truth's allowed prices for custom labeling jobs
+      (`PUBLIC_TASK_PRICES_USD`, the same for every task type), and the project must declare
+      its data free of personal information (`free_of_pii`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -162,8 +160,9 @@ class ProjectConfig(BaseModel):
     """One labeling project.
 
     The name prefixes the project's labeling-job names and its S3 prefixes, so it is short,
-    lowercase and hyphenated. Constructing an invalid project raises `ConfigError` naming the
-    project and the offending field.
+    lowercase and hyphenated. It is also its jobs' label attribute (`LabelAttributeName`), so
+    it is not `source` and ends neither in `-ref` nor in `-metadata`. Constructing an invalid
+    project raises `ConfigError` naming the project and the offending field.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -191,6 +190,9 @@ class ProjectConfig(BaseModel):
     task_availability_seconds: int | None = Field(default=None, ge=MIN_TASK_AVAILABILITY_SECONDS)
     # Tasks offered to workers at once (MaxConcurrentTaskCount); Ground Truth's default is 1000.
     max_concurrent_tasks: int | None = Field(default=None, ge=1, le=MAX_CONCURRENT_TASKS)
+    # More than 1000 concurrent tasks needs the account's limit raised by AWS Support first;
+    # set this to True once it has been, to allow max_concurrent_tasks up to 5000.
+    concurrent_task_limit_raised: bool = False
     # Who hears about this project's jobs (finished, failed, rejected manifests) by email.
     notify_emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
     # Good and bad examples for the worker instructions (baked into the worker templates).
@@ -203,6 +205,16 @@ class ProjectConfig(BaseModel):
             super().__init__(**data)
         except ValidationError as exc:
             raise ConfigError(_describe(data.get("name"), exc)) from None
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        problem = label_attribute_problem(name)
+        if problem is not None:
+            raise ValueError(
+                f"{name!r} cannot be its jobs' label attribute (LabelAttributeName): {problem}"
+            )
+        return name
 
     @field_validator("labels")
     @classmethod
@@ -235,14 +247,12 @@ class ProjectConfig(BaseModel):
     def _check_workforce(self) -> Self:
         kind = self.workforce.type
         price = self.workforce.price_usd
-        if kind == "public" and price is not None:
-            allowed = public_prices(self.task_type)
-            if price not in allowed:
-                listed = ", ".join(str(p) for p in allowed)
-                raise ValueError(
-                    f"workforce.price_usd {price} is not a price Ground Truth allows for "
-                    f"{self.task_type} on the public workforce; choose one of: {listed}"
-                )
+        if kind == "public" and price is not None and price not in PUBLIC_TASK_PRICES_USD:
+            listed = ", ".join(str(p) for p in PUBLIC_TASK_PRICES_USD)
+            raise ValueError(
+                f"workforce.price_usd {price} is not a price Ground Truth allows for a custom "
+                f"labeling job on the public workforce; choose one of: {listed}"
+            )
         limit = MAX_TASK_AVAILABILITY_SECONDS[kind]
         if self.task_availability_seconds is not None and self.task_availability_seconds > limit:
             raise ValueError(
@@ -253,6 +263,22 @@ class ProjectConfig(BaseModel):
             raise ValueError(
                 f"task_availability_seconds {self.task_availability} is shorter than "
                 f"task_time_limit_seconds {self.task_time_limit_seconds}"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_concurrency(self) -> Self:
+        tasks, raised = self.max_concurrent_tasks, self.concurrent_task_limit_raised
+        if tasks is not None and tasks > DEFAULT_MAX_CONCURRENT_TASKS and not raised:
+            raise ValueError(
+                f"field 'max_concurrent_tasks': {tasks} is above Ground Truth's default limit "
+                f"of {DEFAULT_MAX_CONCURRENT_TASKS} tasks at once; ask AWS Support to raise the "
+                "account's limit, then set concurrent_task_limit_raised=True"
+            )
+        if raised and (tasks is None or tasks <= DEFAULT_MAX_CONCURRENT_TASKS):
+            raise ValueError(
+                "field 'concurrent_task_limit_raised' applies only to max_concurrent_tasks "
+                f"above {DEFAULT_MAX_CONCURRENT_TASKS}; remove it"
             )
         return self
 

@@ -10,7 +10,9 @@ parser (:mod:`gt_contracts.projects`, checked at run time) both read these defin
 * workforce kinds (:data:`WORKFORCE_KINDS`) and backends (:data:`BACKENDS`);
 * ``CreateLabelingJob`` limits: workers per item, task time limit, task availability per
   workforce (:data:`MAX_TASK_AVAILABILITY_SECONDS`, :data:`DEFAULT_TASK_AVAILABILITY_SECONDS`),
-  concurrent tasks, and the Mechanical Turk prices per task (:data:`PUBLIC_TASK_PRICES_USD`).
+  concurrent tasks, and the Mechanical Turk prices per task (:data:`PUBLIC_TASK_PRICES_USD`);
+* label-attribute names: a project's name is its jobs' ``LabelAttributeName``
+  (:func:`label_attribute_problem`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "MIN_TASK_TIME_LIMIT_SECONDS",
     "MULTILABEL_TASK_TYPES",
     "PUBLIC_TASK_PRICES_USD",
+    "RESERVED_LABEL_ATTRIBUTES",
     "SOURCE_KINDS",
     "TASK_TYPES",
     "TEXT_TASK_TYPES",
@@ -48,6 +51,7 @@ __all__ = [
     "SourceKind",
     "TaskType",
     "WorkforceKind",
+    "label_attribute_problem",
     "max_labels",
     "min_labels",
 ]
@@ -169,25 +173,52 @@ DEFAULT_TASK_AVAILABILITY_SECONDS: Mapping[WorkforceKind, int] = {
     "vendor": 864_000,
 }
 #: MaxConcurrentTaskCount: the service's default limit is 1,000 tasks at once; up to 5,000
-#: once AWS Support has raised the account's limit.
+#: once AWS Support has raised the account's limit (a project opts in to more than 1,000).
 DEFAULT_MAX_CONCURRENT_TASKS = 1_000
 MAX_CONCURRENT_TASKS = 5_000
 
-# Ground Truth's allowed Mechanical Turk prices per task in USD (PublicWorkforceTaskPrice):
-# bounding boxes take the first list, semantic segmentation the last, and classification and
-# every other custom task the bounding-box prices plus 0.012 and 0.024.
-_BOX_PRICES = tuple(
+# Ground Truth's allowed Mechanical Turk prices per task in USD (PublicWorkforceTaskPrice).
+# The built-in task types have lists of their own (bounding boxes from 0.036, semantic
+# segmentation from 0.840), but those apply to built-in jobs only: LabelFlow's labeling jobs are
+# all custom workflows (its own template and Lambdas), which take the custom list, the
+# bounding-box prices plus 0.012 and 0.024, whatever the task type.
+PUBLIC_TASK_PRICES_USD: tuple[Decimal, ...] = tuple(
     Decimal(p)
     for p in (
-        "0.036", "0.048", "0.060", "0.072", "0.120", "0.240", "0.360",
-        "0.480", "0.600", "0.720", "0.840", "0.960", "1.080", "1.200",
+        "0.012", "0.024", "0.036", "0.048", "0.060", "0.072", "0.120", "0.240",
+        "0.360", "0.480", "0.600", "0.720", "0.840", "0.960", "1.080", "1.200",
     )
 )  # fmt: skip
-_SEGMENTATION_PRICES = tuple(Decimal(p) for p in ("0.840", "0.960", "1.080", "1.200"))
-_CUSTOM_PRICES = (Decimal("0.012"), Decimal("0.024"), *_BOX_PRICES)
-PUBLIC_TASK_PRICES_USD: Mapping[TaskType, tuple[Decimal, ...]] = {
-    task_type: {"bounding-box": _BOX_PRICES, "semantic-segmentation": _SEGMENTATION_PRICES}.get(
-        task_type, _CUSTOM_PRICES
-    )
-    for task_type in TASK_TYPES
-}
+
+#: Manifest attributes a label attribute must not take.
+RESERVED_LABEL_ATTRIBUTES = frozenset({"source", "source-ref"})
+
+
+def label_attribute_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a custom labeling job's ``LabelAttributeName``; ``None`` if it can.
+
+    A project's name is its jobs' label attribute: the key of each label in the output
+    manifest, next to ``<name>-metadata``. ``CreateLabelingJob`` refuses a name ending in
+    ``-metadata``, and a name ending in ``-ref`` unless the job is one of the built-in task
+    types that require it (semantic segmentation, video frames, 3D point clouds); LabelFlow's
+    jobs are custom workflows, semantic segmentation included, so ``-ref`` is refused for every
+    task type. ``source`` and ``source-ref`` are the item's own attributes in the manifest.
+
+    Example:
+        >>> label_attribute_problem("cells") is None, label_attribute_problem("cells-ref") is None
+        (True, False)
+    """
+    if name in RESERVED_LABEL_ATTRIBUTES:
+        return "'source' and 'source-ref' hold each manifest line's item"
+    if name.endswith("-metadata"):
+        return (
+            "Ground Truth writes '<label attribute>-metadata' next to each label, so no label "
+            "attribute ends in '-metadata'"
+        )
+    if name.endswith("-ref"):
+        return (
+            "a label attribute ending in '-ref' is reserved for Ground Truth's built-in "
+            "segmentation, video and 3D jobs; LabelFlow's jobs are custom workflows, whose "
+            "label attribute must not end in '-ref'"
+        )
+    return None
