@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Tags, Validations
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -21,8 +21,9 @@ from infra.config import StageConfig, projects_setting
 from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
 from infra.constructs.job_monitoring import JobMonitoring
 from infra.constructs.label_studio import LabelStudio
+from infra.constructs.label_studio_functions import LabelStudioFunctions
 from infra.constructs.labeling_job_role import LabelingJobRole
-from infra.constructs.labeling_workflow import LabelingWorkflow, LabelStudioFunctions
+from infra.constructs.labeling_workflow import LabelingWorkflow
 from infra.constructs.numeric_layer import NumericLayer
 from infra.constructs.runtime_function import FunctionPlatform
 from infra.constructs.storage import Storage
@@ -137,6 +138,7 @@ class LabelingStack(Stack):
                 "Workflow",
                 platform=platform,
                 projects_setting=projects_setting(config.projects, config.workteam_arn),
+                project_names=[p.name for p in config.projects],
                 key=self.storage.key,
                 intake_bucket=self.storage.intake,
                 results_bucket=self.storage.results,
@@ -159,9 +161,9 @@ class LabelingStack(Stack):
         self._grant_labeling_job_role()
         self._grant_consolidation()
         if self.workflow is not None:
-            self._grant_workflow(self.workflow, tuple(p.name for p in config.projects))
-            if self.workflow.label_studio is not None:
-                self._grant_label_studio(self.workflow, self.workflow.label_studio)
+            self._grant_workflow(self.workflow)
+            if self.workflow.label_studio is not None and self.label_studio is not None:
+                self._grant_label_studio(self.workflow.label_studio, self.label_studio)
         self._outputs(tuple(p.name for p in config.projects))
 
     def _monitor(
@@ -197,7 +199,7 @@ class LabelingStack(Stack):
                     else {}
                 ),
             },
-            labeling_job_arns=_labeling_jobs(tuple(p.name for p in config.projects)),
+            labeling_job_arns=workflow.labeling_job_arns,
         )
         dead_letters = monitoring.dead_letter_queue
         for rule, function in (
@@ -213,6 +215,8 @@ class LabelingStack(Stack):
                 )
             )
             function.configure_async_invoke(on_failure=destinations.SqsDestination(dead_letters))
+        # Failed invocations go to the dead-letter queue, which the stage key encrypts.
+        _acknowledge_wildcards(workflow.job_events.role, _KMS_ACTIONS, {})
         return monitoring
 
     def _grant_labeling_job_role(self) -> None:
@@ -277,37 +281,26 @@ class LabelingStack(Stack):
             },
         )
 
-    def _grant_workflow(self, workflow: LabelingWorkflow, projects: tuple[str, ...]) -> None:
-        """What the workflow's functions read, write and call; nothing else.
+    def _grant_workflow(self, workflow: LabelingWorkflow) -> None:
+        """What the workflow's functions read and write in the buckets, and the key they use.
 
         Validate reads manifests (and checks the items they reference) in intake and writes
-        the clean manifest, rejects and chunks under `jobs/` of results. StartLabelingJob
-        creates (and tags) labeling jobs named after a configured project, passes the
-        labeling-job role to SageMaker, writes task tokens and each job's label-category file
-        under `jobs/` of results. JobEvents reads task tokens,
-        describes those jobs and reports their end to the waiting step. The intake trigger
-        writes rejection records under `rejected/` of results, puts, reads and updates job
-        items, publishes to the topic and starts executions. Publish reads the chunks'
-        output manifests under `jobs/` of results and the worker-skill documents under
-        `skills/` of artifacts, writes the job's output under `jobs/`, updates job items,
-        publishes to the topic and puts events on the default event bus. RecordFailure describes
-        the job's labeling jobs, updates job items, publishes to the topic and puts events.
+        the clean manifest, rejects, counts and chunks under `jobs/` of results.
+        StartLabelingJob passes the labeling-job role to SageMaker and writes each job's
+        label-category file under `jobs/` of results. The intake trigger writes rejection
+        records under `rejected/` of results. Publish reads the chunks' output manifests under
+        `jobs/` of results and the worker-skill documents under `skills/` of artifacts, writes
+        the job's output under `jobs/`, merges worker skill into each project's prior and
+        writes the audit trail. The tables and the topic are encrypted with the stage key.
+        What they do with the workflow's own tables, topic and state machine, and in
+        SageMaker, the workflow grants itself.
         """
         storage = self.storage
         validate = workflow.validate.function
         start = workflow.start_job.function
-        job_events = workflow.job_events.function
         storage.intake.grant_read(validate)
         storage.results.grant_read(validate, "jobs/*")
         storage.results.grant_put(validate, "jobs/*")
-        jobs = _labeling_jobs(projects)
-        start.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="CreateLabelingJobs",
-                actions=["sagemaker:CreateLabelingJob", "sagemaker:AddTags"],
-                resources=jobs,
-            )
-        )
         start.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PassLabelingJobRole",
@@ -316,25 +309,12 @@ class LabelingStack(Stack):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        workflow.tokens.grant_read_write_data(start)
         storage.results.grant_put(start, "jobs/*")
         storage.key.grant_encrypt_decrypt(start)
-        job_events.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeLabelingJobs",
-                actions=["sagemaker:DescribeLabelingJob"],
-                resources=jobs,
-            )
-        )
-        workflow.tokens.grant_read_data(job_events)
-        workflow.state_machine.grant_task_response(job_events)
 
         intake = workflow.intake.function
         storage.results.grant_put(intake, "rejected/*")
-        workflow.jobs.grant(intake, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(intake)
-        workflow.topic.grant_publish(intake)
-        workflow.state_machine.grant_start_execution(intake)
 
         publish = workflow.publish.function
         storage.results.grant_read(publish, "jobs/*")
@@ -343,41 +323,10 @@ class LabelingStack(Stack):
         storage.artifacts.grant_put(publish, "skills/*/prior.json")
         storage.audit.grant_read(publish, "audit/*")
         storage.audit.grant_put(publish, "audit/*")
-        workflow.jobs.grant(publish, "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(publish)
-        workflow.topic.grant_publish(publish)
 
-        record = workflow.record_failure.function
-        workflow.jobs.grant(record, "dynamodb:UpdateItem")
-        storage.key.grant_encrypt_decrypt(record)
-        workflow.topic.grant_publish(record)
-        record.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeLabelingJobs",
-                actions=["sagemaker:DescribeLabelingJob"],
-                resources=jobs,
-            )
-        )
-        for function in (publish, record):
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="PutJobEvents",
-                    actions=["events:PutEvents"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
-                    ],
-                )
-            )
+        storage.key.grant_encrypt_decrypt(workflow.record_failure.function)
 
-        job_reason = (
-            "Labeling-job names are <project>-<jobId>-<index>, chosen per execution; the "
-            "wildcard covers the jobs of one configured project only"
-        )
-        job_findings = {
-            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-            f"labeling-job/{name}-*": job_reason
-            for name in projects
-        }
         _acknowledge_wildcards(
             workflow.validate.role,
             {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
@@ -387,8 +336,8 @@ class LabelingStack(Stack):
                     "project prefix of intake"
                 ),
                 _objects(storage.results, "jobs/*"): (
-                    "Validate writes the clean manifest, rejects and chunks of each job under "
-                    "jobs/<jobId>/ of results"
+                    "Validate writes the clean manifest, rejects, counts and chunks of each "
+                    "job under jobs/<jobId>/ of results"
                 ),
             },
         )
@@ -396,14 +345,13 @@ class LabelingStack(Stack):
             workflow.start_job.role,
             {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
             {
-                **job_findings,
                 _objects(storage.results, "jobs/*"): (
                     "StartLabelingJob writes each job's label-category file under "
                     "jobs/<jobId>/ of results"
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.record_failure.role, _KMS_ACTIONS, job_findings)
+        _acknowledge_wildcards(workflow.record_failure.role, _KMS_ACTIONS, {})
         _acknowledge_wildcards(
             workflow.intake.role,
             {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
@@ -436,50 +384,28 @@ class LabelingStack(Stack):
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.job_events.role, _KMS_ACTIONS, job_findings)
 
-    def _grant_label_studio(self, workflow: LabelingWorkflow, studio: LabelStudioFunctions) -> None:
+    def _grant_label_studio(self, studio: LabelStudioFunctions, server: LabelStudio) -> None:
         """The Label Studio backend's functions: what the Ground Truth path's functions do.
 
         All three read chunk manifests and write each job's output under `jobs/` of results,
         read labeling configs under `templates/` and worker skill under `skills/` of
-        artifacts and write batch skill there, and use the tokens table. The start function
-        also reads intake (the presigned image links carry its permissions); the webhook and
-        the sweep resume the waiting steps.
+        artifacts and write batch skill there, and read the server's API-token and webhook
+        secrets. The start function also reads intake (the presigned image links carry its
+        permissions).
         """
         storage = self.storage
-        functions = (studio.start, studio.webhook, studio.sweep)
-        for runtime in functions:
+        for runtime in studio.functions:
             function = runtime.function
             storage.results.grant_read(function, "jobs/*")
             storage.results.grant_put(function, "jobs/*")
             storage.artifacts.grant_read(function, "templates/*")
             storage.artifacts.grant_read(function, "skills/*")
             storage.artifacts.grant_put(function, "skills/*")
-            workflow.tokens.grant(
-                function,
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Scan",
-            )
             storage.key.grant_encrypt_decrypt(function)
+            server.token_secret.grant_read(function)
+            server.webhook_secret.grant_read(function)
         storage.intake.grant_read(studio.start.function)
-        # A policy of its own, not the functions' default policy: the start function's
-        # environment names the webhook's URL and the state machine names the start
-        # function, so the webhook function must not depend on the state machine.
-        iam.Policy(
-            self,
-            "LabelStudioTaskResponse",
-            roles=[studio.webhook.role, studio.sweep.role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                    resources=[workflow.state_machine.state_machine_arn],
-                )
-            ],
-        )
         findings = {
             _objects(storage.results, "jobs/*"): (
                 "Label Studio jobs read their chunk's manifest and write Ground Truth's output "
@@ -492,7 +418,7 @@ class LabelingStack(Stack):
                 "Worker skill per project and batch under skills/, as the consolidation Lambda"
             ),
         }
-        for runtime in functions:
+        for runtime in studio.functions:
             extra = (
                 {
                     _objects(storage.intake): (
@@ -534,14 +460,6 @@ class LabelingStack(Stack):
                 outputs["LabelStudioWebhookUrl"] = self.workflow.label_studio.url
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
-
-
-def _labeling_jobs(projects: tuple[str, ...]) -> list[str]:
-    """ARN patterns of the labeling jobs of the configured projects."""
-    return [
-        f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
-        for name in projects
-    ]
 
 
 def _objects(bucket: s3.IBucket, pattern: str = "*") -> str:
