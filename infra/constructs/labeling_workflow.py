@@ -23,8 +23,9 @@ Creates:
 - `state_machine`: Apply defaults → Validate → a Distributed Map over the chunks (one STANDARD
   child execution per chunk, each waiting on a task token: "Start labeling job" on Ground
   Truth or "Start Label Studio job") → Publish → Succeed, logging every event to
-  `log_group` and traced with X-Ray. Any error ends in a record-failure step and the Fail
-  state;
+  `log_group` and traced with X-Ray. Validate's result is passed on as `validation` to
+  Publish and to the record-failure steps after the Map. Any error ends in a record-failure
+  step and the Fail state;
 - `rule`: the EventBridge rule on Ground Truth labeling-job state changes to Completed,
   Failed or Stopped;
 - `intake_rule`: the EventBridge rule on `Object Created` events of the intake bucket for
@@ -506,11 +507,12 @@ class LabelingWorkflow(Construct):
             cause_path="$.record.reason",
         )
 
-        def record(name: str, *, chunks: bool = False) -> sfn.Chain:
+        def record(name: str, *, chunks: bool = False, validated: bool = False) -> sfn.Chain:
             """A step that records why the job ended and sends it to the Fail state.
 
             Args:
                 chunks: pass the planned chunks (their labeling jobs are named after them).
+                validated: pass Validate's result as `validation`.
             """
             payload: dict[str, object] = {
                 "jobId": sfn.JsonPath.string_at("$.jobId"),
@@ -520,6 +522,8 @@ class LabelingWorkflow(Construct):
             }
             if chunks:
                 payload["chunks"] = sfn.JsonPath.list_at("$.validation.chunks")
+            if validated:
+                payload["validation"] = sfn.JsonPath.object_at("$.validation")
             step = tasks.LambdaInvoke(
                 self,
                 name,
@@ -561,7 +565,7 @@ class LabelingWorkflow(Construct):
         )
         chunks.item_processor(self._label_chunk())
         chunks.add_catch(
-            record("Record failure", chunks=True),
+            record("Record failure", chunks=True, validated=True),
             errors=["States.ALL"],
             result_path="$.failure",
         )
@@ -577,6 +581,7 @@ class LabelingWorkflow(Construct):
                     "taskType": sfn.JsonPath.string_at("$.taskType"),
                     "workforce": sfn.JsonPath.object_at("$.workforce"),
                     "jobs": sfn.JsonPath.list_at("$.jobs"),
+                    "validation": sfn.JsonPath.object_at("$.validation"),
                 }
             ),
             payload_response_only=True,
@@ -585,7 +590,7 @@ class LabelingWorkflow(Construct):
         )
         _retry_lambda_service(publish)
         publish.add_catch(
-            record("Record publish failure"),
+            record("Record publish failure", validated=True),
             errors=["States.ALL"],
             result_path="$.failure",
         )
