@@ -63,6 +63,8 @@ _KMS_ACTIONS = {
     ),
 }
 
+# The worker templates in the artifacts bucket (job_contracts.layout.template_key).
+_TEMPLATES = "templates/*"
 # Ground Truth's consolidated-output folder, under any labeling job's output prefix.
 _CONSOLIDATED_OUTPUT = "*annotations/consolidated-annotation/output/*"
 
@@ -220,7 +222,13 @@ class LabelingStack(Stack):
         return monitoring
 
     def _grant_labeling_job_role(self) -> None:
-        """Ground Truth invokes both functions, reads items and writes job output."""
+        """Ground Truth invokes both functions, reads items and templates, writes job output.
+
+        Every S3 location a `CreateLabelingJob` request names is usable by this role: the
+        chunk manifest and label-category file (results), the worker template
+        (`UiTemplateS3Uri`, under `templates/` of artifacts, and nothing else there) and the
+        output path (results), all encrypted with the stage key.
+        """
         role = self.labeling_job_role.role
         storage = self.storage
         # The exact functions (unqualified ARN and $LATEST): no version or alias wildcard and
@@ -230,6 +238,11 @@ class LabelingStack(Stack):
         storage.intake.grant_read(role)
         storage.results.grant_read(role)
         storage.results.grant_put(role)
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["s3:GetObject"],
+            resource_arns=[storage.artifacts.arn_for_objects(_TEMPLATES)],
+        )
         # Output encryption (OutputConfig.KmsKeyId) uses the same key.
         storage.key.grant_encrypt_decrypt(role)
         storage.key.grant(role, "kms:DescribeKey")
@@ -242,6 +255,10 @@ class LabelingStack(Stack):
                 ),
                 _objects(storage.results): (
                     "Labeling jobs read and write their output under a per-job prefix of results"
+                ),
+                _objects(storage.artifacts, _TEMPLATES): (
+                    "Labeling jobs read their project's worker template (UiTemplateS3Uri), "
+                    "templates/<project>.liquid.html; nothing else in artifacts"
                 ),
             },
         )
@@ -399,7 +416,7 @@ class LabelingStack(Stack):
             function = runtime.function
             storage.results.grant_read(function, "jobs/*")
             storage.results.grant_put(function, "jobs/*")
-            storage.artifacts.grant_read(function, "templates/*")
+            storage.artifacts.grant_read(function, _TEMPLATES)
             storage.artifacts.grant_read(function, "skills/*")
             storage.artifacts.grant_put(function, "skills/*")
             storage.key.grant_encrypt_decrypt(function)
@@ -411,7 +428,7 @@ class LabelingStack(Stack):
                 "Label Studio jobs read their chunk's manifest and write Ground Truth's output "
                 "layout under jobs/<jobId>/gt/<jobName>/"
             ),
-            _objects(storage.artifacts, "templates/*"): (
+            _objects(storage.artifacts, _TEMPLATES): (
                 "Label Studio jobs read the project's labeling config under templates/"
             ),
             _objects(storage.artifacts, "skills/*"): (
