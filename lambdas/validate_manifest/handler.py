@@ -1,24 +1,32 @@
 """Validate and Plan steps of the job workflow: parse → fetch → decide → shape.
 
-Event (built by the state machine from the S3 notification and the project's configuration)::
+Event: the job's input (:class:`job_contracts.steps.JobInput`), built by the intake trigger from
+the S3 notification and the project's configuration::
 
     {"bucket": "labelflow-intake", "key": "<project>/<name>.jsonl",   # or .manifest
      "versionId": "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",               # optional
-     "project": "<project>", "jobId": "<job id>", "taskType": "bounding-box"}
+     "project": "<project>", "jobId": "<job id>", "taskType": "bounding-box",
+     "workforce": {"type": "private"} | null, "backend": "ground-truth" | "labelstudio"}
 
 ``key`` must lie under ``<project>/``; ``jobId`` (1-128 letters, digits, ``.``, ``_``, ``-``)
 names the results folder; ``taskType`` is one of :data:`gt_contracts.TASK_TYPES`. With
 ``versionId`` that exact version is read, so a manifest overwritten after the upload event
 does not change what the job labels.
 
-Response::
+Response (Validate's counts as :class:`job_contracts.steps.ValidationSummary` writes them,
+plus the clean manifest and the chunks)::
 
-    {"lines": 1002, "accepted": 990, "rejected": 10, "blank": 2,
+    {"manifest": "s3://labelflow-intake/<project>/<name>.jsonl",
+     "lines": 1002, "accepted": 990, "rejected": 10, "blank": 2,
      "byReason": {"not-json": 4, "object-missing": 6},
-     "cleanManifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/manifest.clean.jsonl",
      "rejectsUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/rejects.jsonl",
+     "cleanManifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/manifest.clean.jsonl",
      "chunks": [{"index": 0, "first": 0, "count": 990,
                  "manifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/chunks/0.manifest"}]}
+
+The counts (the response without ``cleanManifestUri`` and ``chunks``) are also
+written to ``jobs/<jobId>/validation.json`` (:attr:`job_contracts.layout.JobLayout.validation`),
+before the step returns or raises :class:`ManifestRejected`.
 
 Chunk ``i`` holds clean lines ``first`` to ``first + count - 1`` (0-based) in the clean
 manifest's order; the rules, reasons and reject records are in :mod:`validate_manifest.logic`.
@@ -27,9 +35,9 @@ existence check (``object-missing``, ``object-forbidden``) in line order.
 
 Errors: a malformed event raises ``ContractError``; a manifest with no line to label (every
 line rejected or blank, or no line at all) raises :class:`ManifestRejected` after the rejects
-file is written, with its URI in the message; S3 errors other than a missing or forbidden
-referenced object (throttling, a missing manifest) propagate as botocore ``ClientError`` for
-the workflow to retry or fail on.
+file and the counts are written, with the rejects' URI in the message; S3 errors other than a
+missing or forbidden referenced object (throttling, a missing manifest) propagate as botocore
+``ClientError`` for the workflow to retry or fail on.
 
 How memory stays bounded: the manifest is streamed once in 1 MiB chunks. Candidate clean
 lines, rejects and accepted ``source-ref`` URIs go to files in a temporary folder under
@@ -49,25 +57,25 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
-from gt_contracts import ContractError, parse_s3_uri, s3_uri
+from gt_contracts import ContractError, TaskType, parse_s3_uri, s3_uri
 from handler_support import client, traced
+from job_contracts.layout import JobLayout
+from job_contracts.steps import JobInput, ValidationSummary
 from validate_manifest.logic import (
     ChunkRange,
     ManifestRejected,
     ObjectStatus,
     Reject,
-    ResultKeys,
     SourceRef,
     Summary,
     UnavailableObject,
-    ValidateRequest,
     plan_chunks,
     remove_unavailable,
     validate_manifest,
@@ -102,32 +110,33 @@ _UNAVAILABLE: dict[str, ObjectStatus] = {
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     try:
-        request = ValidateRequest.from_event(event)
+        request = JobInput.from_event(event)
     except ContractError as exc:
         logger.error("validate event rejected", extra={"reason": str(exc)})
         raise
     logger.append_keys(job_id=request.job_id, project=request.project)
-    bucket, keys = settings.results_bucket, request.result_keys
+    bucket, layout = settings.results_bucket, request.layout
     with tempfile.TemporaryDirectory(prefix="validate-manifest-") as tmp:
         work = _Workspace(Path(tmp))
-        summary = work.first_pass(_read_chunks(request), request)
+        summary = work.first_pass(_read_chunks(request), request.task_type)
         unavailable = _check_objects(work.source_refs())
         if unavailable:
             summary = work.second_pass(unavailable, summary)
-        _upload(work.clean, bucket, keys.clean)
-        _upload(work.rejects, bucket, keys.rejects)
+        _upload(work.clean, bucket, layout.clean_manifest)
+        _upload(work.rejects, bucket, layout.rejects)
+        counts = _counts(request, summary, s3_uri(bucket, layout.rejects))
+        _write_json(bucket, layout.validation, counts.to_json())
         _log_summary(request, summary)
         if summary.accepted == 0:
             raise ManifestRejected(
                 f"no line of {request.uri} can be labeled ({summary.rejected} rejected, "
-                f"{summary.blank} blank of {summary.lines}); see {s3_uri(bucket, keys.rejects)}"
+                f"{summary.blank} blank of {summary.lines}); see {counts.rejects_uri}"
             )
         plan = plan_chunks(summary.accepted, settings.max_objects_per_job, request.task_type)
-        chunks = _write_chunks(work, plan, bucket, keys)
+        chunks = _write_chunks(work, plan, bucket, layout)
     return {
-        **summary.to_json(),
-        "cleanManifestUri": s3_uri(bucket, keys.clean),
-        "rejectsUri": s3_uri(bucket, keys.rejects),
+        **counts.to_json(),
+        "cleanManifestUri": s3_uri(bucket, layout.clean_manifest),
         "chunks": chunks,
     }
 
@@ -167,14 +176,14 @@ class _Workspace:
         self.rejects = folder / "rejects.jsonl"
         self.refs = folder / "source-refs.jsonl"
 
-    def first_pass(self, chunks: Iterable[bytes], request: ValidateRequest) -> Summary:
+    def first_pass(self, chunks: Iterable[bytes], task_type: TaskType) -> Summary:
         """Validate the stream into candidates, rejects and source-refs."""
         with (
             self.candidates.open("wb") as clean,
             self.rejects.open("wb") as rejects,
             self.refs.open("wb") as refs,
         ):
-            return validate_manifest(chunks, request.task_type, _FileSink(clean, rejects, refs))
+            return validate_manifest(chunks, task_type, _FileSink(clean, rejects, refs))
 
     def source_refs(self) -> Iterator[SourceRef]:
         """The accepted source-refs, read back one at a time."""
@@ -198,7 +207,7 @@ class _Workspace:
         return summary
 
 
-def _read_chunks(request: ValidateRequest) -> Iterator[bytes]:
+def _read_chunks(request: JobInput) -> Iterator[bytes]:
     """The manifest's bytes in chunks of up to 1 MiB (the requested version if one is given)."""
     if request.version_id is None:
         response = _s3().get_object(Bucket=request.bucket, Key=request.key)
@@ -253,32 +262,49 @@ def _upload(path: Path, bucket: str, key: str) -> None:
     _s3().upload_file(str(path), bucket, key, ExtraArgs={"ContentType": CONTENT_TYPE})
 
 
+def _write_json(bucket: str, key: str, document: Mapping[str, Any]) -> None:
+    body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    _s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+
+
+def _counts(request: JobInput, summary: Summary, rejects_uri: str) -> ValidationSummary:
+    return ValidationSummary(
+        manifest=request.uri,
+        lines=summary.lines,
+        accepted=summary.accepted,
+        rejected=summary.rejected,
+        blank=summary.blank,
+        by_reason=dict(sorted(summary.by_reason.items())),
+        rejects_uri=rejects_uri,
+    )
+
+
 def _write_chunks(
-    work: _Workspace, plan: list[ChunkRange], bucket: str, keys: ResultKeys
+    work: _Workspace, plan: list[ChunkRange], bucket: str, layout: JobLayout
 ) -> list[dict[str, Any]]:
     """Upload each chunk's manifest, reading the clean manifest once, front to back."""
     if len(plan) == 1:
-        _upload(work.clean, bucket, keys.chunk(0))
+        _upload(work.clean, bucket, layout.chunk(0))
     else:
         part = work.folder / "chunk.manifest"
         with work.clean.open("rb") as clean:
             for chunk in plan:
                 with part.open("wb") as out:
                     out.writelines(itertools.islice(clean, chunk.count))
-                _upload(part, bucket, keys.chunk(chunk.index))
+                _upload(part, bucket, layout.chunk(chunk.index))
         part.unlink()
     return [
         {
             "index": chunk.index,
             "first": chunk.first,
             "count": chunk.count,
-            "manifestUri": s3_uri(bucket, keys.chunk(chunk.index)),
+            "manifestUri": s3_uri(bucket, layout.chunk(chunk.index)),
         }
         for chunk in plan
     ]
 
 
-def _log_summary(request: ValidateRequest, summary: Summary) -> None:
+def _log_summary(request: JobInput, summary: Summary) -> None:
     """Counts only: rejected lines may hold submitter-provided text."""
     logger.info(
         "manifest validated",

@@ -73,6 +73,7 @@ def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lam
     response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
 
     assert response == {
+        "manifest": f"s3://{INTAKE}/{KEY}",
         "lines": 5,
         "accepted": 2,
         "rejected": 2,
@@ -114,6 +115,42 @@ def test_handler_rejects_lines_whose_object_is_missing(s3, load_event, lambda_co
         (2, "object-missing"),
     ]
     assert read_rejects(s3)[1]["detail"] == f"no object at s3://{DATA}/pets/404.jpg"
+
+
+def read_json(s3: Any, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=RESULTS, Key=key)["Body"].read())
+
+
+def test_handler_writes_its_counts_to_validation_json(s3, load_event, lambda_context):
+    put_manifest(s3, [image("1.jpg"), "{oops", "", image("404.jpg")])
+
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    counts = {k: v for k, v in response.items() if k not in {"cleanManifestUri", "chunks"}}
+    assert (
+        read_json(s3, f"{JOB}/validation.json")
+        == counts
+        == {
+            "manifest": f"s3://{INTAKE}/{KEY}",
+            "lines": 4,
+            "accepted": 1,
+            "rejected": 2,
+            "blank": 1,
+            "byReason": {"not-json": 1, "object-missing": 1},
+            "rejectsUri": f"s3://{RESULTS}/{JOB}/rejects.jsonl",
+        }
+    )
+
+
+def test_handler_writes_validation_json_before_rejecting_a_manifest(s3, load_event, lambda_context):
+    put_manifest(s3, ["{oops"])
+
+    with pytest.raises(handler.ManifestRejected):
+        handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    written = read_json(s3, f"{JOB}/validation.json")
+    assert (written["lines"], written["accepted"], written["rejected"]) == (1, 0, 1)
+    assert written["rejectsUri"] == f"s3://{RESULTS}/{JOB}/rejects.jsonl"
 
 
 def test_handler_splits_into_chunks_within_the_job_limit(
