@@ -67,6 +67,7 @@ __all__ = [
     "Architecture",
     "Backend",
     "ConfigError",
+    "DataSource",
     "Example",
     "LabelStudioConfig",
     "Method",
@@ -519,6 +520,94 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+_BUCKET_NAME = r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
+_BUCKET = re.compile(rf"^(?:arn:aws[a-z\-]*:s3:::)?(?P<name>{_BUCKET_NAME})$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/[A-Za-z0-9\-]+$")
+_MAX_PREFIX = 1024
+
+
+class DataSource(BaseModel):
+    """A bucket, or part of one, where a stage's items live besides the intake bucket.
+
+    Items (the `source-ref` of manifest lines) may point here; every role that reads items
+    (the labeling-job role, the Validate function, the Label Studio start function) may then
+    `s3:GetObject` them and `kms:Decrypt` with the listed keys, and nothing more.
+
+    - `bucket`: the bucket's name (`data-lake`) or ARN (`arn:aws:s3:::data-lake`).
+    - `prefixes`: the key prefixes items live under (`images/`); empty means the whole bucket.
+      A grant covers `<prefix>*`, so end a prefix with `/` to confine it to a folder.
+    - `kms_key_arns`: the key ARNs (not aliases) of KMS keys the objects are encrypted with
+      (SSE-KMS); none for SSE-S3.
+
+    A bucket in another account must also let the stage's roles read it (its bucket policy,
+    and the key policies). Ground Truth's and A2I's worker pages load images from the bucket
+    in the workers' browsers, so it needs a CORS rule (README, "Configure a project").
+
+    Invalid values raise `ConfigError` naming the field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket: str
+    prefixes: tuple[str, ...] = ()
+    kms_key_arns: tuple[str, ...] = ()
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            bucket = data.get("bucket")
+            named = repr(bucket) if isinstance(bucket, str) else "<unnamed>"
+            raise ConfigError(f"invalid data source {named}: " + _problems(exc)) from None
+
+    @field_validator("bucket")
+    @classmethod
+    def _check_bucket(cls, bucket: str) -> str:
+        match = _BUCKET.fullmatch(bucket)
+        if match is None or ".." in bucket or re.fullmatch(r"[\d.]+", match["name"]):
+            raise ValueError(
+                f"{bucket!r} is neither a bucket name (3-63 lowercase letters, digits, dots "
+                "and hyphens) nor a bucket ARN (arn:aws:s3:::<name>)"
+            )
+        return bucket
+
+    @field_validator("prefixes")
+    @classmethod
+    def _check_prefixes(cls, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+        for i, prefix in enumerate(prefixes):
+            if not prefix or len(prefix) > _MAX_PREFIX:
+                raise ValueError(f"entry {i} must be 1 to {_MAX_PREFIX} characters")
+            if prefix.startswith("/"):
+                raise ValueError(f"entry {i} {prefix!r}: S3 keys do not start with '/'")
+            if "*" in prefix or "?" in prefix:
+                raise ValueError(
+                    f"entry {i} {prefix!r}: a prefix is literal; '*' and '?' would widen the "
+                    "grant as IAM wildcards"
+                )
+        repeated = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
+        if repeated:
+            raise ValueError(f"repeated: {repeated}")
+        return prefixes
+
+    @field_validator("kms_key_arns")
+    @classmethod
+    def _check_keys(cls, arns: tuple[str, ...]) -> tuple[str, ...]:
+        for i, arn in enumerate(arns):
+            if ":alias/" in arn:
+                raise ValueError(
+                    f"entry {i} {arn!r} is an alias; IAM grants name a key by its key ARN "
+                    "(arn:aws:kms:<region>:<account>:key/<id>)"
+                )
+            if not _KMS_KEY_ARN.fullmatch(arn):
+                raise ValueError(f"entry {i} {arn!r} is not a KMS key ARN")
+        return arns
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket's name, whether `bucket` gives its name or its ARN."""
+        return self.bucket.rsplit(":", 1)[-1]
+
+
 # Powertools for AWS Lambda (Python) 3.37.0 is layer version 40 of
 # AWSLambdaPowertoolsPythonV3-python312-{arm64,x86_64}. Each PyPI release publishes exactly one
 # layer version (3.1.0 -> 2, 3.2.0 -> 3, 3.4.0 -> 5, 3.4.1 -> 6, 3.23.0 -> 27, as stated in
@@ -556,6 +645,9 @@ class StageConfig:
         projects: The labeling projects served by this stage.
         label_studio: The stage's Label Studio, needed when a project's backend is
             "labelstudio".
+        data_sources: Buckets (or prefixes of them) outside the stack where the stage's
+            items live, with the KMS keys they are encrypted with. Items in the intake bucket
+            need no entry.
     """
 
     project: str = "labelflow"
@@ -571,6 +663,7 @@ class StageConfig:
     max_objects_per_job: int = 100_000
     projects: tuple[ProjectConfig, ...]
     label_studio: LabelStudioConfig | None = None
+    data_sources: tuple[DataSource, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(_NAME_PATTERN, self.project):
@@ -595,6 +688,7 @@ class StageConfig:
             raise ConfigError("max_objects_per_job must be from 1 to 100000")
         if not self.projects:
             raise ConfigError(f"stage {self.stage!r} defines no projects")
+        self._check_data_sources()
         staffed = [p.name for p in self.projects if p.has_workteam(self.workteam_arn)]
         if staffed and len(staffed) < len(self.projects):
             unstaffed = sorted({p.name for p in self.projects} - set(staffed))
@@ -625,6 +719,22 @@ class StageConfig:
                     f"label_studio: field 'certificate_arn' is in {certificate_region}; the "
                     f"load balancer needs a certificate in the stage's region {self.region}"
                 )
+
+    def _check_data_sources(self) -> None:
+        """One `DataSource` per bucket."""
+        for i, source in enumerate(self.data_sources):
+            if not isinstance(source, DataSource):
+                raise ConfigError(
+                    f"stage {self.stage!r}: field 'data_sources[{i}]' must be a DataSource, "
+                    f"got {type(source).__name__}"
+                )
+        names = [source.bucket_name for source in self.data_sources]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ConfigError(
+                f"stage {self.stage!r}: field 'data_sources' lists buckets {repeated} more "
+                "than once; give each bucket one DataSource with all its prefixes and keys"
+            )
 
     @property
     def runs_jobs(self) -> bool:

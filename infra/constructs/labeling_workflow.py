@@ -1,8 +1,9 @@
 """LabelingWorkflow: the job workflow state machine, its functions, tables, topic and rules.
 
 Creates:
-- `validate`: the Validate step's function (`validate_manifest`): it checks the manifest, writes
-  the clean manifest, rejects, counts and chunks under `jobs/<jobId>/` of results;
+- `validate`: the Validate step's function (`validate_manifest`): it checks the manifest and
+  the items it references (in intake or the stage's data sources, `DATA_SOURCES`), writes the
+  clean manifest, rejects, counts and chunks under `jobs/<jobId>/` of results;
 - `start_job`: the "Start labeling job" step's function (`start_labeling_job`), which creates
   one Ground Truth labeling job per manifest chunk and stores the step's task token;
 - `job_events`: the function that ends a "Start labeling job" wait when its job ends
@@ -148,6 +149,7 @@ class LabelingWorkflow(Construct):
         platform: FunctionPlatform,
         projects_setting: str,
         project_names: Sequence[str],
+        data_sources_setting: str,
         key: kms.IKey,
         intake_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
@@ -165,6 +167,8 @@ class LabelingWorkflow(Construct):
             raise ValueError("projects_setting must be the JSON object of project settings")
         if not project_names:
             raise ValueError("project_names must name the stage's projects")
+        if not data_sources_setting.startswith("["):
+            raise ValueError("data_sources_setting must be the JSON list of data sources")
         super().__init__(scope, id_)
         self.labeling_job_arns = [
             f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
@@ -224,6 +228,7 @@ class LabelingWorkflow(Construct):
             environment={
                 "RESULTS_BUCKET": results_bucket.bucket_name,
                 "MAX_OBJECTS_PER_JOB": str(max_objects_per_job),
+                "DATA_SOURCES": data_sources_setting,
             },
             timeout=Duration.minutes(15),
             memory_size=1769,

@@ -18,6 +18,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from infra.config import StageConfig, projects_setting
+from infra.constructs.data_sources import DataLocation, DataSources
 from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
 from infra.constructs.job_monitoring import JobMonitoring
 from infra.constructs.label_studio import LabelStudio
@@ -74,6 +75,7 @@ class LabelingStack(Stack):
 
     Attributes:
         storage: The key and buckets.
+        data_sources: The buckets outside the stack where items live, as declared.
         numeric_layer: The numpy/pillow layer shared by all functions.
         ground_truth: The pre-annotation and consolidation functions.
         labeling_job_role: The Ground Truth execution role.
@@ -117,6 +119,18 @@ class LabelingStack(Stack):
             artifacts_bucket=self.storage.artifacts,
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
+        self.data_sources = DataSources(
+            self,
+            "DataSources",
+            locations=[
+                DataLocation(
+                    bucket=source.bucket_name,
+                    prefixes=source.prefixes,
+                    kms_key_arns=source.kms_key_arns,
+                )
+                for source in config.data_sources
+            ],
+        )
         self.templates = WorkerTemplates(
             self, "WorkerTemplates", bucket=self.storage.artifacts, projects=config.projects
         )
@@ -141,6 +155,7 @@ class LabelingStack(Stack):
                 platform=platform,
                 projects_setting=projects_setting(config.projects, config.workteam_arn),
                 project_names=[p.name for p in config.projects],
+                data_sources_setting=self.data_sources.setting,
                 key=self.storage.key,
                 intake_bucket=self.storage.intake,
                 results_bucket=self.storage.results,
@@ -224,6 +239,8 @@ class LabelingStack(Stack):
     def _grant_labeling_job_role(self) -> None:
         """Ground Truth invokes both functions, reads items and templates, writes job output.
 
+        Items are read from intake and from the stage's data sources.
+
         Every S3 location a `CreateLabelingJob` request names is usable by this role: the
         chunk manifest and label-category file (results), the worker template
         (`UiTemplateS3Uri`, under `templates/` of artifacts, and nothing else there) and the
@@ -246,6 +263,7 @@ class LabelingStack(Stack):
         # Output encryption (OutputConfig.KmsKeyId) uses the same key.
         storage.key.grant_encrypt_decrypt(role)
         storage.key.grant(role, "kms:DescribeKey")
+        self.data_sources.grant_read(role)
         _acknowledge_wildcards(
             role,
             {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
@@ -301,8 +319,9 @@ class LabelingStack(Stack):
     def _grant_workflow(self, workflow: LabelingWorkflow) -> None:
         """What the workflow's functions read and write in the buckets, and the key they use.
 
-        Validate reads manifests (and checks the items they reference) in intake and writes
-        the clean manifest, rejects, counts and chunks under `jobs/` of results.
+        Validate reads manifests (and checks the items they reference) in intake, checks items
+        and reads the CORS rules of the stage's data sources, and writes the clean manifest,
+        rejects, counts and chunks under `jobs/` of results.
         StartLabelingJob passes the labeling-job role to SageMaker and writes each job's
         label-category file under `jobs/` of results. The intake trigger writes rejection
         records under `rejected/` of results. Publish reads the chunks' output manifests under
@@ -318,6 +337,8 @@ class LabelingStack(Stack):
         storage.intake.grant_read(validate)
         storage.results.grant_read(validate, "jobs/*")
         storage.results.grant_put(validate, "jobs/*")
+        self.data_sources.grant_read(workflow.validate.role)
+        self.data_sources.grant_cors_read(workflow.validate.role)
         start.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PassLabelingJobRole",
@@ -408,8 +429,8 @@ class LabelingStack(Stack):
         All three read chunk manifests and write each job's output under `jobs/` of results,
         read labeling configs under `templates/` and worker skill under `skills/` of
         artifacts and write batch skill there, and read the server's API-token and webhook
-        secrets. The start function also reads intake (the presigned image links carry its
-        permissions).
+        secrets. The start function also reads intake and the stage's data sources (the
+        presigned image links carry its permissions).
         """
         storage = self.storage
         for runtime in studio.functions:
@@ -423,6 +444,7 @@ class LabelingStack(Stack):
             server.token_secret.grant_read(function)
             server.webhook_secret.grant_read(function)
         storage.intake.grant_read(studio.start.function)
+        self.data_sources.grant_read(studio.start.role)
         findings = {
             _objects(storage.results, "jobs/*"): (
                 "Label Studio jobs read their chunk's manifest and write Ground Truth's output "

@@ -14,7 +14,7 @@ names the results folder; ``taskType`` is one of :data:`gt_contracts.TASK_TYPES`
 does not change what the job labels.
 
 Response (Validate's counts as :class:`job_contracts.steps.ValidationSummary` writes them,
-plus the clean manifest and the chunks)::
+plus the clean manifest, the chunks and the warnings)::
 
     {"manifest": "s3://labelflow-intake/<project>/<name>.jsonl",
      "lines": 1002, "accepted": 990, "rejected": 10, "blank": 2,
@@ -22,9 +22,10 @@ plus the clean manifest and the chunks)::
      "rejectsUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/rejects.jsonl",
      "cleanManifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/manifest.clean.jsonl",
      "chunks": [{"index": 0, "first": 0, "count": 990,
-                 "manifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/chunks/0.manifest"}]}
+                 "manifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/chunks/0.manifest"}],
+     "warnings": ["bucket 'data-lake': it has no CORS configuration, so ..."]}
 
-The counts (the response without ``cleanManifestUri`` and ``chunks``) are also
+The counts (the response without ``cleanManifestUri``, ``chunks`` and ``warnings``) are also
 written to ``jobs/<jobId>/validation.json`` (:attr:`job_contracts.layout.JobLayout.validation`),
 before the step returns or raises :class:`ManifestRejected`.
 
@@ -33,11 +34,20 @@ manifest's order; the rules, reasons and reject records are in :mod:`validate_ma
 ``rejects.jsonl`` lists the rejects of the line checks in line order, followed by those of the
 existence check (``object-missing``, ``object-forbidden``) in line order.
 
+Items may live in the manifest's bucket and in the stage's data sources (``DATA_SOURCES``,
+:mod:`validate_manifest.sources`). A ``source-ref`` outside them is rejected as
+``object-forbidden`` without an S3 call, with a detail naming the bucket (or prefix) to add to
+``StageConfig.data_sources``: the labeling job could not read it either. For Ground Truth jobs,
+every data-source bucket that holds accepted items is checked once per job for the CORS rule
+the worker pages need (``GetBucketCors``; the intake bucket has it by construction); each
+bucket that lacks it gets one entry in ``warnings`` and the job one warning log line.
+
 Errors: a malformed event raises ``ContractError``; a manifest with no line to label (every
 line rejected or blank, or no line at all) raises :class:`ManifestRejected` after the rejects
 file and the counts are written, with the rejects' URI in the message; S3 errors other than a
 missing or forbidden referenced object (throttling, a missing manifest) propagate as botocore
-``ClientError`` for the workflow to retry or fail on.
+``ClientError`` for the workflow to retry or fail on. A bucket whose CORS configuration cannot
+be read gets a warning, not an error.
 
 How memory stays bounded: the manifest is streamed once in 1 MiB chunks. Candidate clean
 lines, rejects and accepted ``source-ref`` URIs go to files in a temporary folder under
@@ -59,6 +69,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -81,6 +92,7 @@ from validate_manifest.logic import (
     validate_manifest,
 )
 from validate_manifest.settings import get_settings
+from validate_manifest.sources import ItemSources, cors_problem, cors_warning
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -116,12 +128,13 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     logger.append_keys(job_id=request.job_id, project=request.project)
     bucket, layout = settings.results_bucket, request.layout
+    sources = ItemSources(manifest_bucket=request.bucket, data_sources=settings.data_sources)
     with tempfile.TemporaryDirectory(prefix="validate-manifest-") as tmp:
         work = _Workspace(Path(tmp))
         summary = work.first_pass(_read_chunks(request), request.task_type)
-        unavailable = _check_objects(work.source_refs())
-        if unavailable:
-            summary = work.second_pass(unavailable, summary)
+        checked = _check_objects(work.source_refs(), sources)
+        if checked.unavailable:
+            summary = work.second_pass(checked.unavailable, summary, sources)
         _upload(work.clean, bucket, layout.clean_manifest)
         _upload(work.rejects, bucket, layout.rejects)
         counts = _counts(request, summary, s3_uri(bucket, layout.rejects))
@@ -132,12 +145,14 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 f"no line of {request.uri} can be labeled ({summary.rejected} rejected, "
                 f"{summary.blank} blank of {summary.lines}); see {counts.rejects_uri}"
             )
+        warnings = _cors_warnings(checked.data_buckets) if request.backend == "ground-truth" else []
         plan = plan_chunks(summary.accepted, settings.max_objects_per_job, request.task_type)
         chunks = _write_chunks(work, plan, bucket, layout)
     return {
         **counts.to_json(),
         "cleanManifestUri": s3_uri(bucket, layout.clean_manifest),
         "chunks": chunks,
+        "warnings": warnings,
     }
 
 
@@ -192,7 +207,9 @@ class _Workspace:
                 for position, line, uri in json.loads(batch):
                     yield SourceRef(position, line, uri)
 
-    def second_pass(self, unavailable: list[UnavailableObject], summary: Summary) -> Summary:
+    def second_pass(
+        self, unavailable: list[UnavailableObject], summary: Summary, sources: ItemSources
+    ) -> Summary:
         """Copy the candidates without the unavailable lines; append their rejects."""
         self.clean = self.folder / "clean.jsonl"
         with (
@@ -201,7 +218,7 @@ class _Workspace:
             self.rejects.open("ab") as rejects,
         ):
             summary = remove_unavailable(
-                candidates, unavailable, _FileSink(clean, rejects), summary
+                candidates, unavailable, _FileSink(clean, rejects), summary, sources
             )
         self.candidates.unlink()
         return summary
@@ -222,19 +239,38 @@ def _read_chunks(request: JobInput) -> Iterator[bytes]:
         body.close()
 
 
-def _check_objects(refs: Iterable[SourceRef]) -> list[UnavailableObject]:
-    """HEAD every referenced object from a bounded pool; the missing and forbidden ones."""
+@dataclass
+class _Checked:
+    """What the existence check found: the unavailable objects, and the data-source buckets
+    (buckets other than the manifest's) that the readable ones lie in."""
+
+    unavailable: list[UnavailableObject] = field(default_factory=list)
+    data_buckets: set[str] = field(default_factory=set)
+
+
+def _check_objects(refs: Iterable[SourceRef], sources: ItemSources) -> _Checked:
+    """HEAD every readable referenced object from a bounded pool.
+
+    A reference outside the job's item sources is forbidden without a call: the stage's roles
+    may not read it.
+    """
     s3 = _s3()  # created before the threads start
-    found: list[UnavailableObject] = []
+    checked = _Checked()
     with ThreadPoolExecutor(HEAD_CONCURRENCY, thread_name_prefix="head-object") as pool:
         pending: set[Future[UnavailableObject | None]] = set()
         for ref in refs:
+            if not sources.readable(ref.uri):
+                checked.unavailable.append(UnavailableObject(ref, "forbidden"))
+                continue
+            bucket = parse_s3_uri(ref.uri, field="source-ref")[0]
+            if bucket != sources.manifest_bucket:
+                checked.data_buckets.add(bucket)
             if len(pending) >= HEAD_QUEUE:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                found.extend(_results(done))
+                checked.unavailable.extend(_results(done))
             pending.add(pool.submit(_head, s3, ref))
-        found.extend(_results(wait(pending).done))
-    return found
+        checked.unavailable.extend(_results(wait(pending).done))
+    return checked
 
 
 def _results(done: Iterable[Future[UnavailableObject | None]]) -> Iterator[UnavailableObject]:
@@ -277,6 +313,34 @@ def _counts(request: JobInput, summary: Summary, rejects_uri: str) -> Validation
         by_reason=dict(sorted(summary.by_reason.items())),
         rejects_uri=rejects_uri,
     )
+
+
+def _cors_warnings(buckets: Iterable[str]) -> list[str]:
+    """One warning per bucket whose CORS rules fail Ground Truth's worker pages; logged once."""
+    warnings = []
+    for bucket in sorted(buckets):
+        problem = _cors_problem(bucket)
+        if problem is not None:
+            warnings.append(cors_warning(bucket, problem))
+    if warnings:
+        logger.warning(
+            "data buckets lack the worker pages' CORS rule", extra={"warnings": warnings}
+        )
+    return warnings
+
+
+def _cors_problem(bucket: str) -> str | None:
+    """What the bucket's CORS rules lack for worker pages (reading them may be refused)."""
+    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+
+    try:
+        rules = _s3().get_bucket_cors(Bucket=bucket).get("CORSRules", [])
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code != "NoSuchCORSConfiguration":
+            return f"its CORS configuration could not be read ({code})"
+        rules = []
+    return cors_problem(rules)
 
 
 def _write_chunks(

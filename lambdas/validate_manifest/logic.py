@@ -33,7 +33,9 @@ reason                   the line ...
 ``duplicate``            repeats the ``source-ref`` (same URI string) or the ``source`` (same
                          text) of an earlier accepted line; the first occurrence is kept
 ``object-missing``       has a ``source-ref`` whose object does not exist (second step)
-``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step)
+``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step): outside
+                         the manifest's bucket and the stage's data sources (the detail names
+                         the bucket or prefix to declare), or refused by S3
 ======================== =================================================================
 
 Decisions:
@@ -83,6 +85,7 @@ from hashlib import blake2b
 from typing import Any, Literal, NamedTuple, Protocol
 
 from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError, TaskType, parse_s3_uri
+from validate_manifest.sources import ItemSources
 
 __all__ = [
     "CONTENT_CHARS",
@@ -522,6 +525,7 @@ def remove_unavailable(
     unavailable: Iterable[UnavailableObject],
     sink: ValidationSink,
     summary: Summary,
+    sources: ItemSources | None = None,
 ) -> Summary:
     """The second step: drop the candidate lines whose ``source-ref`` object is unavailable.
 
@@ -532,6 +536,8 @@ def remove_unavailable(
         sink: receives the final clean lines and one reject per unavailable object (in
             manifest order); ``source_refs`` is not called.
         summary: the first step's counts.
+        sources: where the job's items may live; an ``object-forbidden`` reject then says
+            which bucket or prefix to declare (:meth:`ItemSources.unavailable_detail`).
 
     Returns:
         The final counts.
@@ -550,11 +556,12 @@ def remove_unavailable(
             continue
         reason = _STATUS_REASONS[item.status]
         by_reason[reason.value] = by_reason.get(reason.value, 0) + 1
-        detail = (
-            f"no object at {item.ref.uri}"
-            if item.status == "missing"
-            else f"the object at {item.ref.uri} cannot be read (access denied)"
-        )
+        if sources is not None:
+            detail = sources.unavailable_detail(item.ref.uri, item.status)
+        elif item.status == "missing":
+            detail = f"no object at {item.ref.uri}"
+        else:
+            detail = f"the object at {item.ref.uri} cannot be read (access denied)"
         sink.reject(Reject(item.ref.line, reason, detail, _content(line)))
     if batch:
         sink.clean(batch)

@@ -17,6 +17,7 @@ from infra.config import (
     POWERTOOLS_VERSION,
     STAGES,
     ConfigError,
+    DataSource,
     ProjectConfig,
     StageConfig,
     load_config,
@@ -348,3 +349,64 @@ def test_numeric_layer_pins_match_the_project_dependencies() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert pins == set(pyproject["project"]["dependencies"])
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("bucket", ["data-lake", "arn:aws:s3:::data-lake"])
+def test_a_data_source_names_its_bucket_by_name_or_arn(bucket: str) -> None:
+    source = DataSource(bucket=bucket, prefixes=("images/",), kms_key_arns=(KEY_ARN,))
+    assert source.bucket_name == "data-lake"
+    assert (source.prefixes, source.kms_key_arns) == (("images/",), (KEY_ARN,))
+
+
+def test_a_stage_has_no_data_sources_unless_it_declares_them() -> None:
+    assert StageConfig(stage="s", projects=TEST_PROJECTS).data_sources == ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"bucket": "Data_Lake"}, "bucket", "neither a bucket name"),
+        ({"bucket": "s3://data-lake"}, "bucket", "neither a bucket name"),
+        ({"bucket": "arn:aws:s3:::data-lake/images"}, "bucket", "nor a bucket ARN"),
+        ({"bucket": "10.0.0.1"}, "bucket", "neither a bucket name"),
+        ({"bucket": "data-lake", "prefixes": ("",)}, "prefixes", "1 to 1024 characters"),
+        ({"bucket": "data-lake", "prefixes": ("/images",)}, "prefixes", "do not start with"),
+        ({"bucket": "data-lake", "prefixes": ("img*",)}, "prefixes", "IAM wildcards"),
+        ({"bucket": "data-lake", "prefixes": ("a/", "a/")}, "prefixes", "repeated"),
+        (
+            {"bucket": "data-lake", "kms_key_arns": (KEY_ARN.replace("key/", "alias/"),)},
+            "kms_key_arns",
+            "is an alias",
+        ),
+        ({"bucket": "data-lake", "kms_key_arns": ("1234abcd",)}, "kms_key_arns", "not a KMS"),
+        ({"bucket": "data-lake", "region": "eu-west-1"}, "region", "Extra inputs"),
+    ],
+)
+def test_an_invalid_data_source_names_its_field(
+    fields: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match="invalid data source") as raised:
+        DataSource(**fields)
+    assert f"field '{field}'" in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_a_stage_gives_each_data_bucket_one_source() -> None:
+    sources = (
+        DataSource(bucket="data-lake", prefixes=("a/",)),
+        DataSource(bucket="arn:aws:s3:::data-lake", prefixes=("b/",)),
+    )
+    with pytest.raises(ConfigError, match=r"stage 's': field 'data_sources' lists buckets"):
+        StageConfig(stage="s", projects=TEST_PROJECTS, data_sources=sources)
+
+
+def test_a_stage_refuses_a_data_source_that_is_not_one() -> None:
+    with pytest.raises(ConfigError, match=r"field 'data_sources\[0\]' must be a DataSource"):
+        StageConfig(
+            stage="s",
+            projects=TEST_PROJECTS,
+            data_sources=({"bucket": "data-lake"},),  # type: ignore[arg-type]
+        )

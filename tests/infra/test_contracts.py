@@ -30,7 +30,7 @@ PLATFORM_VARIABLES = {"POWERTOOLS_SERVICE_NAME"}
 DOCUMENTED_VARIABLES = {
     "pre_annotation": {"LABELFLOW_PROJECTS"},
     "post_annotation": {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET"},
-    "validate_manifest": {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB"},
+    "validate_manifest": {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB", "DATA_SOURCES"},
     "start_labeling_job": {
         "LABELFLOW_PROJECTS",
         "RESULTS_BUCKET",

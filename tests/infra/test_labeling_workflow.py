@@ -50,8 +50,11 @@ def test_workflow_has_its_three_functions(functions: dict[str, Any]) -> None:
     assert set(functions[VALIDATE]["Environment"]["Variables"]) == {
         "RESULTS_BUCKET",
         "MAX_OBJECTS_PER_JOB",
+        "DATA_SOURCES",
         "POWERTOOLS_SERVICE_NAME",
     }
+    # The test stage declares no data sources: items live in intake only.
+    assert functions[VALIDATE]["Environment"]["Variables"]["DATA_SOURCES"] == "[]"
     assert set(functions[EVENTS]["Environment"]["Variables"]) == {
         "TOKENS_TABLE",
         "POWERTOOLS_SERVICE_NAME",
