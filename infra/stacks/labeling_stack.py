@@ -1,8 +1,10 @@
 """LabelingStack: one LabelFlow stage, composed from its constructs.
 
 The stack turns the stage configuration into construct arguments, wires the permissions between
-constructs (the only place cross-construct grants are made) and publishes the names and ARNs
-that operators and the CLI need as stack outputs.
+constructs (the only place cross-construct grants are made: the buckets and the key, the
+labeling-job role, the stage's data sources, the Label Studio secrets) and publishes the names
+and ARNs that operators and the CLI need as stack outputs. What a construct's functions do with
+the construct's own resources, the construct grants itself.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ _CONSOLIDATED_OUTPUT = "*annotations/consolidated-annotation/output/*"
 
 
 class LabelingStack(Stack):
-    """Storage, the Ground Truth functions and the labeling-job role of one stage.
+    """One stage: storage, the Ground Truth functions and role, the job workflow, Label Studio.
 
     Attributes:
         storage: The key and buckets.
@@ -79,8 +81,11 @@ class LabelingStack(Stack):
         numeric_layer: The numpy/pillow layer shared by all functions.
         ground_truth: The pre-annotation and consolidation functions.
         labeling_job_role: The Ground Truth execution role.
+        templates: The rendered worker templates in the artifacts bucket.
+        label_studio: The stage's Label Studio server, or None when no project uses it.
         workflow: The job workflow, or None when the stage's projects have no work team (their
             labeling jobs need one).
+        monitoring: Alarms, the reconciliation sweep and the dead-letter queue of the workflow.
     """
 
     def __init__(
