@@ -96,7 +96,7 @@ JOB_FAILURE_ERRORS = ("LabelingJobFailed", "LabelingJobStopped")
 #: SageMaker and DynamoDB throttling as `Throttled` (start_labeling_job.handler).
 JOB_START_RETRY_ERRORS = ("Throttled",)
 #: Errors of the Label Studio start function worth retrying with back-off: the server cannot
-#: be reached or answers 5xx (labelstudio_backend.start).
+#: be reached after the client's own retries (labelstudio_backend.start).
 LABEL_STUDIO_RETRY_ERRORS = ("LabelStudioUnavailable",)
 
 # Errors of the Lambda service itself (not of the function's code), worth retrying.
