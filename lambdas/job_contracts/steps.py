@@ -308,6 +308,22 @@ class ValidationSummary:
             updates["rejectsUri"] = {"S": self.rejects_uri}
         return updates
 
+    def set_clauses(
+        self, extra: Mapping[str, dict[str, Any]] | None = None
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """:meth:`item_updates` (and ``extra``) as ``UpdateItem`` SET clauses.
+
+        Returns:
+            ``", #v_lines = :v_lines, ..."`` to append to a ``SET`` expression, and the
+            attribute names and values it uses (every name through a placeholder: ``lines``
+            is a DynamoDB reserved word).
+        """
+        updates = {**self.item_updates(), **(extra or {})}
+        clause = "".join(f", #v_{name} = :v_{name}" for name in updates)
+        names = {f"#v_{name}": name for name in updates}
+        values = {f":v_{name}": value for name, value in updates.items()}
+        return clause, names, values
+
     def to_json(self) -> dict[str, Any]:
         return {
             "manifest": self.manifest,

@@ -266,18 +266,20 @@ def _announce(
         ":audit": {"S": summary["audit"]["uri"]},
         ":cost": _attribute(summary["cost"]),
     }
+    names = {"#status": "status", "#items": "items", "#cost": "cost"}
     if validation is not None:
-        updates = validation.item_updates()
-        if summary.get("rejectsUri"):
-            updates["rejectsUri"] = {"S": summary["rejectsUri"]}
-        for name, value in updates.items():
-            update += f", {name} = :{name}"
-            values[f":{name}"] = value
+        rejects = summary.get("rejectsUri")
+        clause, more_names, more_values = validation.set_clauses(
+            {"rejectsUri": {"S": rejects}} if rejects else None
+        )
+        update += clause
+        names.update(more_names)
+        values.update(more_values)
     client("dynamodb").update_item(
         TableName=settings.jobs_table,
         Key={"jobId": {"S": summary["jobId"]}},
         UpdateExpression=update,
-        ExpressionAttributeNames={"#status": "status", "#items": "items", "#cost": "cost"},
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
     )
     notify(

@@ -63,14 +63,17 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ":finished": {"S": record["finishedAt"]},
     }
     update = "SET #status = :status, #error = :error, reason = :reason, finishedAt = :finished"
-    for name, value in (validation.item_updates() if validation else {}).items():
-        update += f", {name} = :{name}"
-        values[f":{name}"] = value
+    names = {"#status": "status", "#error": "error"}
+    if validation is not None:
+        clause, more_names, more_values = validation.set_clauses()
+        update += clause
+        names.update(more_names)
+        values.update(more_values)
     client("dynamodb").update_item(
         TableName=settings.jobs_table,
         Key={"jobId": {"S": request.job_id}},
         UpdateExpression=update,
-        ExpressionAttributeNames={"#status": "status", "#error": "error"},
+        ExpressionAttributeNames=names,
         ExpressionAttributeValues=values,
     )
     notify(

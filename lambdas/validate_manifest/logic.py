@@ -33,7 +33,9 @@ reason                   the line ...
 ``duplicate``            repeats the ``source-ref`` (same URI string) or the ``source`` (same
                          text) of an earlier accepted line; the first occurrence is kept
 ``object-missing``       has a ``source-ref`` whose object does not exist (second step)
-``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step)
+``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step): outside
+                         the manifest's bucket and the stage's data sources (the detail names
+                         the bucket or prefix to declare), or refused by S3
 ======================== =================================================================
 
 Decisions:
@@ -82,12 +84,12 @@ from enum import StrEnum
 from hashlib import blake2b
 from typing import Any, Literal, NamedTuple, Protocol
 
-from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError, TaskType, parse_s3_uri, s3_uri
+from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError, TaskType, parse_s3_uri
+from validate_manifest.sources import ItemSources
 
 __all__ = [
     "CONTENT_CHARS",
     "DEFAULT_MAX_OBJECTS_PER_JOB",
-    "MANIFEST_SUFFIXES",
     "MAX_ATTRIBUTE_CHARS",
     "MAX_LINE_CHARS",
     "SEMANTIC_SEGMENTATION_MAX_OBJECTS",
@@ -97,11 +99,9 @@ __all__ = [
     "ObjectStatus",
     "Reason",
     "Reject",
-    "ResultKeys",
     "SourceRef",
     "Summary",
     "UnavailableObject",
-    "ValidateRequest",
     "ValidationSink",
     "job_object_limit",
     "plan_chunks",
@@ -114,7 +114,6 @@ MAX_ATTRIBUTE_CHARS = 20_000
 CONTENT_CHARS = 200
 DEFAULT_MAX_OBJECTS_PER_JOB = 100_000
 SEMANTIC_SEGMENTATION_MAX_OBJECTS = 20_000
-MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 
 # A UTF-8 character takes at most 4 bytes, plus one byte for a "\r" before the "\n".
 _MAX_LINE_BYTES = 4 * MAX_LINE_CHARS + 1
@@ -140,7 +139,6 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 # matches and two Python calls per line, more than the scan itself costs on a short line.
 # (JSONDecoder sets it as ``self.scan_once``; the stubs do not declare the attribute.)
 _scan_json: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 
 
 class Reason(StrEnum):
@@ -527,6 +525,7 @@ def remove_unavailable(
     unavailable: Iterable[UnavailableObject],
     sink: ValidationSink,
     summary: Summary,
+    sources: ItemSources | None = None,
 ) -> Summary:
     """The second step: drop the candidate lines whose ``source-ref`` object is unavailable.
 
@@ -537,6 +536,8 @@ def remove_unavailable(
         sink: receives the final clean lines and one reject per unavailable object (in
             manifest order); ``source_refs`` is not called.
         summary: the first step's counts.
+        sources: where the job's items may live; an ``object-forbidden`` reject then says
+            which bucket or prefix to declare (:meth:`ItemSources.unavailable_detail`).
 
     Returns:
         The final counts.
@@ -555,11 +556,12 @@ def remove_unavailable(
             continue
         reason = _STATUS_REASONS[item.status]
         by_reason[reason.value] = by_reason.get(reason.value, 0) + 1
-        detail = (
-            f"no object at {item.ref.uri}"
-            if item.status == "missing"
-            else f"the object at {item.ref.uri} cannot be read (access denied)"
-        )
+        if sources is not None:
+            detail = sources.unavailable_detail(item.ref.uri, item.status)
+        elif item.status == "missing":
+            detail = f"no object at {item.ref.uri}"
+        else:
+            detail = f"the object at {item.ref.uri} cannot be read (access denied)"
         sink.reject(Reject(item.ref.line, reason, detail, _content(line)))
     if batch:
         sink.clean(batch)
@@ -630,84 +632,3 @@ def plan_chunks(
         plan.append(ChunkRange(index, first, count))
         first += count
     return plan
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResultKeys:
-    """Where one job's validation results go in the results bucket."""
-
-    job_id: str
-
-    @property
-    def clean(self) -> str:
-        """``jobs/<jobId>/manifest.clean.jsonl``."""
-        return f"jobs/{self.job_id}/manifest.clean.jsonl"
-
-    @property
-    def rejects(self) -> str:
-        """``jobs/<jobId>/rejects.jsonl``."""
-        return f"jobs/{self.job_id}/rejects.jsonl"
-
-    def chunk(self, index: int) -> str:
-        """``jobs/<jobId>/chunks/<index>.manifest``."""
-        return f"jobs/{self.job_id}/chunks/{index}.manifest"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ValidateRequest:
-    """The Validate step's event (see :mod:`validate_manifest.handler`)."""
-
-    bucket: str
-    key: str
-    version_id: str | None
-    project: str
-    job_id: str
-    task_type: TaskType
-
-    @property
-    def uri(self) -> str:
-        """``s3://bucket/key`` of the manifest."""
-        return s3_uri(self.bucket, self.key)
-
-    @property
-    def result_keys(self) -> ResultKeys:
-        """Where this job's results go."""
-        return ResultKeys(job_id=self.job_id)
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> ValidateRequest:
-        """Parse and check the event.
-
-        Raises:
-            ContractError: a missing or invalid field, named in the message.
-        """
-        fields: dict[str, str] = {}
-        for name in ("bucket", "key", "project", "jobId", "taskType"):
-            value = event.get(name)
-            if not isinstance(value, str) or not value:
-                raise ContractError(f"{name} must be a non-empty string, got {value!r}")
-            fields[name] = value
-        version_id = event.get("versionId")
-        if version_id is not None and (not isinstance(version_id, str) or not version_id):
-            raise ContractError(f"versionId must be a non-empty string, got {version_id!r}")
-        bucket, key = parse_s3_uri(s3_uri(fields["bucket"], fields["key"]), field="bucket/key")
-        project, task_type, job_id = fields["project"], fields["taskType"], fields["jobId"]
-        if not key.startswith(f"{project}/"):
-            raise ContractError(f"key {key!r} is not under the project's prefix {project + '/'!r}")
-        if not key.endswith(MANIFEST_SUFFIXES):
-            raise ContractError(f"key {key!r} must end with .jsonl or .manifest")
-        if not _JOB_ID.match(job_id):
-            raise ContractError(
-                f"jobId {job_id!r} must be 1-128 letters, digits, '.', '_' or '-', "
-                "starting with a letter or digit"
-            )
-        if task_type not in TASK_TYPES:
-            raise ContractError(f"taskType {task_type!r} is not one of {', '.join(TASK_TYPES)}")
-        return cls(
-            bucket=bucket,
-            key=key,
-            version_id=version_id,
-            project=project,
-            job_id=job_id,
-            task_type=task_type,
-        )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError
+from job_contracts.steps import JobInput
 from validate_manifest.logic import (
     MAX_ATTRIBUTE_CHARS,
     MAX_LINE_CHARS,
@@ -18,7 +19,6 @@ from validate_manifest.logic import (
     SourceRef,
     Summary,
     UnavailableObject,
-    ValidateRequest,
     plan_chunks,
     remove_unavailable,
     validate_manifest,
@@ -623,7 +623,7 @@ def test_plan_chunks_rejects_invalid_arguments(accepted, limit, message):
         plan_chunks(accepted, limit)
 
 
-# --- the event --------------------------------------------------------------------------------
+# --- the event: the job's input (job_contracts.steps.JobInput) --------------------------------
 
 EVENT = {
     "bucket": "labelflow-intake",
@@ -634,8 +634,8 @@ EVENT = {
 }
 
 
-def test_validate_request_reads_the_event():
-    request = ValidateRequest.from_event({**EVENT, "versionId": "v-42"})
+def test_validate_event_reads_the_job_input():
+    request = JobInput.from_event({**EVENT, "versionId": "v-42"})
 
     assert (request.bucket, request.key, request.version_id) == (
         "labelflow-intake",
@@ -648,18 +648,20 @@ def test_validate_request_reads_the_event():
         "bounding-box",
     )
     assert request.uri == "s3://labelflow-intake/pets/2024-05/batch-1.jsonl"
+    assert (request.workforce, request.backend) == (None, "ground-truth")
 
 
-def test_validate_request_version_is_optional():
-    assert ValidateRequest.from_event(EVENT).version_id is None
+def test_validate_event_version_is_optional():
+    assert JobInput.from_event(EVENT).version_id is None
 
 
-def test_validate_request_result_keys_are_under_the_job():
-    keys = ValidateRequest.from_event(EVENT).result_keys
+def test_validate_event_result_keys_are_under_the_job():
+    layout = JobInput.from_event(EVENT).layout
 
-    assert (keys.clean, keys.rejects, keys.chunk(3)) == (
+    assert (layout.clean_manifest, layout.rejects, layout.validation, layout.chunk(3)) == (
         "jobs/pets-2024-05-batch-1/manifest.clean.jsonl",
         "jobs/pets-2024-05-batch-1/rejects.jsonl",
+        "jobs/pets-2024-05-batch-1/validation.json",
         "jobs/pets-2024-05-batch-1/chunks/3.manifest",
     )
 
@@ -669,21 +671,22 @@ def test_validate_request_result_keys_are_under_the_job():
     [
         ({"bucket": None}, "bucket must be a non-empty string"),
         ({"jobId": ""}, "jobId must be a non-empty string"),
-        ({"taskType": 3}, "taskType must be a non-empty string"),
+        ({"taskType": 3}, "taskType 3 is not one of"),
         ({"versionId": ""}, "versionId must be a non-empty string"),
         ({"bucket": "a"}, "invalid bucket name"),
         ({"key": "other/batch-1.jsonl"}, "is not under the project's prefix 'pets/'"),
         ({"key": "pets/batch-1.csv"}, "must end with .jsonl or .manifest"),
-        ({"jobId": "../x"}, "jobId '../x' must be 1-128 letters"),
+        ({"jobId": "../x"}, "jobId must be 1-128 letters, digits, '.', '_' or '-'.*'../x'"),
         ({"taskType": "boxes"}, "taskType 'boxes' is not one of"),
+        ({"backend": "mturk"}, "backend 'mturk' is not one of"),
     ],
 )
-def test_validate_request_rejects_a_malformed_event(change, message):
+def test_validate_event_rejects_a_malformed_event(change, message):
     with pytest.raises(ContractError, match=message):
-        ValidateRequest.from_event({**EVENT, **change})
+        JobInput.from_event({**EVENT, **change})
 
 
-def test_validate_request_accepts_a_manifest_suffix():
+def test_validate_event_accepts_a_manifest_suffix():
     key = "pets/batch-1.manifest"
 
-    assert ValidateRequest.from_event({**EVENT, "key": key}).key == key
+    assert JobInput.from_event({**EVENT, "key": key}).key == key
