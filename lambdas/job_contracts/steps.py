@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from gt_contracts import TASK_TYPES, ContractError, TaskType, parse_s3_uri, s3_uri
+from gt_contracts.project_schema import BACKENDS, WORKFORCE_KINDS, WorkforceKind
 from job_contracts.ids import MANIFEST_SUFFIXES, check_job_id
 from job_contracts.layout import JobLayout
 
@@ -49,9 +50,8 @@ __all__ = [
     "WorkforceType",
 ]
 
-WorkforceType = Literal["private", "vendor", "public"]
-WORKFORCE_TYPES: frozenset[str] = frozenset(get_args(WorkforceType))
-_BACKENDS = ("ground-truth", "labelstudio")
+WorkforceType = WorkforceKind
+WORKFORCE_TYPES: frozenset[str] = frozenset(WORKFORCE_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +144,8 @@ class JobInput:
         if not key.endswith(MANIFEST_SUFFIXES):
             raise ContractError(f"key {key!r} must end with .jsonl or .manifest")
         backend = event.get("backend", "ground-truth")
-        if backend not in _BACKENDS:
-            raise ContractError(f"backend {backend!r} is not one of {list(_BACKENDS)}")
+        if backend not in BACKENDS:
+            raise ContractError(f"backend {backend!r} is not one of {list(BACKENDS)}")
         return cls(
             bucket=bucket,
             key=key,
