@@ -240,7 +240,8 @@ class ChunkResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValidationSummary:
-    """What Validate counted: lines read, accepted, rejected (by reason), blank.
+    """What Validate counted: lines read, accepted, rejected (by reason), blank, and how many
+    accepted lines repeat an earlier line's source (each is labeled).
 
     Written to ``jobs/<jobId>/validation.json`` (:attr:`JobLayout.validation`) and returned
     by the Validate step; Publish and record-failure pass it on to every summary a user sees.
@@ -253,6 +254,7 @@ class ValidationSummary:
     blank: int = 0
     by_reason: Mapping[str, int] | None = None
     rejects_uri: str | None = None
+    repeated: int = 0
 
     @classmethod
     def from_json(cls, raw: object, *, field: str = "validation") -> ValidationSummary | None:
@@ -266,7 +268,7 @@ class ValidationSummary:
         if not isinstance(raw, Mapping):
             raise ContractError(f"{field} must be an object")
         counts = {}
-        for name in ("lines", "accepted", "rejected", "blank"):
+        for name in ("lines", "accepted", "rejected", "blank", "repeated"):
             value = raw.get(name, 0)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ContractError(f"{field}.{name} must be a non-negative integer: {value!r}")
@@ -299,6 +301,7 @@ class ValidationSummary:
                 ("accepted", self.accepted),
                 ("rejected", self.rejected),
                 ("blank", self.blank),
+                ("repeated", self.repeated),
             )
         }
         updates["rejectedByReason"] = {
@@ -333,6 +336,7 @@ class ValidationSummary:
             "blank": self.blank,
             "byReason": dict(self.by_reason or {}),
             "rejectsUri": self.rejects_uri,
+            "repeated": self.repeated,
         }
 
 

@@ -177,7 +177,7 @@ class _FileSink:
     def source_refs(self, refs: list[SourceRef]) -> None:
         if self._refs is None:
             raise RuntimeError("source-refs arrive in the first step only")
-        # One JSON array of [position, line, uri] per batch: one C-level dumps call.
+        # One JSON array of [position, line, uri, first] per batch: one C-level dumps call.
         self._refs.write(json.dumps(refs).encode() + b"\n")
 
 
@@ -204,8 +204,8 @@ class _Workspace:
         """The accepted source-refs, read back one at a time."""
         with self.refs.open("rb") as refs:
             for batch in refs:
-                for position, line, uri in json.loads(batch):
-                    yield SourceRef(position, line, uri)
+                for position, line, uri, first in json.loads(batch):
+                    yield SourceRef(position, line, uri, first)
 
     def second_pass(
         self, unavailable: list[UnavailableObject], summary: Summary, sources: ItemSources
@@ -249,16 +249,20 @@ class _Checked:
 
 
 def _check_objects(refs: Iterable[SourceRef], sources: ItemSources) -> _Checked:
-    """HEAD every readable referenced object from a bounded pool.
+    """HEAD every readable referenced object once, from a bounded pool.
 
     A reference outside the job's item sources is forbidden without a call: the stage's roles
-    may not read it.
+    may not read it. A repeated reference shares the result of its first occurrence.
     """
     s3 = _s3()  # created before the threads start
     checked = _Checked()
+    repeats: dict[int, list[SourceRef]] = {}
     with ThreadPoolExecutor(HEAD_CONCURRENCY, thread_name_prefix="head-object") as pool:
         pending: set[Future[UnavailableObject | None]] = set()
         for ref in refs:
+            if ref.first != ref.position:
+                repeats.setdefault(ref.first, []).append(ref)
+                continue
             if not sources.readable(ref.uri):
                 checked.unavailable.append(UnavailableObject(ref, "forbidden"))
                 continue
@@ -270,6 +274,11 @@ def _check_objects(refs: Iterable[SourceRef], sources: ItemSources) -> _Checked:
                 checked.unavailable.extend(_results(done))
             pending.add(pool.submit(_head, s3, ref))
         checked.unavailable.extend(_results(wait(pending).done))
+    checked.unavailable.extend(
+        UnavailableObject(repeat, item.status)
+        for item in list(checked.unavailable)
+        for repeat in repeats.get(item.ref.position, ())
+    )
     return checked
 
 
@@ -312,6 +321,7 @@ def _counts(request: JobInput, summary: Summary, rejects_uri: str) -> Validation
         blank=summary.blank,
         by_reason=dict(sorted(summary.by_reason.items())),
         rejects_uri=rejects_uri,
+        repeated=summary.repeated,
     )
 
 

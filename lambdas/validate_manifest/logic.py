@@ -5,7 +5,7 @@ file read in blocks). Chunk boundaries may fall anywhere, including inside a lin
 multi-byte character: lines are cut on ``\\n`` bytes before anything is decoded, and no byte
 of a multi-byte UTF-8 character can be ``\\n``. Memory stays bounded: at most one chunk plus one
 unfinished line is held (an unfinished line longer than any valid line stops being buffered),
-plus one 16-byte digest per accepted line for duplicate detection.
+plus one 16-byte digest per distinct accepted source, to find repeated sources.
 
 Rules, checked in this order; the first that fails is the line's one reason (:class:`Reason`):
 
@@ -30,8 +30,6 @@ reason                   the line ...
                          ``source-ref``; ``free-text`` and ``numeric`` take either
 ``attribute-too-long``   has an attribute whose value, serialized as compact JSON
                          (``ensure_ascii=False``), exceeds 20,000 characters
-``duplicate``            repeats the ``source-ref`` (same URI string) or the ``source`` (same
-                         text) of an earlier accepted line; the first occurrence is kept
 ``object-missing``       has a ``source-ref`` whose object does not exist (second step)
 ``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step): outside
                          the manifest's bucket and the stage's data sources (the detail names
@@ -48,22 +46,24 @@ Decisions:
 * **Clean lines are written verbatim**: the line's own bytes without its line ending, followed
   by ``\\n``. Attribute order, spacing and number spelling are the submitter's; only ``\\r\\n``
   becomes ``\\n``.
-* **Duplicates** are found by a 16-byte BLAKE2b digest of the value (``source-ref`` URIs and
-  ``source`` texts in separate tables, so a text equal to a URI is no duplicate). Holding
-  digests instead of values keeps memory at about 150 bytes per accepted line whatever the
-  length of the texts (see ``benchmarks/validation``); a false duplicate would need a 128-bit
-  collision. Two URIs that name the same object differently (``s3://b/k`` and ``s3://b//k``)
-  are not duplicates. Duplicates are decided in the first step, so a repeat of a line whose
-  object turns out to be missing is still reported as ``duplicate`` (naming the first line,
-  itself rejected as ``object-missing``).
+* **Repeated sources are kept**: every line is a data object, as in Ground Truth, so a line
+  repeating the ``source-ref`` (same URI string) or the ``source`` (same text) of an earlier
+  accepted line is accepted too, and counted (:attr:`Summary.repeated`) so the submitter can
+  see it. Repeats are found by a 16-byte BLAKE2b digest of the value (``source-ref`` URIs and
+  ``source`` texts in separate tables, so a text equal to a URI is no repeat). Holding digests
+  instead of values keeps memory at about 150 bytes per distinct source whatever the length of
+  the texts (see ``benchmarks/validation``). Two URIs that name the same object differently
+  (``s3://b/k`` and ``s3://b//k``) are not repeats. A repeated ``source-ref`` names the
+  position of its first occurrence (:attr:`SourceRef.first`), so the existence check asks S3
+  once per object and every line of a missing object is rejected.
 * **Rejects** are ``{"line", "reason", "detail", "content"}``: ``reason`` is a :class:`Reason`
   value (a closed set, so :class:`Summary` can count by reason), ``detail`` says precisely
-  what is wrong (which attribute, how long, the duplicated line), ``content`` is the first 200
+  what is wrong (which attribute, how long), ``content`` is the first 200
   characters of the line (undecodable bytes shown as U+FFFD).
 
 Existence of referenced objects is a second step, because checking needs I/O: the validator
-hands every accepted ``source-ref`` to the sink as a :class:`SourceRef` (they are distinct,
-since duplicates are rejected), the caller checks them, and :func:`remove_unavailable` re-reads
+hands every accepted ``source-ref`` to the sink as a :class:`SourceRef`, the caller checks
+each distinct object once, and :func:`remove_unavailable` re-reads
 the accepted lines and turns the unavailable ones into rejects. The accepted lines of the first
 step are therefore only *candidates*; the clean manifest is final after the second step (or
 right away when every object exists).
@@ -155,7 +155,6 @@ class Reason(StrEnum):
     INVALID_SOURCE = "invalid-source"
     WRONG_SOURCE_FOR_TASK = "wrong-source-for-task"
     ATTRIBUTE_TOO_LONG = "attribute-too-long"
-    DUPLICATE = "duplicate"
     OBJECT_MISSING = "object-missing"
     OBJECT_FORBIDDEN = "object-forbidden"
 
@@ -194,11 +193,14 @@ class Reject:
 
 
 class SourceRef(NamedTuple):
-    """An accepted ``source-ref``: ``position`` is the 0-based position among accepted lines."""
+    """An accepted ``source-ref``: ``position`` is the 0-based position among accepted lines;
+    ``first`` the position of the first accepted line with the same URI (``position`` itself
+    for a first occurrence)."""
 
     position: int
     line: int
     uri: str
+    first: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,22 +213,28 @@ class UnavailableObject:
 
 @dataclass(frozen=True, kw_only=True)
 class Summary:
-    """Counts over the whole manifest: ``lines == accepted + rejected + blank``."""
+    """Counts over the whole manifest: ``lines == accepted + rejected + blank``.
+
+    ``repeated`` counts the lines of the first step whose source an earlier accepted line has
+    (each is a data object of its own).
+    """
 
     lines: int
     accepted: int
     rejected: int
     blank: int
     by_reason: Mapping[str, int] = field(default_factory=dict)
+    repeated: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """``{"lines", "accepted", "rejected", "blank", "byReason"}``."""
+        """``{"lines", "accepted", "rejected", "blank", "byReason", "repeated"}``."""
         return {
             "lines": self.lines,
             "accepted": self.accepted,
             "rejected": self.rejected,
             "blank": self.blank,
             "byReason": dict(sorted(self.by_reason.items())),
+            "repeated": self.repeated,
         }
 
 
@@ -243,8 +251,10 @@ class ValidationSink(Protocol):
         """The ``source-ref`` of accepted lines, for the existence check."""
 
 
-# SourceRef((index, line, uri)) without the Python-level __new__ of a NamedTuple.
-_new_ref: Callable[[tuple[int, int, str]], SourceRef] = functools.partial(tuple.__new__, SourceRef)
+# SourceRef((index, line, uri, first)) without the Python-level __new__ of a NamedTuple.
+_new_ref: Callable[[tuple[int, int, str, int]], SourceRef] = functools.partial(
+    tuple.__new__, SourceRef
+)
 
 
 def _content(raw: bytes) -> str:
@@ -282,6 +292,7 @@ class ManifestValidator:
         self._line = 0
         self._accepted = 0
         self._blank = 0
+        self._repeated = 0
         self._by_reason: dict[str, int] = {}
         self._seen_refs: dict[bytes, int] = {}
         self._seen_texts: dict[bytes, int] = {}
@@ -325,6 +336,7 @@ class ManifestValidator:
             rejected=rejected,
             blank=self._blank,
             by_reason=dict(self._by_reason),
+            repeated=self._repeated,
         )
 
     def _reject(self, line: int, reason: Reason, detail: str, raw: bytes) -> None:
@@ -400,17 +412,15 @@ class ManifestValidator:
             uri = obj.get("source-ref")
             if uri is not None:
                 digest = blake2b(uri.encode(), digest_size=_DIGEST_BYTES).digest()
-                first = seen_refs.setdefault(digest, line)
+                first = seen_refs.setdefault(digest, accepted)
+                repeated = first != accepted
+                refs.append(_new_ref((accepted, line, uri, first)))
             else:
                 value = obj["source"].encode("utf-8", "surrogatepass")  # "\\ud800" is JSON
                 digest = blake2b(value, digest_size=_DIGEST_BYTES).digest()
-                first = seen_texts.setdefault(digest, line)
-            if first != line:
-                key = "source-ref" if uri is not None else "source"
-                self._reject(line, Reason.DUPLICATE, f"same {key} as line {first}", raw)
-                continue
-            if uri is not None:
-                refs.append(_new_ref((accepted, line, uri)))
+                repeated = seen_texts.setdefault(digest, line) != line
+            if repeated:
+                self._repeated += 1
             clean.append(raw)
             accepted += 1
         self._line = line
@@ -571,6 +581,7 @@ def remove_unavailable(
         rejected=summary.rejected + len(by_index),
         blank=summary.blank,
         by_reason=by_reason,
+        repeated=summary.repeated,
     )
 
 

@@ -292,6 +292,7 @@ VALIDATION = {
     "blank": 1,
     "byReason": {"not-json": 1, "object-missing": 1, "wrong-source-kind": 1},
     "rejectsUri": "s3://results/jobs/j/rejects.jsonl",
+    "repeated": 0,
 }
 
 
@@ -304,9 +305,8 @@ def test_publish_states_what_validation_rejected_everywhere_a_user_looks(
     s3.put_object(Bucket="results", Key="jobs/j/rejects.jsonl", Body=rejects)
     queue = _subscribe(aws["TOPIC_ARN"])
 
-    summary = publish_handler.lambda_handler(  # type: ignore[arg-type]
-        {**publish_event(), "validation": VALIDATION}, Context()
-    )
+    event = {**publish_event(), "validation": VALIDATION}
+    summary = publish_handler.lambda_handler(event, Context())  # type: ignore[arg-type]
 
     assert summary["validation"] == VALIDATION
     assert summary["rejectsUri"] == "s3://results/jobs/j/output/rejects.jsonl"

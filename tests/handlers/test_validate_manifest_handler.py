@@ -100,6 +100,7 @@ def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lam
         "rejected": 2,
         "blank": 1,
         "byReason": {"not-an-object": 1, "not-json": 1},
+        "repeated": 0,
         "cleanManifestUri": f"s3://{RESULTS}/{JOB}/manifest.clean.jsonl",
         "rejectsUri": f"s3://{RESULTS}/{JOB}/rejects.jsonl",
         "chunks": [
@@ -121,22 +122,25 @@ def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lam
 
 
 def test_handler_rejects_lines_whose_object_is_missing(s3, load_event, lambda_context):
-    lines = [image("1.jpg"), image("404.jpg"), image("2.jpg"), image("404.jpg")]
+    lines = [image("1.jpg"), image("404.jpg"), image("2.jpg"), image("404.jpg"), image("1.jpg")]
     put_manifest(s3, lines)
 
     response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
 
-    assert (response["accepted"], response["byReason"]) == (
+    # A repeated source is a data object of its own; a missing object costs every line of it.
+    assert (response["accepted"], response["byReason"], response["repeated"]) == (
+        3,
+        {"object-missing": 2},
         2,
-        {"duplicate": 1, "object-missing": 1},
     )
-    assert read_lines(s3, response["cleanManifestUri"]) == [lines[0], lines[2]]
-    assert read_lines(s3, response["chunks"][0]["manifestUri"]) == [lines[0], lines[2]]
+    kept = [lines[0], lines[2], lines[4]]
+    assert read_lines(s3, response["cleanManifestUri"]) == kept
+    assert read_lines(s3, response["chunks"][0]["manifestUri"]) == kept
     assert [(r["line"], r["reason"]) for r in read_rejects(s3)] == [
-        (4, "duplicate"),
         (2, "object-missing"),
+        (4, "object-missing"),
     ]
-    assert read_rejects(s3)[1]["detail"] == f"no object at s3://{DATA}/pets/404.jpg"
+    assert read_rejects(s3)[0]["detail"] == f"no object at s3://{DATA}/pets/404.jpg"
 
 
 def read_json(s3: Any, key: str) -> Any:
@@ -161,6 +165,7 @@ def test_handler_writes_its_counts_to_validation_json(s3, load_event, lambda_con
             "blank": 1,
             "byReason": {"not-json": 1, "object-missing": 1},
             "rejectsUri": f"s3://{RESULTS}/{JOB}/rejects.jsonl",
+            "repeated": 0,
         }
     )
 
@@ -325,7 +330,7 @@ class _HeadStub:
 
 
 def _ref(position: int, key: str, bucket: str = DATA) -> SourceRef:
-    return SourceRef(position, position + 1, f"s3://{bucket}/pets/{key}")
+    return SourceRef(position, position + 1, f"s3://{bucket}/pets/{key}", position)
 
 
 def test_check_objects_sorts_missing_from_forbidden(monkeypatch):

@@ -112,6 +112,7 @@ def test_validation_counts_become_job_record_attributes() -> None:
         "accepted": {"N": "20"},
         "rejected": {"N": "3"},
         "blank": {"N": "1"},
+        "repeated": {"N": "0"},
         "rejectedByReason": {
             "M": {
                 "not-json": {"N": "1"},

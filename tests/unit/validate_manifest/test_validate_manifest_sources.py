@@ -117,7 +117,7 @@ class _Lists:
 
 def test_remove_unavailable_explains_forbidden_items_from_the_declared_sources():
     lines = [b'{"source-ref":"s3://elsewhere/a.jpg"}', b'{"source-ref":"s3://archive/b.jpg"}']
-    unavailable = [UnavailableObject(SourceRef(0, 1, "s3://elsewhere/a.jpg"), "forbidden")]
+    unavailable = [UnavailableObject(SourceRef(0, 1, "s3://elsewhere/a.jpg", 0), "forbidden")]
     sink = _Lists()
     summary = Summary(lines=2, accepted=2, rejected=0, blank=0)
 
