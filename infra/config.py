@@ -33,6 +33,32 @@ from pydantic import (
     model_validator,
 )
 
+from gt_contracts.project_schema import (
+    DEFAULT_MAX_CONCURRENT_TASKS,
+    DEFAULT_TASK_AVAILABILITY_SECONDS,
+    DEFAULT_TASK_TIME_LIMIT_SECONDS,
+    IMAGE_TASK_TYPES,
+    MAX_CONCURRENT_TASKS,
+    MAX_LABEL_CHARS,
+    MAX_TASK_AVAILABILITY_SECONDS,
+    MAX_TASK_TIME_LIMIT_SECONDS,
+    MAX_WORKERS_PER_ITEM,
+    METHOD_TASK_TYPES,
+    METHODS,
+    MIN_TASK_AVAILABILITY_SECONDS,
+    MIN_TASK_TIME_LIMIT_SECONDS,
+    PUBLIC_TASK_PRICES_USD,
+    TEXT_TASK_TYPES,
+    UNLABELED_TASK_TYPES,
+    Backend,
+    Method,
+    TaskType,
+    WorkforceKind,
+    label_attribute_problem,
+    max_labels,
+    min_labels,
+)
+
 __all__ = [
     "CLASSIFICATION_METHODS",
     "POWERTOOLS_LAYER_VERSION",
@@ -41,6 +67,7 @@ __all__ = [
     "Architecture",
     "Backend",
     "ConfigError",
+    "DataSource",
     "Example",
     "LabelStudioConfig",
     "Method",
@@ -57,67 +84,17 @@ class ConfigError(ValueError):
     """A LabelFlow configuration value is missing or invalid."""
 
 
-TaskType = Literal[
-    "image-classification",
-    "text-classification",
-    "image-classification-multilabel",
-    "text-classification-multilabel",
-    "bounding-box",
-    "semantic-segmentation",
-    "named-entity",
-    "free-text",
-    "numeric",
-    "keypoint",
-]
-
-Method = Literal[
-    "auto",
-    "majority-vote",
-    "weighted-vote",
-    "dawid-skene",
-    "one-coin-dawid-skene",
-]
-
 Architecture = Literal["arm64", "x86_64"]
-Backend = Literal["ground-truth", "labelstudio"]
 Runtime = Literal["python3.12"]
 
-#: Classification (single- or multi-label, where multi-label runs the method per label) is the
-#: only family with a choice of consolidation method; every other task type has one
-#: consolidation rule, selected with "auto".
-CLASSIFICATION_TASK_TYPES: frozenset[str] = frozenset(
-    {
-        "image-classification",
-        "text-classification",
-        "image-classification-multilabel",
-        "text-classification-multilabel",
-    }
-)
-CLASSIFICATION_METHODS: tuple[str, ...] = get_args(Method)
-
-# Ground Truth limits on label categories (CreateLabelingJob, label category configuration):
-# names are unique and at most 256 characters; classification needs at least two labels;
-# multi-label classification and bounding boxes allow at most 50.
-_MAX_LABEL_LENGTH = 256
-_MAX_LABELS_LIMITED = 50
-_LIMITED_LABEL_TASK_TYPES = frozenset(
-    {"image-classification-multilabel", "text-classification-multilabel", "bounding-box"}
-)
-# Free text and numeric answers have no label vocabulary.
-_UNLABELED_TASK_TYPES = frozenset({"free-text", "numeric"})
+#: The consolidation methods a classification project (single- or multi-label) may choose;
+#: every other task type has one consolidation rule, selected with "auto".
+CLASSIFICATION_METHODS: tuple[str, ...] = METHODS
 
 _NAME_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 _MAX_PROJECT_NAME = 32
 
-LabelName = Annotated[str, StringConstraints(min_length=1, max_length=_MAX_LABEL_LENGTH)]
-
-_IMAGE_TASK_TYPES = frozenset(
-    {"image-classification", "image-classification-multilabel", "bounding-box"}
-    | {"semantic-segmentation", "keypoint"}
-)
-_TEXT_TASK_TYPES = frozenset(
-    {"text-classification", "text-classification-multilabel", "named-entity"}
-)
+LabelName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_CHARS)]
 
 
 class Example(BaseModel):
@@ -139,33 +116,6 @@ class Example(BaseModel):
 
 _WORKTEAM_ARN = r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:\d{12}:workteam/.+$"
 _EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-WorkforceKind = Literal["private", "vendor", "public"]
-
-# Ground Truth's allowed Mechanical Turk prices per task in USD (PublicWorkforceTaskPrice):
-# bounding boxes take the first list, semantic segmentation the last, and classification and
-# every other custom task the bounding-box prices plus 0.012 and 0.024.
-_BOX_PRICES = tuple(
-    Decimal(p)
-    for p in (
-        "0.036", "0.048", "0.060", "0.072", "0.120", "0.240", "0.360",
-        "0.480", "0.600", "0.720", "0.840", "0.960", "1.080", "1.200",
-    )
-)  # fmt: skip
-_SEGMENTATION_PRICES = tuple(Decimal(p) for p in ("0.840", "0.960", "1.080", "1.200"))
-_CUSTOM_PRICES = (Decimal("0.012"), Decimal("0.024"), *_BOX_PRICES)
-PUBLIC_PRICES: Mapping[str, tuple[Decimal, ...]] = {
-    "bounding-box": _BOX_PRICES,
-    "semantic-segmentation": _SEGMENTATION_PRICES,
-}
-# Task availability (TaskAvailabilityLifetimeInSeconds): Mechanical Turk allows 12 hours
-# (default 6), private and vendor teams 30 days; LabelFlow's default for those is 10 days.
-MAX_AVAILABILITY = {"public": 43_200, "private": 2_592_000, "vendor": 2_592_000}
-DEFAULT_AVAILABILITY = {"public": 21_600, "private": 864_000, "vendor": 864_000}
-
-
-def public_prices(task_type: str) -> tuple[Decimal, ...]:
-    """The Mechanical Turk prices per task that Ground Truth accepts for `task_type`."""
-    return PUBLIC_PRICES.get(task_type, _CUSTOM_PRICES)
 
 
 class Workforce(BaseModel):
@@ -175,8 +125,9 @@ class Workforce(BaseModel):
     - `vendor`: a vendor team subscribed through AWS Marketplace (`workteam_arn` required).
       Its price is set in the Marketplace listing; `price_usd` only feeds cost reports.
     - `public`: Amazon Mechanical Turk. `price_usd` per task (one item, one worker) is
-      required and must be one of Ground Truth's allowed prices for the task type, and the
-      project must declare its data free of personal information (`free_of_pii`).
+      required and must be one of Ground Truth's allowed prices for custom labeling jobs
+      (`PUBLIC_TASK_PRICES_USD`, the same for every task type), and the project must declare
+      its data free of personal information (`free_of_pii`).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -210,8 +161,9 @@ class ProjectConfig(BaseModel):
     """One labeling project.
 
     The name prefixes the project's labeling-job names and its S3 prefixes, so it is short,
-    lowercase and hyphenated. Constructing an invalid project raises `ConfigError` naming the
-    project and the offending field.
+    lowercase and hyphenated. It is also its jobs' label attribute (`LabelAttributeName`), so
+    it is not `source` and ends neither in `-ref` nor in `-metadata`. Constructing an invalid
+    project raises `ConfigError` naming the project and the offending field.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -223,17 +175,25 @@ class ProjectConfig(BaseModel):
     method_params: dict[str, JsonValue] = Field(default_factory=dict)
     short_instruction: str = Field(min_length=1)
     full_instruction: str = Field(min_length=1)
-    workers_per_item: int = Field(ge=1, le=9)
+    workers_per_item: int = Field(ge=1, le=MAX_WORKERS_PER_ITEM)
     # The `name` of the crowd element whose answer is consolidated; needed when the template
     # has several answers of the task type's shape (e.g. a transcription and a comment field).
     answer_name: str | None = Field(default=None, min_length=1)
     workforce: Workforce = Field(default_factory=Workforce)
     # Time one worker has for one task (TaskTimeLimitInSeconds: 30 s to 8 h).
-    task_time_limit_seconds: int = Field(default=600, ge=30, le=28_800)
-    # How long tasks stay offered to workers; defaults by workforce (see DEFAULT_AVAILABILITY).
-    task_availability_seconds: int | None = Field(default=None, ge=60)
+    task_time_limit_seconds: int = Field(
+        default=DEFAULT_TASK_TIME_LIMIT_SECONDS,
+        ge=MIN_TASK_TIME_LIMIT_SECONDS,
+        le=MAX_TASK_TIME_LIMIT_SECONDS,
+    )
+    # How long tasks stay offered to workers; defaults by workforce
+    # (DEFAULT_TASK_AVAILABILITY_SECONDS).
+    task_availability_seconds: int | None = Field(default=None, ge=MIN_TASK_AVAILABILITY_SECONDS)
     # Tasks offered to workers at once (MaxConcurrentTaskCount); Ground Truth's default is 1000.
-    max_concurrent_tasks: int | None = Field(default=None, ge=1, le=5000)
+    max_concurrent_tasks: int | None = Field(default=None, ge=1, le=MAX_CONCURRENT_TASKS)
+    # More than 1000 concurrent tasks needs the account's limit raised by AWS Support first;
+    # set this to True once it has been, to allow max_concurrent_tasks up to 5000.
+    concurrent_task_limit_raised: bool = False
     # Who hears about this project's jobs (finished, failed, rejected manifests) by email.
     notify_emails: tuple[Annotated[str, StringConstraints(pattern=_EMAIL)], ...] = ()
     # Good and bad examples for the worker instructions (baked into the worker templates).
@@ -247,6 +207,16 @@ class ProjectConfig(BaseModel):
         except ValidationError as exc:
             raise ConfigError(_describe(data.get("name"), exc)) from None
 
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, name: str) -> str:
+        problem = label_attribute_problem(name)
+        if problem is not None:
+            raise ValueError(
+                f"{name!r} cannot be its jobs' label attribute (LabelAttributeName): {problem}"
+            )
+        return name
+
     @field_validator("labels")
     @classmethod
     def _check_labels(cls, labels: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
@@ -256,25 +226,18 @@ class ProjectConfig(BaseModel):
         task_type = info.data.get("task_type")
         if task_type is None:  # task_type itself failed; its error is reported
             return labels
-        if task_type in CLASSIFICATION_TASK_TYPES:
-            minimum = 2
-        elif task_type in _UNLABELED_TASK_TYPES:
-            minimum = 0
-        else:
-            minimum = 1
+        minimum, maximum = min_labels(task_type), max_labels(task_type)
         if len(labels) < minimum:
             raise ValueError(f"{task_type} needs at least {minimum} labels, got {len(labels)}")
-        if task_type in _LIMITED_LABEL_TASK_TYPES and len(labels) > _MAX_LABELS_LIMITED:
-            raise ValueError(
-                f"{task_type} allows at most {_MAX_LABELS_LIMITED} labels, got {len(labels)}"
-            )
+        if maximum is not None and len(labels) > maximum:
+            raise ValueError(f"{task_type} allows at most {maximum} labels, got {len(labels)}")
         return labels
 
     @field_validator("method")
     @classmethod
     def _check_method(cls, method: str, info: ValidationInfo) -> str:
         task_type = info.data.get("task_type")
-        single_rule = task_type is not None and task_type not in CLASSIFICATION_TASK_TYPES
+        single_rule = task_type is not None and task_type not in METHOD_TASK_TYPES
         if single_rule and method != "auto":
             raise ValueError(
                 f"{task_type} has a single consolidation rule; use method 'auto', not {method!r}"
@@ -285,15 +248,13 @@ class ProjectConfig(BaseModel):
     def _check_workforce(self) -> Self:
         kind = self.workforce.type
         price = self.workforce.price_usd
-        if kind == "public" and price is not None:
-            allowed = public_prices(self.task_type)
-            if price not in allowed:
-                listed = ", ".join(str(p) for p in allowed)
-                raise ValueError(
-                    f"workforce.price_usd {price} is not a price Ground Truth allows for "
-                    f"{self.task_type} on the public workforce; choose one of: {listed}"
-                )
-        limit = MAX_AVAILABILITY[kind]
+        if kind == "public" and price is not None and price not in PUBLIC_TASK_PRICES_USD:
+            listed = ", ".join(str(p) for p in PUBLIC_TASK_PRICES_USD)
+            raise ValueError(
+                f"workforce.price_usd {price} is not a price Ground Truth allows for a custom "
+                f"labeling job on the public workforce; choose one of: {listed}"
+            )
+        limit = MAX_TASK_AVAILABILITY_SECONDS[kind]
         if self.task_availability_seconds is not None and self.task_availability_seconds > limit:
             raise ValueError(
                 f"task_availability_seconds {self.task_availability_seconds} is above the "
@@ -306,12 +267,28 @@ class ProjectConfig(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_concurrency(self) -> Self:
+        tasks, raised = self.max_concurrent_tasks, self.concurrent_task_limit_raised
+        if tasks is not None and tasks > DEFAULT_MAX_CONCURRENT_TASKS and not raised:
+            raise ValueError(
+                f"field 'max_concurrent_tasks': {tasks} is above Ground Truth's default limit "
+                f"of {DEFAULT_MAX_CONCURRENT_TASKS} tasks at once; ask AWS Support to raise the "
+                "account's limit, then set concurrent_task_limit_raised=True"
+            )
+        if raised and (tasks is None or tasks <= DEFAULT_MAX_CONCURRENT_TASKS):
+            raise ValueError(
+                "field 'concurrent_task_limit_raised' applies only to max_concurrent_tasks "
+                f"above {DEFAULT_MAX_CONCURRENT_TASKS}; remove it"
+            )
+        return self
+
     @property
     def task_availability(self) -> int:
         """Seconds tasks stay offered: the configured value or the workforce's default."""
         if self.task_availability_seconds is not None:
             return self.task_availability_seconds
-        return DEFAULT_AVAILABILITY[self.workforce.type]
+        return DEFAULT_TASK_AVAILABILITY_SECONDS[self.workforce.type]
 
     @field_validator("examples")
     @classmethod
@@ -322,11 +299,11 @@ class ProjectConfig(BaseModel):
         for i, example in enumerate(examples):
             if (example.image_url is None) == (example.text is None):
                 raise ValueError(f"example {i} needs exactly one of image_url or text")
-            if task_type in _IMAGE_TASK_TYPES and example.image_url is None:
+            if task_type in IMAGE_TASK_TYPES and example.image_url is None:
                 raise ValueError(f"example {i}: {task_type} examples are images (image_url)")
-            if task_type in _TEXT_TASK_TYPES and example.text is None:
+            if task_type in TEXT_TASK_TYPES and example.text is None:
                 raise ValueError(f"example {i}: {task_type} examples are texts (text)")
-            if labels and task_type not in _UNLABELED_TASK_TYPES and example.label not in labels:
+            if labels and task_type not in UNLABELED_TASK_TYPES and example.label not in labels:
                 raise ValueError(f"example {i}: label {example.label!r} is not one of {labels}")
         return examples
 
@@ -543,6 +520,94 @@ def _problems(exc: ValidationError) -> str:
     return "; ".join(problems)
 
 
+_BUCKET_NAME = r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]"
+_BUCKET = re.compile(rf"^(?:arn:aws[a-z\-]*:s3:::)?(?P<name>{_BUCKET_NAME})$")
+_KMS_KEY_ARN = re.compile(r"^arn:aws[a-z\-]*:kms:[a-z0-9\-]+:\d{12}:key/[A-Za-z0-9\-]+$")
+_MAX_PREFIX = 1024
+
+
+class DataSource(BaseModel):
+    """A bucket, or part of one, where a stage's items live besides the intake bucket.
+
+    Items (the `source-ref` of manifest lines) may point here; every role that reads items
+    (the labeling-job role, the Validate function, the Label Studio start function) may then
+    `s3:GetObject` them and `kms:Decrypt` with the listed keys, and nothing more.
+
+    - `bucket`: the bucket's name (`data-lake`) or ARN (`arn:aws:s3:::data-lake`).
+    - `prefixes`: the key prefixes items live under (`images/`); empty means the whole bucket.
+      A grant covers `<prefix>*`, so end a prefix with `/` to confine it to a folder.
+    - `kms_key_arns`: the key ARNs (not aliases) of KMS keys the objects are encrypted with
+      (SSE-KMS); none for SSE-S3.
+
+    A bucket in another account must also let the stage's roles read it (its bucket policy,
+    and the key policies). Ground Truth's and A2I's worker pages load images from the bucket
+    in the workers' browsers, so it needs a CORS rule (README, "Configure a project").
+
+    Invalid values raise `ConfigError` naming the field.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bucket: str
+    prefixes: tuple[str, ...] = ()
+    kms_key_arns: tuple[str, ...] = ()
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            bucket = data.get("bucket")
+            named = repr(bucket) if isinstance(bucket, str) else "<unnamed>"
+            raise ConfigError(f"invalid data source {named}: " + _problems(exc)) from None
+
+    @field_validator("bucket")
+    @classmethod
+    def _check_bucket(cls, bucket: str) -> str:
+        match = _BUCKET.fullmatch(bucket)
+        if match is None or ".." in bucket or re.fullmatch(r"[\d.]+", match["name"]):
+            raise ValueError(
+                f"{bucket!r} is neither a bucket name (3-63 lowercase letters, digits, dots "
+                "and hyphens) nor a bucket ARN (arn:aws:s3:::<name>)"
+            )
+        return bucket
+
+    @field_validator("prefixes")
+    @classmethod
+    def _check_prefixes(cls, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+        for i, prefix in enumerate(prefixes):
+            if not prefix or len(prefix) > _MAX_PREFIX:
+                raise ValueError(f"entry {i} must be 1 to {_MAX_PREFIX} characters")
+            if prefix.startswith("/"):
+                raise ValueError(f"entry {i} {prefix!r}: S3 keys do not start with '/'")
+            if "*" in prefix or "?" in prefix:
+                raise ValueError(
+                    f"entry {i} {prefix!r}: a prefix is literal; '*' and '?' would widen the "
+                    "grant as IAM wildcards"
+                )
+        repeated = sorted({prefix for prefix in prefixes if prefixes.count(prefix) > 1})
+        if repeated:
+            raise ValueError(f"repeated: {repeated}")
+        return prefixes
+
+    @field_validator("kms_key_arns")
+    @classmethod
+    def _check_keys(cls, arns: tuple[str, ...]) -> tuple[str, ...]:
+        for i, arn in enumerate(arns):
+            if ":alias/" in arn:
+                raise ValueError(
+                    f"entry {i} {arn!r} is an alias; IAM grants name a key by its key ARN "
+                    "(arn:aws:kms:<region>:<account>:key/<id>)"
+                )
+            if not _KMS_KEY_ARN.fullmatch(arn):
+                raise ValueError(f"entry {i} {arn!r} is not a KMS key ARN")
+        return arns
+
+    @property
+    def bucket_name(self) -> str:
+        """The bucket's name, whether `bucket` gives its name or its ARN."""
+        return self.bucket.rsplit(":", 1)[-1]
+
+
 # Powertools for AWS Lambda (Python) 3.37.0 is layer version 40 of
 # AWSLambdaPowertoolsPythonV3-python312-{arm64,x86_64}. Each PyPI release publishes exactly one
 # layer version (3.1.0 -> 2, 3.2.0 -> 3, 3.4.0 -> 5, 3.4.1 -> 6, 3.23.0 -> 27, as stated in
@@ -580,6 +645,9 @@ class StageConfig:
         projects: The labeling projects served by this stage.
         label_studio: The stage's Label Studio, needed when a project's backend is
             "labelstudio".
+        data_sources: Buckets (or prefixes of them) outside the stack where the stage's
+            items live, with the KMS keys they are encrypted with. Items in the intake bucket
+            need no entry.
     """
 
     project: str = "labelflow"
@@ -595,6 +663,7 @@ class StageConfig:
     max_objects_per_job: int = 100_000
     projects: tuple[ProjectConfig, ...]
     label_studio: LabelStudioConfig | None = None
+    data_sources: tuple[DataSource, ...] = ()
 
     def __post_init__(self) -> None:
         if not re.fullmatch(_NAME_PATTERN, self.project):
@@ -619,6 +688,7 @@ class StageConfig:
             raise ConfigError("max_objects_per_job must be from 1 to 100000")
         if not self.projects:
             raise ConfigError(f"stage {self.stage!r} defines no projects")
+        self._check_data_sources()
         staffed = [p.name for p in self.projects if p.has_workteam(self.workteam_arn)]
         if staffed and len(staffed) < len(self.projects):
             unstaffed = sorted({p.name for p in self.projects} - set(staffed))
@@ -649,6 +719,22 @@ class StageConfig:
                     f"label_studio: field 'certificate_arn' is in {certificate_region}; the "
                     f"load balancer needs a certificate in the stage's region {self.region}"
                 )
+
+    def _check_data_sources(self) -> None:
+        """One `DataSource` per bucket."""
+        for i, source in enumerate(self.data_sources):
+            if not isinstance(source, DataSource):
+                raise ConfigError(
+                    f"stage {self.stage!r}: field 'data_sources[{i}]' must be a DataSource, "
+                    f"got {type(source).__name__}"
+                )
+        names = [source.bucket_name for source in self.data_sources]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ConfigError(
+                f"stage {self.stage!r}: field 'data_sources' lists buckets {repeated} more "
+                "than once; give each bucket one DataSource with all its prefixes and keys"
+            )
 
     @property
     def runs_jobs(self) -> bool:

@@ -72,3 +72,13 @@ def load_event() -> Callable[[str], Any]:
         return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
     return load
+
+
+@pytest.fixture
+def load_text() -> Callable[[str], str]:
+    """Read ``tests/events/<name>`` as text (manifests and other JSON Lines files)."""
+
+    def load(name: str) -> str:
+        return (EVENTS / name).read_text(encoding="utf-8")
+
+    return load

@@ -82,7 +82,7 @@ def _invalid_line(rng: random.Random, n: int, earlier: str) -> bytes:
     if kind == 0:
         return good[: len(good) // 2].encode()  # truncated JSON
     if kind == 1:
-        return earlier.encode()  # duplicate source-ref
+        return earlier.encode()  # a repeated source-ref: kept and counted, not rejected
     if kind == 2:
         return good.replace('"source-ref"', '"image"').encode()  # no source
     if kind == 3:
@@ -97,7 +97,8 @@ def _invalid_line(rng: random.Random, n: int, earlier: str) -> bytes:
 
 
 def write_manifest(path: Path, lines: int, seed: int) -> int:
-    """Write ``lines`` seeded lines (about 1% invalid); return the number of invalid ones."""
+    """Write ``lines`` seeded lines (about 1% unusual: seven kinds of invalid line and repeated
+    sources); return how many."""
     rng = random.Random(seed)
     invalid = 0
     earlier = _valid_line(rng, 0)
@@ -155,9 +156,11 @@ def _unavailable(refs_path: Path, every: int) -> list[UnavailableObject]:
     found: list[UnavailableObject] = []
     with refs_path.open("rb") as refs:
         for batch in refs:
-            for position, line, uri in json.loads(batch):
+            for position, line, uri, first in json.loads(batch):
                 if position % every == 0:
-                    found.append(UnavailableObject(SourceRef(position, line, uri), "missing"))
+                    found.append(
+                        UnavailableObject(SourceRef(position, line, uri, first), "missing")
+                    )
     return found
 
 
@@ -270,10 +273,11 @@ def render(
         "## Input",
         "",
         f"{lines:,} lines, {_mib(size)}, seed {seed}: `source-ref` plus 2-3 metadata keys, "
-        f"{invalid:,} invalid lines ({invalid / lines:.2%}) of eight kinds; task type "
+        f"{invalid:,} unusual lines ({invalid / lines:.2%}): seven kinds of invalid line and "
+        "repeated sources (kept and counted); task type "
         f"`{TASK_TYPE}`; read in {_mib(CHUNK_BYTES)} chunks. Outcome: "
         f"{report['final']['accepted']:,} accepted, {report['final']['rejected']:,} rejected "
-        f"({by_reason}).",
+        f"({by_reason}); {report['final'].get('repeated', 0):,} repeated sources.",
         "",
         "## Results",
         "",

@@ -32,6 +32,7 @@ at the load balancer are left to the caller.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_certificatemanager as acm
@@ -143,8 +144,53 @@ class LabelStudio(Construct):
         removal_policy: RemovalPolicy,
         log_retention: logs.RetentionDays,
     ) -> None:
+        """The provisioned server, piece by piece (see the module docstring)."""
         protected = removal_policy != RemovalPolicy.DESTROY
-        self.token_secret = self._generated_secret(
+        secrets = self._service_secrets(key=key, removal_policy=removal_policy)
+        self.vpc = self._network(
+            key=key, removal_policy=removal_policy, log_retention=log_retention
+        )
+        self.database = self._database(config, vpc=self.vpc, key=key, protected=protected)
+        self.access_logs, self.media_bucket = self._buckets(key=key, removal_policy=removal_policy)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            encryption_key=key,
+            retention=log_retention,
+            removal_policy=removal_policy,
+        )
+        fargate = self._service(
+            config,
+            vpc=self.vpc,
+            database=self.database,
+            media_bucket=self.media_bucket,
+            log_group=self.log_group,
+            secrets=secrets,
+        )
+        self.service = fargate.service
+        self.load_balancer = fargate.load_balancer
+        self._load_balancer(
+            config,
+            fargate=fargate,
+            vpc=self.vpc,
+            access_logs=self.access_logs,
+            protected=protected,
+        )
+        self.database.connections.allow_default_port_from(
+            self.service, "Label Studio tasks to PostgreSQL"
+        )
+        self._grant_media(fargate.task_definition, self.media_bucket)
+        self._autoscale(self.service, config)
+
+    def _service_secrets(
+        self, *, key: kms.IKey, removal_policy: RemovalPolicy
+    ) -> dict[str, secretsmanager.Secret]:
+        """The admin's API token (`token_secret`), the admin password and the Django key.
+
+        Returns:
+            The service's secrets by the container variable that reads each one.
+        """
+        token = self._generated_secret(
             "AdminToken",
             "API token of the Label Studio admin that LabelFlow acts as",
             key=key,
@@ -155,6 +201,7 @@ class LabelStudio(Construct):
                 "the admin; a rotated secret would no longer match the stored token."
             ),
         )
+        self.token_secret = token
         admin_password = self._generated_secret(
             "AdminPassword",
             "Password of the Label Studio admin",
@@ -177,8 +224,16 @@ class LabelStudio(Construct):
                 "logs every worker out, so it changes only with a deliberate redeploy."
             ),
         )
+        return {
+            "LABEL_STUDIO_PASSWORD": admin_password,
+            "LABEL_STUDIO_USER_TOKEN": token,
+            "SECRET_KEY": django_key,
+        }
 
-        # Network
+    def _network(
+        self, *, key: kms.IKey, removal_policy: RemovalPolicy, log_retention: logs.RetentionDays
+    ) -> ec2.Vpc:
+        """Two AZs of public, private-with-egress and isolated subnets, one NAT gateway."""
         flow_logs = logs.LogGroup(
             self,
             "FlowLogs",
@@ -186,7 +241,7 @@ class LabelStudio(Construct):
             retention=log_retention,
             removal_policy=removal_policy,
         )
-        self.vpc = ec2.Vpc(
+        return ec2.Vpc(
             self,
             "Vpc",
             max_azs=2,
@@ -213,14 +268,17 @@ class LabelStudio(Construct):
             },
         )
 
-        # Database
+    def _database(
+        self, config: LabelStudioConfig, *, vpc: ec2.IVpc, key: kms.IKey, protected: bool
+    ) -> rds.DatabaseInstance:
+        """PostgreSQL in the isolated subnets: encrypted, TLS only, backed up, protected."""
         engine = rds.DatabaseInstanceEngine.postgres(version=rds.PostgresEngineVersion.VER_17_9)
-        self.database = rds.DatabaseInstance(
+        database = rds.DatabaseInstance(
             self,
             "Database",
             engine=engine,
             instance_type=ec2.InstanceType(config.db_instance_class),
-            vpc=self.vpc,
+            vpc=vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
             publicly_accessible=False,
             multi_az=config.db_multi_az,
@@ -240,9 +298,7 @@ class LabelStudio(Construct):
             deletion_protection=protected,
             removal_policy=RemovalPolicy.SNAPSHOT if protected else RemovalPolicy.DESTROY,
         )
-        database_secret = self.database.secret
-        assert database_secret is not None  # generated credentials always have a secret
-        Validations.of(self.database).acknowledge(
+        Validations.of(database).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-RDS11",
                 reason=(
@@ -252,7 +308,7 @@ class LabelStudio(Construct):
             ),
         )
         if not config.db_multi_az:
-            Validations.of(self.database).acknowledge(
+            Validations.of(database).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-RDS3",
                     reason=(
@@ -262,7 +318,7 @@ class LabelStudio(Construct):
                 )
             )
         # The generated credentials secret is the instance's child "Secret".
-        Validations.of(self.database.node.find_child("Secret")).acknowledge(
+        Validations.of(database.node.find_child("Secret")).acknowledge(
             Acknowledgment(
                 id="AwsSolutions-SMG4",
                 reason=(
@@ -272,9 +328,13 @@ class LabelStudio(Construct):
                 ),
             )
         )
+        return database
 
-        # Buckets
-        self.access_logs = s3.Bucket(
+    def _buckets(
+        self, *, key: kms.IKey, removal_policy: RemovalPolicy
+    ) -> tuple[s3.Bucket, s3.Bucket]:
+        """The access-log bucket (SSE-S3, as load balancer logs need) and the media bucket."""
+        access_logs = s3.Bucket(
             self,
             "AccessLogs",
             # Load balancer access logs can only be delivered to SSE-S3 buckets.
@@ -291,7 +351,7 @@ class LabelStudio(Construct):
             removal_policy=removal_policy,
             auto_delete_objects=False,
         )
-        self.media_bucket = s3.Bucket(
+        media = s3.Bucket(
             self,
             "Media",
             encryption=s3.BucketEncryption.KMS,
@@ -301,7 +361,7 @@ class LabelStudio(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
+            server_access_logs_bucket=access_logs,
             server_access_logs_prefix="media/",
             # Workers' browsers load media through presigned URLs from the labeling UI.
             cors=[
@@ -312,20 +372,26 @@ class LabelStudio(Construct):
             ],
             removal_policy=removal_policy,
         )
+        return access_logs, media
 
-        # Service
+    def _service(
+        self,
+        config: LabelStudioConfig,
+        *,
+        vpc: ec2.IVpc,
+        database: rds.DatabaseInstance,
+        media_bucket: s3.IBucket,
+        log_group: logs.ILogGroup,
+        secrets: Mapping[str, secretsmanager.ISecret],
+    ) -> ecs_patterns.ApplicationLoadBalancedFargateService:
+        """The Fargate service behind an HTTPS load balancer, its secrets from Secrets Manager."""
+        database_secret = database.secret
+        assert database_secret is not None  # generated credentials always have a secret
         cluster = ecs.Cluster(
             self,
             "Cluster",
-            vpc=self.vpc,
+            vpc=vpc,
             container_insights_v2=ecs.ContainerInsights.ENABLED,
-        )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            encryption_key=key,
-            retention=log_retention,
-            removal_policy=removal_policy,
         )
         fargate = ecs_patterns.ApplicationLoadBalancedFargateService(
             self,
@@ -352,12 +418,12 @@ class LabelStudio(Construct):
                 container_name="label-studio",
                 container_port=CONTAINER_PORT,
                 log_driver=ecs.LogDrivers.aws_logs(
-                    stream_prefix="label-studio", log_group=self.log_group
+                    stream_prefix="label-studio", log_group=log_group
                 ),
                 environment={
                     "DJANGO_DB": "default",
-                    "POSTGRE_HOST": self.database.db_instance_endpoint_address,
-                    "POSTGRE_PORT": self.database.db_instance_endpoint_port,
+                    "POSTGRE_HOST": database.db_instance_endpoint_address,
+                    "POSTGRE_PORT": database.db_instance_endpoint_port,
                     "POSTGRE_NAME": _DATABASE_NAME,
                     # libpq: never fall back to an unencrypted connection.
                     "PGSSLMODE": "require",
@@ -369,7 +435,7 @@ class LabelStudio(Construct):
                     "LABEL_STUDIO_ENABLE_LEGACY_API_TOKEN": "true",
                     "LABEL_STUDIO_DISABLE_SIGNUP_WITHOUT_LINK": "true",
                     "STORAGE_TYPE": "s3",
-                    "STORAGE_AWS_BUCKET_NAME": self.media_bucket.bucket_name,
+                    "STORAGE_AWS_BUCKET_NAME": media_bucket.bucket_name,
                     "STORAGE_AWS_REGION_NAME": Stack.of(self).region,
                     "STORAGE_AWS_FOLDER": _MEDIA_FOLDER,
                     # Nothing about the labeling data leaves for the vendor's services.
@@ -383,15 +449,35 @@ class LabelStudio(Construct):
                     "POSTGRE_PASSWORD": ecs.Secret.from_secrets_manager(
                         database_secret, "password"
                     ),
-                    "LABEL_STUDIO_PASSWORD": ecs.Secret.from_secrets_manager(admin_password),
-                    "LABEL_STUDIO_USER_TOKEN": ecs.Secret.from_secrets_manager(self.token_secret),
-                    "SECRET_KEY": ecs.Secret.from_secrets_manager(django_key),
+                    **{
+                        variable: ecs.Secret.from_secrets_manager(secret)
+                        for variable, secret in secrets.items()
+                    },
                 },
             ),
         )
-        self.service = fargate.service
-        self.load_balancer = fargate.load_balancer
-        task_definition = fargate.task_definition
+        Validations.of(fargate.task_definition).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-ECS2",
+                reason=(
+                    "The environment holds only non-secret settings (hosts, names, flags); the "
+                    "passwords, the API token and the Django key come from Secrets Manager."
+                ),
+            )
+        )
+        return fargate
+
+    def _load_balancer(
+        self,
+        config: LabelStudioConfig,
+        *,
+        fargate: ecs_patterns.ApplicationLoadBalancedFargateService,
+        vpc: ec2.Vpc,
+        access_logs: s3.IBucket,
+        protected: bool,
+    ) -> None:
+        """Health check, access logs, and HTTPS only from the allowed CIDRs and the NAT."""
+        balancer = fargate.load_balancer
         fargate.target_group.configure_health_check(
             path=HEALTH_CHECK_PATH,
             healthy_http_codes="200",
@@ -399,19 +485,19 @@ class LabelStudio(Construct):
             healthy_threshold_count=2,
             unhealthy_threshold_count=5,
         )
-        self.load_balancer.set_attribute("routing.http.drop_invalid_header_fields.enabled", "true")
+        balancer.set_attribute("routing.http.drop_invalid_header_fields.enabled", "true")
         if protected:
-            self.load_balancer.set_attribute("deletion_protection.enabled", "true")
-        self.load_balancer.log_access_logs(self.access_logs, prefix="alb")
+            balancer.set_attribute("deletion_protection.enabled", "true")
+        balancer.log_access_logs(access_logs, prefix="alb")
 
         for cidr in config.allowed_cidrs:
             for port in (443, 80):
-                self.load_balancer.connections.allow_from(
+                balancer.connections.allow_from(
                     ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), f"Workers from {cidr}"
                 )
         # Functions placed in this VPC reach the URL through the NAT gateway's address.
-        balancer_group = self.load_balancer.connections.security_groups[0]
-        for subnet in self.vpc.public_subnets:
+        balancer_group = balancer.connections.security_groups[0]
+        for subnet in vpc.public_subnets:
             eip = subnet.node.try_find_child("EIP")
             if isinstance(eip, ec2.CfnEIP):
                 nat_ingress = ec2.CfnSecurityGroupIngress(
@@ -434,7 +520,7 @@ class LabelStudio(Construct):
                     )
                 )
         if "0.0.0.0/0" in config.allowed_cidrs:
-            Validations.of(self.load_balancer).acknowledge(
+            Validations.of(balancer).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-EC23",
                     reason=(
@@ -445,11 +531,23 @@ class LabelStudio(Construct):
                 )
             )
 
-        self.database.connections.allow_default_port_from(
-            self.service, "Label Studio tasks to PostgreSQL"
+    @staticmethod
+    def _autoscale(service: ecs.FargateService, config: LabelStudioConfig) -> None:
+        """From the desired to the maximum task count, on CPU."""
+        scaling = service.auto_scale_task_count(
+            min_capacity=config.desired_count, max_capacity=config.max_count
         )
-        self.media_bucket.grant_read_write(task_definition.task_role, f"{_MEDIA_FOLDER}/*")
-        media_objects = Stack.of(self).resolve(self.media_bucket.bucket_arn)["Fn::GetAtt"][0]
+        scaling.scale_on_cpu_utilization(
+            "Cpu",
+            target_utilization_percent=60,
+            scale_in_cooldown=Duration.minutes(5),
+            scale_out_cooldown=Duration.minutes(1),
+        )
+
+    def _grant_media(self, task_definition: ecs.TaskDefinition, media_bucket: s3.Bucket) -> None:
+        """The tasks read, write and delete uploads in the media folder only."""
+        media_bucket.grant_read_write(task_definition.task_role, f"{_MEDIA_FOLDER}/*")
+        media_objects = Stack.of(self).resolve(media_bucket.bucket_arn)["Fn::GetAtt"][0]
         Validations.of(task_definition.task_role).acknowledge(
             *(
                 Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason)
@@ -483,25 +581,6 @@ class LabelStudio(Construct):
                         "stage key only"
                     ),
                 }.items()
-            )
-        )
-        scaling = self.service.auto_scale_task_count(
-            min_capacity=config.desired_count, max_capacity=config.max_count
-        )
-        scaling.scale_on_cpu_utilization(
-            "Cpu",
-            target_utilization_percent=60,
-            scale_in_cooldown=Duration.minutes(5),
-            scale_out_cooldown=Duration.minutes(1),
-        )
-
-        Validations.of(task_definition).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-ECS2",
-                reason=(
-                    "The environment holds only non-secret settings (hosts, names, flags); the "
-                    "passwords, the API token and the Django key come from Secrets Manager."
-                ),
             )
         )
 

@@ -6,7 +6,10 @@ metrics to the `AWS/SageMaker` namespace.
 
 It deliberately does not use the managed policy `AmazonSageMakerGroundTruthExecution`, whose
 Lambda and S3 permissions rely on resource-name patterns (`*SageMaker*`, `*GtRecipe*`,
-`*LabelingFunction*`). The stack grants the exact functions, buckets and key instead.
+`*LabelingFunction*`). The stack grants the exact functions, buckets, prefixes and keys
+instead: invoking the two Ground Truth functions, reading items (intake and the stage's data
+sources), the worker templates (`templates/` of artifacts) and the job's manifests, writing
+the job's output in results.
 """
 
 from __future__ import annotations

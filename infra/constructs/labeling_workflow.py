@@ -1,37 +1,48 @@
-"""LabelingWorkflow: the job workflow state machine, its functions, token table and event rule.
+"""LabelingWorkflow: the job workflow state machine, its functions, tables, topic and rules.
 
 Creates:
-- `validate`: the Validate step's function (`validate_manifest`, reads `RESULTS_BUCKET`);
-- `start_job`: the StartLabelingJob step's function (`start_labeling_job`), which creates one
-  Ground Truth labeling job per manifest chunk and stores the step's task token;
-- `job_events`: the function that ends a StartLabelingJob wait when its job ends
+- `validate`: the Validate step's function (`validate_manifest`): it checks the manifest and
+  the items it references (in intake or the stage's data sources, `DATA_SOURCES`), writes the
+  clean manifest, rejects, counts and chunks under `jobs/<jobId>/` of results;
+- `start_job`: the "Start labeling job" step's function (`start_labeling_job`), which creates
+  one Ground Truth labeling job per manifest chunk and stores the step's task token;
+- `job_events`: the function that ends a "Start labeling job" wait when its job ends
   (`job_events`), the target of `rule`;
 - `tokens`: the DynamoDB table of `jobName -> taskToken` (on demand, encrypted with the stage
   key, point-in-time recovery, items expire through the `expiresAt` attribute);
 - `publish`: the Publish step's function (`publish_job`), which unions the chunks' output
   manifests and writes the job's output manifest, exports and quality report;
+- `record_failure`: the function every error that ends a job goes to (`record_failure`);
 - `intake`: the intake trigger (`start_job`), which starts one execution per manifest dropped
   into the intake bucket, or records why it starts none;
 - `jobs`: the DynamoDB table of jobs (`jobId`; on demand, encrypted with the stage key,
   point-in-time recovery), through which a repeated intake event starts nothing;
 - `topic`: the SNS topic of job notifications (rejected manifests, finished jobs), encrypted
-  with the stage key and reachable over TLS only;
-- `state_machine`: Validate → Map over the chunks → StartLabelingJob (`.waitForTaskToken`) →
-  Publish → Succeed, logging every event to `log_group` and traced with X-Ray;
+  with the stage key and reachable over TLS only, with each project's e-mail subscriptions;
+- `label_studio`: the Label Studio backend's functions (`LabelStudioFunctions`), when the
+  stage has a Label Studio server;
+- `state_machine`: Apply defaults → Validate → a Distributed Map over the chunks (one STANDARD
+  child execution per chunk, each waiting on a task token: "Start labeling job" on Ground
+  Truth or "Start Label Studio job") → Publish → Succeed, logging every event to
+  `log_group` and traced with X-Ray. Validate's result is passed on as `validation` to
+  Publish and to the record-failure steps after the Map. Any error ends in a record-failure
+  step and the Fail state;
 - `rule`: the EventBridge rule on Ground Truth labeling-job state changes to Completed,
   Failed or Stopped;
 - `intake_rule`: the EventBridge rule on `Object Created` events of the intake bucket for
   keys ending `.jsonl` or `.manifest`, whose target is `intake`.
 
-The Map state is INLINE: a manifest is cut into few chunks, and their results stay small. A
-Distributed Map (child executions, results written to S3) replaces it when workflows fan out
-to many chunks. Executions are started by `intake` with
-`{"bucket", "key", "versionId", "project", "jobId", "taskType"}` (the Validate event, see
-`lambdas/validate_manifest/handler.py`); an operator may start one by hand with the same input.
+Executions are started by `intake` with the job's input
+(`{"bucket", "key", "versionId", "project", "jobId", "taskType", "workforce", "backend"}`,
+`job_contracts.steps.JobInput`, also the Validate step's event); an operator may start one by
+hand with the same input, leaving out `workforce` and `backend`.
 
-The caller grants the functions their access to buckets, SageMaker, the labeling-job role,
-the tables, the topic and the state machine, and grants the job-events function
-`states:SendTaskSuccess`/`SendTaskFailure` (`state_machine.grant_task_response`).
+The construct grants its functions what they do with the resources it owns: the tables, the
+topic, the state machine (start, task responses) and the SageMaker labeling jobs of the
+configured projects, and the events they put on the default bus. The caller grants the
+cross-construct rest: the buckets and the key, passing the labeling-job role, and reading the
+stage's data sources and the Label Studio secrets; and gives `rule` and `intake_rule` their
+targets' retry and dead-letter settings.
 """
 
 from __future__ import annotations
@@ -39,10 +50,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import cast
 
-from aws_cdk import Acknowledgment, CfnResource, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Aws, CfnResource, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -55,6 +65,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from infra.constructs.label_studio import LabelStudio
+from infra.constructs.label_studio_functions import LabelStudioFunctions
 from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
 
 __all__ = [
@@ -62,9 +73,7 @@ __all__ = [
     "JOB_EVENT_DETAIL_TYPE",
     "JOB_FAILURE_ERRORS",
     "JOB_START_RETRY_ERRORS",
-    "LABEL_STUDIO_START_HANDLER",
-    "LABEL_STUDIO_SWEEP_HANDLER",
-    "LABEL_STUDIO_WEBHOOK_HANDLER",
+    "LABEL_STUDIO_RETRY_ERRORS",
     "MANIFEST_SUFFIXES",
     "PUBLISH_HANDLER",
     "RECORD_FAILURE_HANDLER",
@@ -80,15 +89,15 @@ JOB_EVENTS_HANDLER = "job_events.handler.lambda_handler"
 START_JOB_HANDLER = "start_job.handler.lambda_handler"
 PUBLISH_HANDLER = "publish_job.handler.lambda_handler"
 RECORD_FAILURE_HANDLER = "record_failure.handler.lambda_handler"
-LABEL_STUDIO_START_HANDLER = "labelstudio_start.handler.lambda_handler"
-LABEL_STUDIO_WEBHOOK_HANDLER = "labelstudio_webhook.handler.lambda_handler"
-LABEL_STUDIO_SWEEP_HANDLER = "labelstudio_sweep.handler.lambda_handler"
 MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 JOB_EVENT_DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
 JOB_FAILURE_ERRORS = ("LabelingJobFailed", "LabelingJobStopped")
 #: Errors of the StartLabelingJob function worth retrying with back-off: the function raises
 #: SageMaker and DynamoDB throttling as `Throttled` (start_labeling_job.handler).
 JOB_START_RETRY_ERRORS = ("Throttled",)
+#: Errors of the Label Studio start function worth retrying with back-off: the server cannot
+#: be reached after the client's own retries (labelstudio_backend.start).
+LABEL_STUDIO_RETRY_ERRORS = ("LabelStudioUnavailable",)
 
 # Errors of the Lambda service itself (not of the function's code), worth retrying.
 _LAMBDA_TRANSIENT = [
@@ -115,10 +124,14 @@ class LabelingWorkflow(Construct):
 
     Attributes:
         validate: The Validate step's function.
-        start_job: The StartLabelingJob step's function.
+        start_job: The "Start labeling job" step's function.
         job_events: The function that reports a job's end to the waiting step.
         publish: The Publish step's function.
+        record_failure: The function that records why a job ended.
         intake: The intake trigger.
+        label_studio: The Label Studio backend's functions, or None without a server.
+        labeling_job_arns: ARN patterns of the configured projects' labeling jobs
+            (`<project>-*`), the only ones the functions may create or describe.
         tokens: The task-token table.
         jobs: The jobs table.
         topic: The notification topic.
@@ -135,6 +148,8 @@ class LabelingWorkflow(Construct):
         *,
         platform: FunctionPlatform,
         projects_setting: str,
+        project_names: Sequence[str],
+        data_sources_setting: str,
         key: kms.IKey,
         intake_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
@@ -150,7 +165,15 @@ class LabelingWorkflow(Construct):
     ) -> None:
         if not projects_setting.startswith("{"):
             raise ValueError("projects_setting must be the JSON object of project settings")
+        if not project_names:
+            raise ValueError("project_names must name the stage's projects")
+        if not data_sources_setting.startswith("["):
+            raise ValueError("data_sources_setting must be the JSON list of data sources")
         super().__init__(scope, id_)
+        self.labeling_job_arns = [
+            f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
+            for name in project_names
+        ]
         # Tasks stay offered for the projects' longest availability; a job is given one more
         # day to be consolidated and reported before its wait times out.
         self._job_wait = task_availability.plus(Duration.days(1))
@@ -205,6 +228,7 @@ class LabelingWorkflow(Construct):
             environment={
                 "RESULTS_BUCKET": results_bucket.bucket_name,
                 "MAX_OBJECTS_PER_JOB": str(max_objects_per_job),
+                "DATA_SOURCES": data_sources_setting,
             },
             timeout=Duration.minutes(15),
             memory_size=1769,
@@ -261,6 +285,7 @@ class LabelingWorkflow(Construct):
             environment={
                 "JOBS_TABLE": self.jobs.table_name,
                 "TOPIC_ARN": self.topic.topic_arn,
+                "RESULTS_BUCKET": results_bucket.bucket_name,
             },
             timeout=Duration.seconds(60),
             memory_size=256,
@@ -272,13 +297,13 @@ class LabelingWorkflow(Construct):
                 self,
                 "LabelStudio",
                 platform=platform,
-                server=label_studio,
-                environment={
-                    "LABELFLOW_PROJECTS": projects_setting,
-                    "RESULTS_BUCKET": results_bucket.bucket_name,
-                    "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
-                    "TOKENS_TABLE": self.tokens.table_name,
-                },
+                server_url=label_studio.url,
+                token_secret=label_studio.token_secret,
+                webhook_secret=label_studio.webhook_secret,
+                projects_setting=projects_setting,
+                results_bucket=results_bucket,
+                artifacts_bucket=artifacts_bucket,
+                tokens=self.tokens,
             )
 
         self.log_group = logs.LogGroup(
@@ -301,38 +326,7 @@ class LabelingWorkflow(Construct):
             ),
             tracing_enabled=True,
         )
-        Validations.of(self.state_machine.role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]",
-                reason=(
-                    "Step Functions log delivery (logs:CreateLogDelivery and related actions) "
-                    "and X-Ray trace writes support no resource-level permissions, so AWS "
-                    "requires Resource '*'."
-                ),
-            )
-        )
-
-        # The Distributed Map's policy (added by CDK) lets the workflow run and stop its own
-        # child executions; execution ARNs carry run-time names, so only a wildcard names them.
-        map_policy = self.state_machine.node.find_child("DistributedMapPolicy")
-        machine = Stack.of(self).resolve(
-            cast(CfnResource, self.state_machine.node.default_child).logical_id
-        )
-        executions = (
-            "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
-            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
-        )
-        for suffix in (":*", "/*:*"):
-            Validations.of(map_policy).acknowledge(
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[{executions}{suffix}]",
-                    reason=(
-                        "The Distributed Map runs one child execution per chunk; execution "
-                        "ARNs end in run-time names, so the statement names this state "
-                        "machine's own executions by wildcard and nothing else."
-                    ),
-                )
-            )
+        self._acknowledge_state_machine_role()
 
         self.rule = events.Rule(
             self,
@@ -373,6 +367,143 @@ class LabelingWorkflow(Construct):
                 },
             ),
         )
+        self._grant_own(project_names)
+
+    def _grant_own(self, project_names: Sequence[str]) -> None:
+        """What the functions do with the tables, topic and state machine, and in SageMaker.
+
+        StartLabelingJob creates (and tags) labeling jobs named after a configured project and
+        writes task tokens. JobEvents reads task tokens, describes those jobs and reports their
+        end to the waiting step. The intake trigger puts, reads and updates job items,
+        publishes to the topic and starts executions. Publish updates job items, publishes to
+        the topic and puts events on the default event bus. RecordFailure describes the job's
+        labeling jobs, updates job items, publishes to the topic and puts events. The Label
+        Studio functions use the tokens table, and its webhook and sweep resume waiting steps.
+        """
+        jobs = self.labeling_job_arns
+        start = self.start_job.function
+        start.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="CreateLabelingJobs",
+                actions=["sagemaker:CreateLabelingJob", "sagemaker:AddTags"],
+                resources=jobs,
+            )
+        )
+        self.tokens.grant_read_write_data(start)
+
+        job_events = self.job_events.function
+        self.tokens.grant_read_data(job_events)
+        self.state_machine.grant_task_response(job_events)
+
+        intake = self.intake.function
+        self.jobs.grant(intake, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
+        self.topic.grant_publish(intake)
+        self.state_machine.grant_start_execution(intake)
+
+        publish = self.publish.function
+        self.jobs.grant(publish, "dynamodb:UpdateItem")
+        self.topic.grant_publish(publish)
+
+        record = self.record_failure.function
+        self.jobs.grant(record, "dynamodb:UpdateItem")
+        self.topic.grant_publish(record)
+
+        for function in (job_events, record):
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="DescribeLabelingJobs",
+                    actions=["sagemaker:DescribeLabelingJob"],
+                    resources=jobs,
+                )
+            )
+        for function in (publish, record):
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="PutJobEvents",
+                    actions=["events:PutEvents"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
+                    ],
+                )
+            )
+        job_reason = (
+            "Labeling-job names are <project>-<jobId>-<index>, chosen per execution; the "
+            "wildcard covers the jobs of one configured project only"
+        )
+        for runtime in (self.start_job, self.job_events, self.record_failure):
+            Validations.of(runtime.role).acknowledge(
+                *(
+                    Acknowledgment(
+                        id=(
+                            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:"
+                            f"<AWS::Region>:<AWS::AccountId>:labeling-job/{name}-*]"
+                        ),
+                        reason=job_reason,
+                    )
+                    for name in project_names
+                )
+            )
+
+        if self.label_studio is not None:
+            self._grant_label_studio(self.label_studio)
+
+    def _grant_label_studio(self, studio: LabelStudioFunctions) -> None:
+        for runtime in studio.functions:
+            self.tokens.grant(
+                runtime.function,
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Scan",
+            )
+        # A policy of its own, not the functions' default policy: the start function's
+        # environment names the webhook's URL and the state machine names the start
+        # function, so the webhook function must not depend on the state machine.
+        iam.Policy(
+            self,
+            "LabelStudioTaskResponse",
+            roles=[studio.webhook.role, studio.sweep.role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                    resources=[self.state_machine.state_machine_arn],
+                )
+            ],
+        )
+
+    def _acknowledge_state_machine_role(self) -> None:
+        Validations.of(self.state_machine.role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]",
+                reason=(
+                    "Step Functions log delivery (logs:CreateLogDelivery and related actions) "
+                    "and X-Ray trace writes support no resource-level permissions, so AWS "
+                    "requires Resource '*'."
+                ),
+            )
+        )
+        # The Distributed Map's policy (added by CDK) lets the workflow run and stop its own
+        # child executions; execution ARNs carry run-time names, so only a wildcard names them.
+        map_policy = self.state_machine.node.find_child("DistributedMapPolicy")
+        machine = Stack.of(self).resolve(
+            cast(CfnResource, self.state_machine.node.default_child).logical_id
+        )
+        executions = (
+            "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:"
+            f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
+        )
+        for suffix in (":*", "/*:*"):
+            Validations.of(map_policy).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[{executions}{suffix}]",
+                    reason=(
+                        "The Distributed Map runs one child execution per chunk; execution "
+                        "ARNs end in run-time names, so the statement names this state "
+                        "machine's own executions by wildcard and nothing else."
+                    ),
+                )
+            )
 
     def _definition(self) -> sfn.IChainable:
         failed = sfn.Fail(
@@ -382,8 +513,13 @@ class LabelingWorkflow(Construct):
             cause_path="$.record.reason",
         )
 
-        def record(name: str, *, chunks: bool) -> sfn.Chain:
-            """A step that records why the job ended and sends it to the Fail state."""
+        def record(name: str, *, chunks: bool = False, validated: bool = False) -> sfn.Chain:
+            """A step that records why the job ended and sends it to the Fail state.
+
+            Args:
+                chunks: pass the planned chunks (their labeling jobs are named after them).
+                validated: pass Validate's result as `validation`.
+            """
             payload: dict[str, object] = {
                 "jobId": sfn.JsonPath.string_at("$.jobId"),
                 "project": sfn.JsonPath.string_at("$.project"),
@@ -392,6 +528,8 @@ class LabelingWorkflow(Construct):
             }
             if chunks:
                 payload["chunks"] = sfn.JsonPath.list_at("$.validation.chunks")
+            if validated:
+                payload["validation"] = sfn.JsonPath.object_at("$.validation")
             step = tasks.LambdaInvoke(
                 self,
                 name,
@@ -413,36 +551,7 @@ class LabelingWorkflow(Construct):
         )
         _retry_lambda_service(validate)
         validate.add_catch(
-            record("Record rejection", chunks=False), errors=["States.ALL"], result_path="$.failure"
-        )
-
-        # A callback task cannot use payload_response_only (CDK rejects it with any
-        # integration pattern): its output is what job_events sends with the token.
-        start = tasks.LambdaInvoke(
-            self,
-            "Start labeling job",
-            lambda_function=self.start_job.function.latest_version,
-            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-            payload=sfn.TaskInput.from_object(
-                {
-                    "taskToken": sfn.JsonPath.task_token,
-                    "jobId": sfn.JsonPath.string_at("$.jobId"),
-                    "project": sfn.JsonPath.string_at("$.project"),
-                    "chunk": sfn.JsonPath.object_at("$.chunk"),
-                }
-            ),
-            # No heartbeat: Ground Truth reports a job's end only, so nothing could send one.
-            task_timeout=sfn.Timeout.duration(self._job_wait),
-        )
-        # Creating labeling jobs is throttled per account: retried with growing, jittered waits.
-        _retry_lambda_service(start)
-        start.add_retry(
-            errors=list(JOB_START_RETRY_ERRORS),
-            interval=Duration.seconds(5),
-            max_attempts=8,
-            backoff_rate=2,
-            max_delay=Duration.minutes(5),
-            jitter_strategy=sfn.JitterType.FULL,
+            record("Record rejection"), errors=["States.ALL"], result_path="$.failure"
         )
 
         chunks = sfn.DistributedMap(
@@ -460,9 +569,11 @@ class LabelingWorkflow(Construct):
             max_concurrency=_CHUNK_CONCURRENCY,
             result_path="$.jobs",
         )
-        chunks.item_processor(self._backend_choice(start))
+        chunks.item_processor(self._label_chunk())
         chunks.add_catch(
-            record("Record failure", chunks=True), errors=["States.ALL"], result_path="$.failure"
+            record("Record failure", chunks=True, validated=True),
+            errors=["States.ALL"],
+            result_path="$.failure",
         )
 
         publish = tasks.LambdaInvoke(
@@ -476,6 +587,7 @@ class LabelingWorkflow(Construct):
                     "taskType": sfn.JsonPath.string_at("$.taskType"),
                     "workforce": sfn.JsonPath.object_at("$.workforce"),
                     "jobs": sfn.JsonPath.list_at("$.jobs"),
+                    "validation": sfn.JsonPath.object_at("$.validation"),
                 }
             ),
             payload_response_only=True,
@@ -484,7 +596,7 @@ class LabelingWorkflow(Construct):
         )
         _retry_lambda_service(publish)
         publish.add_catch(
-            record("Record publish failure", chunks=False),
+            record("Record publish failure", validated=True),
             errors=["States.ALL"],
             result_path="$.failure",
         )
@@ -502,15 +614,55 @@ class LabelingWorkflow(Construct):
         )
         return defaults.next(validate).next(chunks).next(publish).next(sfn.Succeed(self, "Labeled"))
 
-    def _backend_choice(self, ground_truth: tasks.LambdaInvoke) -> sfn.IChainable:
-        """The chunk's first step: its labeling job on Ground Truth or on Label Studio."""
+    def _label_chunk(self) -> sfn.IChainable:
+        """A chunk's child execution: its labeling job on Ground Truth or on Label Studio."""
+        # Creating labeling jobs is throttled per account.
+        ground_truth = self._wait_for_job(
+            "Start labeling job",
+            self.start_job.function,
+            retry_errors=JOB_START_RETRY_ERRORS,
+            first_retry=Duration.seconds(5),
+            attempts=8,
+        )
         if self.label_studio is None:
             return ground_truth
-        # Same event, same wait and the same output as the Ground Truth step.
-        studio = tasks.LambdaInvoke(
-            self,
+        studio = self._wait_for_job(
             "Start Label Studio job",
-            lambda_function=self.label_studio.start.function.latest_version,
+            self.label_studio.start.function,
+            retry_errors=LABEL_STUDIO_RETRY_ERRORS,
+            first_retry=Duration.seconds(10),
+            attempts=6,
+        )
+        return (
+            sfn.Choice(self, "Which backend?")
+            .when(sfn.Condition.string_equals("$.backend", "labelstudio"), studio)
+            .otherwise(ground_truth)
+        )
+
+    def _wait_for_job(
+        self,
+        name: str,
+        function: lambda_.IFunction,
+        *,
+        retry_errors: Sequence[str],
+        first_retry: Duration,
+        attempts: int,
+    ) -> tasks.LambdaInvoke:
+        """A step that starts a chunk's labeling job and waits for its task token.
+
+        Every backend's step takes the same event
+        (`{"taskToken", "jobId", "project", "chunk"}`, `job_contracts.steps.StartRequest`),
+        waits as long and ends with the same output, what the job's end resumes the token
+        with. There is no heartbeat: Ground Truth reports a job's end only, so nothing could
+        send one. `retry_errors` are the function's own transient errors, retried with growing,
+        jittered waits from `first_retry` on, `attempts` times at most.
+        """
+        # A callback task cannot use payload_response_only (CDK rejects it with any
+        # integration pattern): its output is what the job's end sends with the token.
+        step = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=function.latest_version,
             integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
             payload=sfn.TaskInput.from_object(
                 {
@@ -522,89 +674,13 @@ class LabelingWorkflow(Construct):
             ),
             task_timeout=sfn.Timeout.duration(self._job_wait),
         )
-        _retry_lambda_service(studio)
-        studio.add_retry(
-            errors=["LabelStudioUnavailable"],
-            interval=Duration.seconds(10),
-            max_attempts=6,
+        _retry_lambda_service(step)
+        step.add_retry(
+            errors=list(retry_errors),
+            interval=first_retry,
+            max_attempts=attempts,
             backoff_rate=2,
             max_delay=Duration.minutes(5),
             jitter_strategy=sfn.JitterType.FULL,
         )
-        return (
-            sfn.Choice(self, "Which backend?")
-            .when(sfn.Condition.string_equals("$.backend", "labelstudio"), studio)
-            .otherwise(ground_truth)
-        )
-
-
-class LabelStudioFunctions(Construct):
-    """The Label Studio backend's functions (`lambdas/labelstudio_backend`).
-
-    Attributes:
-        start: Creates a chunk's Label Studio project and waits on its task token.
-        webhook: Receives Label Studio's webhooks at `url` (a function URL; the shared
-            secret in its header authenticates each call) and finishes complete jobs.
-        sweep: Every 15 minutes, finishes jobs whose webhook was lost or whose deadline
-            passed.
-        url: The webhook function's URL.
-        schedule: The sweep's schedule.
-    """
-
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        platform: FunctionPlatform,
-        server: LabelStudio,
-        environment: Mapping[str, str],
-    ) -> None:
-        super().__init__(scope, id_)
-        common = {
-            **environment,
-            "LABEL_STUDIO_URL": server.url,
-            "LABEL_STUDIO_TOKEN_SECRET_ARN": server.token_secret.secret_arn,
-            "WEBHOOK_SECRET_ARN": server.webhook_secret.secret_arn,
-        }
-        self.webhook = RuntimeFunction(
-            self,
-            "Webhook",
-            platform=platform,
-            handler=LABEL_STUDIO_WEBHOOK_HANDLER,
-            environment=common,
-            timeout=Duration.minutes(5),
-            memory_size=1769,
-        )
-        function_url = self.webhook.function.add_function_url(
-            auth_type=lambda_.FunctionUrlAuthType.NONE
-        )
-        self.url = function_url.url
-        self.start = RuntimeFunction(
-            self,
-            "Start",
-            platform=platform,
-            handler=LABEL_STUDIO_START_HANDLER,
-            environment={**common, "WEBHOOK_URL": self.url},
-            timeout=Duration.minutes(5),
-            memory_size=512,
-        )
-        self.sweep = RuntimeFunction(
-            self,
-            "Sweep",
-            platform=platform,
-            handler=LABEL_STUDIO_SWEEP_HANDLER,
-            environment=common,
-            timeout=Duration.minutes(15),
-            memory_size=1769,
-        )
-        self.schedule = events.Rule(
-            self,
-            "SweepSchedule",
-            description="Finishes Label Studio jobs whose webhook was lost or deadline passed",
-            schedule=events.Schedule.rate(Duration.minutes(15)),
-            targets=[targets.LambdaFunction(self.sweep.function, retry_attempts=0)],
-        )
-        for function in (self.start, self.webhook, self.sweep):
-            server.token_secret.grant_read(function.function)
-            server.webhook_secret.grant_read(function.function)
+        return step

@@ -1,15 +1,17 @@
 """LabelingStack: one LabelFlow stage, composed from its constructs.
 
 The stack turns the stage configuration into construct arguments, wires the permissions between
-constructs (the only place cross-construct grants are made) and publishes the names and ARNs
-that operators and the CLI need as stack outputs.
+constructs (the only place cross-construct grants are made: the buckets and the key, the
+labeling-job role, the stage's data sources, the Label Studio secrets) and publishes the names
+and ARNs that operators and the CLI need as stack outputs. What a construct's functions do with
+the construct's own resources, the construct grants itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Tags, Validations
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -18,11 +20,13 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from infra.config import StageConfig, projects_setting
+from infra.constructs.data_sources import DataLocation, DataSources
 from infra.constructs.ground_truth_lambdas import GroundTruthLambdas
 from infra.constructs.job_monitoring import JobMonitoring
 from infra.constructs.label_studio import LabelStudio
+from infra.constructs.label_studio_functions import LabelStudioFunctions
 from infra.constructs.labeling_job_role import LabelingJobRole
-from infra.constructs.labeling_workflow import LabelingWorkflow, LabelStudioFunctions
+from infra.constructs.labeling_workflow import LabelingWorkflow
 from infra.constructs.numeric_layer import NumericLayer
 from infra.constructs.runtime_function import FunctionPlatform
 from infra.constructs.storage import Storage
@@ -62,20 +66,26 @@ _KMS_ACTIONS = {
     ),
 }
 
+# The worker templates in the artifacts bucket (job_contracts.layout.template_key).
+_TEMPLATES = "templates/*"
 # Ground Truth's consolidated-output folder, under any labeling job's output prefix.
 _CONSOLIDATED_OUTPUT = "*annotations/consolidated-annotation/output/*"
 
 
 class LabelingStack(Stack):
-    """Storage, the Ground Truth functions and the labeling-job role of one stage.
+    """One stage: storage, the Ground Truth functions and role, the job workflow, Label Studio.
 
     Attributes:
         storage: The key and buckets.
+        data_sources: The buckets outside the stack where items live, as declared.
         numeric_layer: The numpy/pillow layer shared by all functions.
         ground_truth: The pre-annotation and consolidation functions.
         labeling_job_role: The Ground Truth execution role.
+        templates: The rendered worker templates in the artifacts bucket.
+        label_studio: The stage's Label Studio server, or None when no project uses it.
         workflow: The job workflow, or None when the stage's projects have no work team (their
             labeling jobs need one).
+        monitoring: Alarms, the reconciliation sweep and the dead-letter queue of the workflow.
     """
 
     def __init__(
@@ -114,6 +124,18 @@ class LabelingStack(Stack):
             artifacts_bucket=self.storage.artifacts,
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
+        self.data_sources = DataSources(
+            self,
+            "DataSources",
+            locations=[
+                DataLocation(
+                    bucket=source.bucket_name,
+                    prefixes=source.prefixes,
+                    kms_key_arns=source.kms_key_arns,
+                )
+                for source in config.data_sources
+            ],
+        )
         self.templates = WorkerTemplates(
             self, "WorkerTemplates", bucket=self.storage.artifacts, projects=config.projects
         )
@@ -137,6 +159,8 @@ class LabelingStack(Stack):
                 "Workflow",
                 platform=platform,
                 projects_setting=projects_setting(config.projects, config.workteam_arn),
+                project_names=[p.name for p in config.projects],
+                data_sources_setting=self.data_sources.setting,
                 key=self.storage.key,
                 intake_bucket=self.storage.intake,
                 results_bucket=self.storage.results,
@@ -159,9 +183,9 @@ class LabelingStack(Stack):
         self._grant_labeling_job_role()
         self._grant_consolidation()
         if self.workflow is not None:
-            self._grant_workflow(self.workflow, tuple(p.name for p in config.projects))
-            if self.workflow.label_studio is not None:
-                self._grant_label_studio(self.workflow, self.workflow.label_studio)
+            self._grant_workflow(self.workflow)
+            if self.workflow.label_studio is not None and self.label_studio is not None:
+                self._grant_label_studio(self.workflow.label_studio, self.label_studio)
         self._outputs(tuple(p.name for p in config.projects))
 
     def _monitor(
@@ -197,7 +221,7 @@ class LabelingStack(Stack):
                     else {}
                 ),
             },
-            labeling_job_arns=_labeling_jobs(tuple(p.name for p in config.projects)),
+            labeling_job_arns=workflow.labeling_job_arns,
         )
         dead_letters = monitoring.dead_letter_queue
         for rule, function in (
@@ -213,10 +237,20 @@ class LabelingStack(Stack):
                 )
             )
             function.configure_async_invoke(on_failure=destinations.SqsDestination(dead_letters))
+        # Failed invocations go to the dead-letter queue, which the stage key encrypts.
+        _acknowledge_wildcards(workflow.job_events.role, _KMS_ACTIONS, {})
         return monitoring
 
     def _grant_labeling_job_role(self) -> None:
-        """Ground Truth invokes both functions, reads items and writes job output."""
+        """Ground Truth invokes both functions, reads items and templates, writes job output.
+
+        Items are read from intake and from the stage's data sources.
+
+        Every S3 location a `CreateLabelingJob` request names is usable by this role: the
+        chunk manifest and label-category file (results), the worker template
+        (`UiTemplateS3Uri`, under `templates/` of artifacts, and nothing else there) and the
+        output path (results), all encrypted with the stage key.
+        """
         role = self.labeling_job_role.role
         storage = self.storage
         # The exact functions (unqualified ARN and $LATEST): no version or alias wildcard and
@@ -226,9 +260,15 @@ class LabelingStack(Stack):
         storage.intake.grant_read(role)
         storage.results.grant_read(role)
         storage.results.grant_put(role)
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["s3:GetObject"],
+            resource_arns=[storage.artifacts.arn_for_objects(_TEMPLATES)],
+        )
         # Output encryption (OutputConfig.KmsKeyId) uses the same key.
         storage.key.grant_encrypt_decrypt(role)
         storage.key.grant(role, "kms:DescribeKey")
+        self.data_sources.grant_read(role)
         _acknowledge_wildcards(
             role,
             {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
@@ -238,6 +278,10 @@ class LabelingStack(Stack):
                 ),
                 _objects(storage.results): (
                     "Labeling jobs read and write their output under a per-job prefix of results"
+                ),
+                _objects(storage.artifacts, _TEMPLATES): (
+                    "Labeling jobs read their project's worker template (UiTemplateS3Uri), "
+                    "templates/<project>.liquid.html; nothing else in artifacts"
                 ),
             },
         )
@@ -277,37 +321,29 @@ class LabelingStack(Stack):
             },
         )
 
-    def _grant_workflow(self, workflow: LabelingWorkflow, projects: tuple[str, ...]) -> None:
-        """What the workflow's functions read, write and call; nothing else.
+    def _grant_workflow(self, workflow: LabelingWorkflow) -> None:
+        """What the workflow's functions read and write in the buckets, and the key they use.
 
-        Validate reads manifests (and checks the items they reference) in intake and writes
-        the clean manifest, rejects and chunks under `jobs/` of results. StartLabelingJob
-        creates (and tags) labeling jobs named after a configured project, passes the
-        labeling-job role to SageMaker, writes task tokens and each job's label-category file
-        under `jobs/` of results. JobEvents reads task tokens,
-        describes those jobs and reports their end to the waiting step. The intake trigger
-        writes rejection records under `rejected/` of results, puts, reads and updates job
-        items, publishes to the topic and starts executions. Publish reads the chunks'
-        output manifests under `jobs/` of results and the worker-skill documents under
-        `skills/` of artifacts, writes the job's output under `jobs/`, updates job items,
-        publishes to the topic and puts events on the default event bus. RecordFailure describes
-        the job's labeling jobs, updates job items, publishes to the topic and puts events.
+        Validate reads manifests (and checks the items they reference) in intake, checks items
+        and reads the CORS rules of the stage's data sources, and writes the clean manifest,
+        rejects, counts and chunks under `jobs/` of results.
+        StartLabelingJob passes the labeling-job role to SageMaker and writes each job's
+        label-category file under `jobs/` of results. The intake trigger writes rejection
+        records under `rejected/` of results. Publish reads the chunks' output manifests under
+        `jobs/` of results and the worker-skill documents under `skills/` of artifacts, writes
+        the job's output under `jobs/`, merges worker skill into each project's prior and
+        writes the audit trail. The tables and the topic are encrypted with the stage key.
+        What they do with the workflow's own tables, topic and state machine, and in
+        SageMaker, the workflow grants itself.
         """
         storage = self.storage
         validate = workflow.validate.function
         start = workflow.start_job.function
-        job_events = workflow.job_events.function
         storage.intake.grant_read(validate)
         storage.results.grant_read(validate, "jobs/*")
         storage.results.grant_put(validate, "jobs/*")
-        jobs = _labeling_jobs(projects)
-        start.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="CreateLabelingJobs",
-                actions=["sagemaker:CreateLabelingJob", "sagemaker:AddTags"],
-                resources=jobs,
-            )
-        )
+        self.data_sources.grant_read(workflow.validate.role)
+        self.data_sources.grant_cors_read(workflow.validate.role)
         start.add_to_role_policy(
             iam.PolicyStatement(
                 sid="PassLabelingJobRole",
@@ -316,25 +352,15 @@ class LabelingStack(Stack):
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             )
         )
-        workflow.tokens.grant_read_write_data(start)
         storage.results.grant_put(start, "jobs/*")
         storage.key.grant_encrypt_decrypt(start)
-        job_events.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeLabelingJobs",
-                actions=["sagemaker:DescribeLabelingJob"],
-                resources=jobs,
-            )
-        )
-        workflow.tokens.grant_read_data(job_events)
-        workflow.state_machine.grant_task_response(job_events)
 
         intake = workflow.intake.function
+        # HeadObject settles an event key that URL-decodes to another key; List lets a
+        # missing object answer 404 rather than 403.
+        storage.intake.grant_read(intake)
         storage.results.grant_put(intake, "rejected/*")
-        workflow.jobs.grant(intake, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(intake)
-        workflow.topic.grant_publish(intake)
-        workflow.state_machine.grant_start_execution(intake)
 
         publish = workflow.publish.function
         storage.results.grant_read(publish, "jobs/*")
@@ -343,41 +369,12 @@ class LabelingStack(Stack):
         storage.artifacts.grant_put(publish, "skills/*/prior.json")
         storage.audit.grant_read(publish, "audit/*")
         storage.audit.grant_put(publish, "audit/*")
-        workflow.jobs.grant(publish, "dynamodb:UpdateItem")
         storage.key.grant_encrypt_decrypt(publish)
-        workflow.topic.grant_publish(publish)
 
         record = workflow.record_failure.function
-        workflow.jobs.grant(record, "dynamodb:UpdateItem")
+        storage.results.grant_read(record, "jobs/*/validation.json")
         storage.key.grant_encrypt_decrypt(record)
-        workflow.topic.grant_publish(record)
-        record.add_to_role_policy(
-            iam.PolicyStatement(
-                sid="DescribeLabelingJobs",
-                actions=["sagemaker:DescribeLabelingJob"],
-                resources=jobs,
-            )
-        )
-        for function in (publish, record):
-            function.add_to_role_policy(
-                iam.PolicyStatement(
-                    sid="PutJobEvents",
-                    actions=["events:PutEvents"],
-                    resources=[
-                        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
-                    ],
-                )
-            )
 
-        job_reason = (
-            "Labeling-job names are <project>-<jobId>-<index>, chosen per execution; the "
-            "wildcard covers the jobs of one configured project only"
-        )
-        job_findings = {
-            "Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:"
-            f"labeling-job/{name}-*": job_reason
-            for name in projects
-        }
         _acknowledge_wildcards(
             workflow.validate.role,
             {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
@@ -387,8 +384,8 @@ class LabelingStack(Stack):
                     "project prefix of intake"
                 ),
                 _objects(storage.results, "jobs/*"): (
-                    "Validate writes the clean manifest, rejects and chunks of each job under "
-                    "jobs/<jobId>/ of results"
+                    "Validate writes the clean manifest, rejects, counts and chunks of each "
+                    "job under jobs/<jobId>/ of results"
                 ),
             },
         )
@@ -396,18 +393,30 @@ class LabelingStack(Stack):
             workflow.start_job.role,
             {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
             {
-                **job_findings,
                 _objects(storage.results, "jobs/*"): (
                     "StartLabelingJob writes each job's label-category file under "
                     "jobs/<jobId>/ of results"
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.record_failure.role, _KMS_ACTIONS, job_findings)
+        _acknowledge_wildcards(
+            workflow.record_failure.role,
+            {**_S3_READ_ACTIONS, **_KMS_ACTIONS},
+            {
+                _objects(storage.results, "jobs/*/validation.json"): (
+                    "RecordFailure reads what Validate counted for the failed job, under "
+                    "jobs/<jobId>/ of results"
+                ),
+            },
+        )
         _acknowledge_wildcards(
             workflow.intake.role,
-            {**_S3_PUT_ACTIONS, **_KMS_ACTIONS},
+            {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
             {
+                _objects(storage.intake): (
+                    "The intake trigger checks which key a URL-encoded event key names, under "
+                    "any project prefix of intake"
+                ),
                 _objects(storage.results, "rejected/*"): (
                     "The intake trigger writes one rejection record per rejected key under "
                     "rejected/ of results"
@@ -436,63 +445,42 @@ class LabelingStack(Stack):
                 ),
             },
         )
-        _acknowledge_wildcards(workflow.job_events.role, _KMS_ACTIONS, job_findings)
 
-    def _grant_label_studio(self, workflow: LabelingWorkflow, studio: LabelStudioFunctions) -> None:
+    def _grant_label_studio(self, studio: LabelStudioFunctions, server: LabelStudio) -> None:
         """The Label Studio backend's functions: what the Ground Truth path's functions do.
 
         All three read chunk manifests and write each job's output under `jobs/` of results,
         read labeling configs under `templates/` and worker skill under `skills/` of
-        artifacts and write batch skill there, and use the tokens table. The start function
-        also reads intake (the presigned image links carry its permissions); the webhook and
-        the sweep resume the waiting steps.
+        artifacts and write batch skill there, and read the server's API-token and webhook
+        secrets. The start function also reads intake and the stage's data sources (the
+        presigned image links carry its permissions).
         """
         storage = self.storage
-        functions = (studio.start, studio.webhook, studio.sweep)
-        for runtime in functions:
+        for runtime in studio.functions:
             function = runtime.function
             storage.results.grant_read(function, "jobs/*")
             storage.results.grant_put(function, "jobs/*")
-            storage.artifacts.grant_read(function, "templates/*")
+            storage.artifacts.grant_read(function, _TEMPLATES)
             storage.artifacts.grant_read(function, "skills/*")
             storage.artifacts.grant_put(function, "skills/*")
-            workflow.tokens.grant(
-                function,
-                "dynamodb:GetItem",
-                "dynamodb:PutItem",
-                "dynamodb:UpdateItem",
-                "dynamodb:DeleteItem",
-                "dynamodb:Scan",
-            )
             storage.key.grant_encrypt_decrypt(function)
+            server.token_secret.grant_read(function)
+            server.webhook_secret.grant_read(function)
         storage.intake.grant_read(studio.start.function)
-        # A policy of its own, not the functions' default policy: the start function's
-        # environment names the webhook's URL and the state machine names the start
-        # function, so the webhook function must not depend on the state machine.
-        iam.Policy(
-            self,
-            "LabelStudioTaskResponse",
-            roles=[studio.webhook.role, studio.sweep.role],
-            statements=[
-                iam.PolicyStatement(
-                    actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
-                    resources=[workflow.state_machine.state_machine_arn],
-                )
-            ],
-        )
+        self.data_sources.grant_read(studio.start.role)
         findings = {
             _objects(storage.results, "jobs/*"): (
                 "Label Studio jobs read their chunk's manifest and write Ground Truth's output "
                 "layout under jobs/<jobId>/gt/<jobName>/"
             ),
-            _objects(storage.artifacts, "templates/*"): (
+            _objects(storage.artifacts, _TEMPLATES): (
                 "Label Studio jobs read the project's labeling config under templates/"
             ),
             _objects(storage.artifacts, "skills/*"): (
                 "Worker skill per project and batch under skills/, as the consolidation Lambda"
             ),
         }
-        for runtime in functions:
+        for runtime in studio.functions:
             extra = (
                 {
                     _objects(storage.intake): (
@@ -534,14 +522,6 @@ class LabelingStack(Stack):
                 outputs["LabelStudioWebhookUrl"] = self.workflow.label_studio.url
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)
-
-
-def _labeling_jobs(projects: tuple[str, ...]) -> list[str]:
-    """ARN patterns of the labeling jobs of the configured projects."""
-    return [
-        f"arn:{Aws.PARTITION}:sagemaker:{Aws.REGION}:{Aws.ACCOUNT_ID}:labeling-job/{name}-*"
-        for name in projects
-    ]
 
 
 def _objects(bucket: s3.IBucket, pattern: str = "*") -> str:

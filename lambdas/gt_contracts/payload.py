@@ -12,19 +12,20 @@ or by reference (``s3Uri``; the lower-case ``s3uri`` is tolerated too). Reading 
 of it is :mod:`gt_contracts.answers`'s job.
 
 Contract: the *structure* of the batch is Ground Truth's and a break in it raises
-:class:`ContractError` (not an array, an element that is not an object, an element without
-``datasetObjectId``, ``annotations`` that is not a list, an annotation that is not an object or
-has no ``workerId``). A break inside *one* annotation (an empty or non-string ``workerId``, an
-``annotationData`` that is not an object, an ``s3Uri`` that is not a string) does not fail the
-batch: the annotation parses with its ``problem`` set, and the consolidation gives only its
-item a no-consensus with that reason. What is *inside* an answer is the worker's and is never
-checked here: an annotation with neither ``content`` nor ``s3Uri`` parses with both set to
-``None`` and the consolidation reports it for its item. ``datasetObjectId`` must be a string
-(an integer is accepted and turned into its decimal string); elements that repeat an id are
-merged into one object, annotations in order, so every id appears once. An annotation of a
-repeated element identical to one already merged (same ``workerId``, ``content`` and
-``s3Uri``) is dropped, so a batch element sent twice does not count its workers twice; a
-worker with two different annotations is kept twice and reported by the consolidation.
+:class:`ContractError` (not an array, an element that is not an object, an element without a
+usable ``datasetObjectId``: such an element could not be answered). A break inside *one* item
+never fails the batch: ``annotations`` that is not a list, an annotation that is not an object,
+a missing, empty or non-string ``workerId``, an ``annotationData`` that is not an object, an
+``s3Uri`` that is not a string all parse as an annotation with its ``problem`` set, and the
+consolidation gives only that item a no-consensus with that reason. What is *inside* an answer
+is the worker's and is never checked here: an annotation with neither ``content`` nor ``s3Uri``
+parses with both set to ``None`` and the consolidation reports it for its item.
+``datasetObjectId`` must be a string (an integer is accepted and turned into its decimal
+string); elements that repeat an id are merged into one object, annotations in order, so every
+id appears once. An annotation of a repeated element identical to one already merged (same
+``workerId``, ``content`` and ``s3Uri``) is dropped, so a batch element sent twice does not
+count its workers twice; a worker with two different annotations is kept twice and reported by
+the consolidation.
 """
 
 from __future__ import annotations
@@ -61,14 +62,13 @@ class WorkerAnnotation:
     def from_json(cls, raw: object, *, at: str = "annotation") -> WorkerAnnotation:
         """Parse one annotation.
 
-        Raises:
-            ContractError: the annotation is not an object or has no ``workerId``; the other
-                breaks are kept in ``problem`` (see the module docstring).
+        Never raises: a break is kept in ``problem`` (see the module docstring).
         """
-        raw = require_mapping(raw, at)
+        if not isinstance(raw, Mapping):
+            return cls("", None, None, f"{at} must be a JSON object, got {_kind(raw)}")
         worker_id = raw.get("workerId")
         if worker_id is None:
-            raise ContractError(f"{at}.workerId is missing")
+            return cls("", None, None, f"{at}.workerId is missing")
         if not isinstance(worker_id, str) or not worker_id:
             problem = f"{at}.workerId must be a non-empty string, got {_kind(worker_id)}"
             return cls("", None, None, problem)
@@ -122,7 +122,8 @@ class PayloadObject:
         if annotations is None:
             annotations = []
         if not isinstance(annotations, list):
-            raise ContractError(f"{at}.annotations must be a list")
+            problem = f"{at}.annotations must be a list, got {_kind(annotations)}"
+            return cls(object_id, dict(data_object), (WorkerAnnotation("", None, None, problem),))
         return cls(
             dataset_object_id=object_id,
             data_object=dict(data_object),

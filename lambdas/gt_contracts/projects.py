@@ -1,5 +1,8 @@
 """LabelFlow projects: what a labeling job labels, and how a job finds its project.
 
+The vocabulary (task types, label rules, workforce kinds, backends, limits) is defined once in
+:mod:`gt_contracts.project_schema`, which the stage configuration checks against as well.
+
 Both Ground Truth Lambdas read the ``LABELFLOW_PROJECTS`` environment variable, a JSON object
 keyed by project name::
 
@@ -37,9 +40,26 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 from gt_contracts.errors import ContractError
+from gt_contracts.project_schema import (
+    BACKENDS,
+    CLASSIFICATION_TASK_TYPES,
+    DEFAULT_TASK_AVAILABILITY_SECONDS,
+    DEFAULT_TASK_TIME_LIMIT_SECONDS,
+    MAX_WORKERS_PER_ITEM,
+    METHOD_TASK_TYPES,
+    MULTILABEL_TASK_TYPES,
+    SOURCE_KINDS,
+    TASK_TYPES,
+    WORKFORCE_KINDS,
+    Backend,
+    SourceKind,
+    TaskType,
+    WorkforceKind,
+    min_labels,
+)
 
 __all__ = [
     "CLASSIFICATION_TASK_TYPES",
@@ -56,58 +76,7 @@ __all__ = [
 ]
 
 PROJECTS_ENV = "LABELFLOW_PROJECTS"
-
-TaskType = Literal[
-    "image-classification",
-    "text-classification",
-    "image-classification-multilabel",
-    "text-classification-multilabel",
-    "bounding-box",
-    "semantic-segmentation",
-    "named-entity",
-    "free-text",
-    "numeric",
-    "keypoint",
-]
-TASK_TYPES: tuple[TaskType, ...] = get_args(TaskType)
-
-CLASSIFICATION_TASK_TYPES: frozenset[TaskType] = frozenset(
-    {"image-classification", "text-classification"}
-)
-MULTILABEL_TASK_TYPES: frozenset[TaskType] = frozenset(
-    {"image-classification-multilabel", "text-classification-multilabel"}
-)
-
-SourceKind = Literal["s3", "text"]
-
-#: Which manifest lines each task type can label: ``"s3"`` for ``source-ref`` lines,
-#: ``"text"`` for ``source`` lines.
-SOURCE_KINDS: Mapping[TaskType, frozenset[SourceKind]] = {
-    "image-classification": frozenset({"s3"}),
-    "text-classification": frozenset({"text"}),
-    "image-classification-multilabel": frozenset({"s3"}),
-    "text-classification-multilabel": frozenset({"text"}),
-    "bounding-box": frozenset({"s3"}),
-    "semantic-segmentation": frozenset({"s3"}),
-    "named-entity": frozenset({"text"}),
-    "free-text": frozenset({"s3", "text"}),
-    "numeric": frozenset({"s3", "text"}),
-    "keypoint": frozenset({"s3"}),
-}
-
-
-def _min_labels(task_type: TaskType) -> int:
-    if task_type in CLASSIFICATION_TASK_TYPES or task_type in MULTILABEL_TASK_TYPES:
-        return 2
-    if task_type in ("free-text", "numeric"):
-        return 0
-    return 1
-
-
-WorkforceKind = Literal["private", "vendor", "public"]
-Backend = Literal["ground-truth", "labelstudio"]
-_BACKENDS: tuple[Backend, ...] = get_args(Backend)
-_WORKFORCE_KINDS: tuple[WorkforceKind, ...] = get_args(WorkforceKind)
+_DEFAULT_AVAILABILITY = DEFAULT_TASK_AVAILABILITY_SECONDS["private"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -135,8 +104,8 @@ class Workforce:
         if not isinstance(raw, Mapping):
             raise ContractError(f"{at} must be an object")
         kind = raw.get("type", "private")
-        if kind not in _WORKFORCE_KINDS:
-            raise ContractError(f"{at}.type {kind!r} is not one of {list(_WORKFORCE_KINDS)}")
+        if kind not in WORKFORCE_KINDS:
+            raise ContractError(f"{at}.type {kind!r} is not one of {list(WORKFORCE_KINDS)}")
         arn = raw.get("workteam_arn")
         if arn is not None and (not isinstance(arn, str) or ":workteam/" not in arn):
             raise ContractError(f"{at}.workteam_arn must be a work team ARN, got {arn!r}")
@@ -166,8 +135,8 @@ class ProjectConfig:
     answer_name: str | None = None
     workers_per_item: int = 1
     workforce: Workforce = field(default_factory=Workforce)
-    task_time_limit_seconds: int = 600
-    task_availability_seconds: int = 864_000
+    task_time_limit_seconds: int = DEFAULT_TASK_TIME_LIMIT_SECONDS
+    task_availability_seconds: int = _DEFAULT_AVAILABILITY
     max_concurrent_tasks: int | None = None
     backend: Backend = "ground-truth"
 
@@ -194,16 +163,15 @@ class ProjectConfig:
         if task_type not in TASK_TYPES:
             raise ContractError(f"{at}.task_type {task_type!r} is not one of {list(TASK_TYPES)}")
         labels = _labels(raw.get("labels", []), f"{at}.labels")
-        if len(labels) < _min_labels(task_type):
+        if len(labels) < min_labels(task_type):
             raise ContractError(
                 f"{at}.labels: task type {task_type!r} needs at least "
-                f"{_min_labels(task_type)} labels, got {len(labels)}"
+                f"{min_labels(task_type)} labels, got {len(labels)}"
             )
         method = raw.get("method", "auto")
         if not isinstance(method, str) or not method:
             raise ContractError(f"{at}.method must be a non-empty string")
-        chooses_method = task_type in CLASSIFICATION_TASK_TYPES | MULTILABEL_TASK_TYPES
-        if not chooses_method and method != "auto":
+        if task_type not in METHOD_TASK_TYPES and method != "auto":
             raise ContractError(
                 f"{at}.method: task type {task_type!r} has a single method; use 'auto' "
                 f"and put its options in method_params (got {method!r})"
@@ -225,18 +193,24 @@ class ProjectConfig:
         if answer_name is not None and (not isinstance(answer_name, str) or not answer_name):
             raise ContractError(f"{at}.answer_name must be a non-empty string or null")
         workers = raw.get("workers_per_item", 1)
-        if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 9:
-            raise ContractError(f"{at}.workers_per_item must be an integer from 1 to 9")
+        if (
+            isinstance(workers, bool)
+            or not isinstance(workers, int)
+            or not 1 <= workers <= MAX_WORKERS_PER_ITEM
+        ):
+            raise ContractError(
+                f"{at}.workers_per_item must be an integer from 1 to {MAX_WORKERS_PER_ITEM}"
+            )
         limits = {
             key: _seconds(raw.get(key, default), f"{at}.{key}")
             for key, default in (
-                ("task_time_limit_seconds", 600),
-                ("task_availability_seconds", 864_000),
+                ("task_time_limit_seconds", DEFAULT_TASK_TIME_LIMIT_SECONDS),
+                ("task_availability_seconds", _DEFAULT_AVAILABILITY),
             )
         }
         backend = raw.get("backend", "ground-truth")
-        if backend not in _BACKENDS:
-            raise ContractError(f"{at}.backend {backend!r} is not one of {list(_BACKENDS)}")
+        if backend not in BACKENDS:
+            raise ContractError(f"{at}.backend {backend!r} is not one of {list(BACKENDS)}")
         concurrent = raw.get("max_concurrent_tasks")
         if concurrent is not None:
             concurrent = _seconds(concurrent, f"{at}.max_concurrent_tasks")

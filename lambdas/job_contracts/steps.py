@@ -30,9 +30,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, cast, get_args
+from typing import Any, cast
 
 from gt_contracts import TASK_TYPES, ContractError, TaskType, parse_s3_uri, s3_uri
+from gt_contracts.project_schema import BACKENDS, WORKFORCE_KINDS, WorkforceKind
 from job_contracts.ids import MANIFEST_SUFFIXES, check_job_id
 from job_contracts.layout import JobLayout
 
@@ -49,9 +50,8 @@ __all__ = [
     "WorkforceType",
 ]
 
-WorkforceType = Literal["private", "vendor", "public"]
-WORKFORCE_TYPES: frozenset[str] = frozenset(get_args(WorkforceType))
-_BACKENDS = ("ground-truth", "labelstudio")
+WorkforceType = WorkforceKind
+WORKFORCE_TYPES: frozenset[str] = frozenset(WORKFORCE_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +144,8 @@ class JobInput:
         if not key.endswith(MANIFEST_SUFFIXES):
             raise ContractError(f"key {key!r} must end with .jsonl or .manifest")
         backend = event.get("backend", "ground-truth")
-        if backend not in _BACKENDS:
-            raise ContractError(f"backend {backend!r} is not one of {list(_BACKENDS)}")
+        if backend not in BACKENDS:
+            raise ContractError(f"backend {backend!r} is not one of {list(BACKENDS)}")
         return cls(
             bucket=bucket,
             key=key,
@@ -240,7 +240,8 @@ class ChunkResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValidationSummary:
-    """What Validate counted: lines read, accepted, rejected (by reason), blank.
+    """What Validate counted: lines read, accepted, rejected (by reason), blank, and how many
+    accepted lines repeat an earlier line's source (each is labeled).
 
     Written to ``jobs/<jobId>/validation.json`` (:attr:`JobLayout.validation`) and returned
     by the Validate step; Publish and record-failure pass it on to every summary a user sees.
@@ -253,6 +254,7 @@ class ValidationSummary:
     blank: int = 0
     by_reason: Mapping[str, int] | None = None
     rejects_uri: str | None = None
+    repeated: int = 0
 
     @classmethod
     def from_json(cls, raw: object, *, field: str = "validation") -> ValidationSummary | None:
@@ -266,7 +268,7 @@ class ValidationSummary:
         if not isinstance(raw, Mapping):
             raise ContractError(f"{field} must be an object")
         counts = {}
-        for name in ("lines", "accepted", "rejected", "blank"):
+        for name in ("lines", "accepted", "rejected", "blank", "repeated"):
             value = raw.get(name, 0)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ContractError(f"{field}.{name} must be a non-negative integer: {value!r}")
@@ -290,6 +292,41 @@ class ValidationSummary:
             **counts,
         )
 
+    def item_updates(self) -> dict[str, dict[str, Any]]:
+        """The jobs-table attributes of these counts (DynamoDB attribute-value form)."""
+        updates: dict[str, dict[str, Any]] = {
+            name: {"N": str(value)}
+            for name, value in (
+                ("lines", self.lines),
+                ("accepted", self.accepted),
+                ("rejected", self.rejected),
+                ("blank", self.blank),
+                ("repeated", self.repeated),
+            )
+        }
+        updates["rejectedByReason"] = {
+            "M": {reason: {"N": str(count)} for reason, count in (self.by_reason or {}).items()}
+        }
+        if self.rejects_uri is not None:
+            updates["rejectsUri"] = {"S": self.rejects_uri}
+        return updates
+
+    def set_clauses(
+        self, extra: Mapping[str, dict[str, Any]] | None = None
+    ) -> tuple[str, dict[str, str], dict[str, Any]]:
+        """:meth:`item_updates` (and ``extra``) as ``UpdateItem`` SET clauses.
+
+        Returns:
+            ``", #v_lines = :v_lines, ..."`` to append to a ``SET`` expression, and the
+            attribute names and values it uses (every name through a placeholder: ``lines``
+            is a DynamoDB reserved word).
+        """
+        updates = {**self.item_updates(), **(extra or {})}
+        clause = "".join(f", #v_{name} = :v_{name}" for name in updates)
+        names = {f"#v_{name}": name for name in updates}
+        values = {f":v_{name}": value for name, value in updates.items()}
+        return clause, names, values
+
     def to_json(self) -> dict[str, Any]:
         return {
             "manifest": self.manifest,
@@ -299,6 +336,7 @@ class ValidationSummary:
             "blank": self.blank,
             "byReason": dict(self.by_reason or {}),
             "rejectsUri": self.rejects_uri,
+            "repeated": self.repeated,
         }
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from gt_contracts import ContractError
 from job_contracts.ids import name_key
@@ -39,6 +39,7 @@ __all__ = [
     "THROTTLING_ERRORS",
     "TOKEN_GRACE_SECONDS",
     "Failure",
+    "HeldToken",
     "Sent",
     "Success",
     "Throttled",
@@ -46,6 +47,7 @@ __all__ = [
     "WaitingStep",
     "completed",
     "error_code",
+    "labeling_job_outcome",
     "send_outcome",
 ]
 
@@ -110,7 +112,7 @@ class Failure:
 
 
 def completed(
-    job_name: str, output_manifest_uri: str, label_counters: Mapping[str, int]
+    job_name: str, output_manifest_uri: str | None, label_counters: Mapping[str, int]
 ) -> Success:
     """What a chunk step receives when its labeling job completed (either backend)."""
     return Success(
@@ -121,6 +123,28 @@ def completed(
             "labelCounters": dict(label_counters),
         }
     )
+
+
+_ENDED_WITH = {"Failed": "LabelingJobFailed", "Stopped": "LabelingJobStopped"}
+
+
+def labeling_job_outcome(job_name: str, described: Mapping[str, Any]) -> Success | Failure | None:
+    """What a Ground Truth job's ``DescribeLabelingJob`` response tells its waiting step.
+
+    ``Completed``: :func:`completed` with the output manifest and label counters; ``Failed``:
+    error ``LabelingJobFailed`` with the job's ``FailureReason``; ``Stopped``: error
+    ``LabelingJobStopped``; any other status (the job has not ended): ``None``.
+    """
+    status = described.get("LabelingJobStatus")
+    if status == "Completed":
+        output = described.get("LabelingJobOutput") or {}
+        return completed(
+            job_name, output.get("OutputDatasetS3Uri"), described.get("LabelCounters") or {}
+        )
+    if status in _ENDED_WITH:
+        reason = described.get("FailureReason") or f"labeling job {job_name} {status.lower()}"
+        return Failure(_ENDED_WITH[status], str(reason))
+    return None
 
 
 def send_outcome(sfn: Any, token: str, result: Success | Failure | None) -> Sent:
@@ -226,6 +250,16 @@ def _number(text: str | None) -> int | None:
     return None if text is None else int(text)
 
 
+class HeldToken(Protocol):
+    """What names a tokens-table item and the token it must still hold."""
+
+    @property
+    def job_name(self) -> str: ...
+
+    @property
+    def task_token(self) -> str: ...
+
+
 class TokenStore:
     """The tokens table, through a DynamoDB client (``boto3.client("dynamodb")``)."""
 
@@ -322,7 +356,7 @@ class TokenStore:
                 return WaitingStep.from_item(item)
         return None
 
-    def claim(self, step: WaitingStep, now: int) -> bool:
+    def claim(self, step: HeldToken, now: int) -> bool:
         """Take the job's finish; ``False`` when it is finished or another finish holds it."""
         return self._conditional_update(
             step,
@@ -332,17 +366,17 @@ class TokenStore:
             {":now": {"N": str(now)}, ":stale": {"N": str(now - CLAIM_SECONDS)}},
         )
 
-    def release(self, step: WaitingStep) -> None:
+    def release(self, step: HeldToken) -> None:
         """Give a finish claim back (the token stays for the next webhook or sweep)."""
         self._conditional_update(step, "REMOVE finishingSince", "taskToken = :token", {})
 
-    def forget(self, step: WaitingStep) -> bool:
+    def forget(self, step: HeldToken) -> bool:
         """Delete the item if it still holds ``step``'s token; ``False`` when it does not
         (a retried step stored a new one, which is kept)."""
         try:
             self._dynamodb.delete_item(
                 TableName=self._table,
-                Key={"jobName": {"S": step.key}},
+                Key={"jobName": {"S": name_key(step.job_name)}},
                 ConditionExpression="taskToken = :token",
                 ExpressionAttributeValues={":token": {"S": step.task_token}},
             )
@@ -353,12 +387,12 @@ class TokenStore:
         return True
 
     def _conditional_update(
-        self, step: WaitingStep, update: str, condition: str, values: dict[str, Any]
+        self, step: HeldToken, update: str, condition: str, values: dict[str, Any]
     ) -> bool:
         try:
             self._dynamodb.update_item(
                 TableName=self._table,
-                Key={"jobName": {"S": step.key}},
+                Key={"jobName": {"S": name_key(step.job_name)}},
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues={":token": {"S": step.task_token}, **values},

@@ -1,43 +1,24 @@
-"""What a labeling job's end tells the waiting workflow step (pure).
+"""Which labeling job an EventBridge event says has ended (pure).
 
 :class:`JobEvent` parses the EventBridge event ``SageMaker Ground Truth Labeling Job State
-Change`` (``source: aws.sagemaker``); the job name is the last part of ``resources[0]``.
-:func:`outcome` turns the job's ``DescribeLabelingJob`` response into what is sent with the
-task token:
-
-* ``Completed``: ``SendTaskSuccess`` with ``{"jobName", "status", "outputManifestUri",
-  "labelCounters"}``;
-* ``Failed``: ``SendTaskFailure`` with error ``LabelingJobFailed`` and the job's
-  ``FailureReason`` as cause;
-* ``Stopped``: ``SendTaskFailure`` with error ``LabelingJobStopped``;
-* any other status (the job has not ended): nothing is sent.
+Change`` (``source: aws.sagemaker``); the job name is the last part of ``resources[0]``, which
+Ground Truth may send lower-cased (the tokens table is keyed case-insensitively). What the
+job's end tells the waiting step is :func:`job_contracts.tokens.labeling_job_outcome`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from gt_contracts import ContractError, job_name_from_arn
 
-__all__ = [
-    "DETAIL_TYPE",
-    "END_STATUSES",
-    "MAX_CAUSE",
-    "SOURCE",
-    "Failure",
-    "JobEvent",
-    "Success",
-    "outcome",
-]
+__all__ = ["DETAIL_TYPE", "END_STATUSES", "SOURCE", "JobEvent"]
 
 SOURCE = "aws.sagemaker"
 DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
 END_STATUSES = ("Completed", "Failed", "Stopped")
-#: SendTaskFailure allows causes of up to 32768 characters.
-MAX_CAUSE = 32768
-_ERRORS = {"Failed": "LabelingJobFailed", "Stopped": "LabelingJobStopped"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,37 +48,3 @@ class JobEvent:
         if not isinstance(status, str):
             raise ContractError("detail.LabelingJobStatus must be a string")
         return cls(job_name_from_arn(resources[0], field="resources[0]"), status)
-
-
-@dataclass(frozen=True, slots=True)
-class Success:
-    """``SendTaskSuccess`` with :attr:`output`."""
-
-    output: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """``SendTaskFailure`` with :attr:`error` and :attr:`cause`."""
-
-    error: str
-    cause: str
-
-
-def outcome(job_name: str, described: Mapping[str, Any]) -> Success | Failure | None:
-    """What to send for the job's ``DescribeLabelingJob`` response; ``None``: not ended."""
-    status = described.get("LabelingJobStatus")
-    if status == "Completed":
-        output = described.get("LabelingJobOutput") or {}
-        return Success(
-            {
-                "jobName": job_name,
-                "status": status,
-                "outputManifestUri": output.get("OutputDatasetS3Uri"),
-                "labelCounters": dict(described.get("LabelCounters") or {}),
-            }
-        )
-    if status in _ERRORS:
-        reason = str(described.get("FailureReason") or f"labeling job {job_name} {status.lower()}")
-        return Failure(_ERRORS[status], reason[:MAX_CAUSE])
-    return None

@@ -4,14 +4,10 @@ Secrets are read from Secrets Manager once per execution environment (:func:`sec
 cached; :func:`forget_secrets` drops the cache, for a rotated secret) and never logged, put in
 an error message or returned. Clients come from :func:`handler_support.client`.
 
-The tokens-table item is the guard against finishing a job twice:
-
-* :func:`claim` sets ``finishingSince`` on condition that the item still holds the token and
-  no other finish holds a fresh claim (:data:`CLAIM_SECONDS`, longer than a Lambda can run);
-* :func:`release` removes the claim after a failed finish, so the next webhook or sweep
-  finishes the job;
-* :func:`forget` deletes the item once the step was resumed, on condition that it still
-  holds the token that was sent.
+The tokens table (:func:`tokens`, a :class:`job_contracts.tokens.TokenStore`) is the guard
+against finishing a job twice: a finish ``claim``s the item (on condition that it still holds
+the token and no other finish holds a fresh claim), ``release``s it after a failure, so the
+next webhook or sweep finishes the job, and ``forget``s it once the step was resumed.
 """
 
 from __future__ import annotations
@@ -21,29 +17,22 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from handler_support import client
+from job_contracts.tokens import TokenStore
 from label_studio_api import LabelStudioClient
-from labelstudio_backend.logic import BACKEND, WaitingJob
 
 if TYPE_CHECKING:
     from labelstudio_backend.settings import Settings
 
 __all__ = [
-    "CLAIM_SECONDS",
-    "claim",
-    "find_job_by_project",
-    "forget",
     "forget_secrets",
     "label_studio",
-    "load_job",
     "read_text",
-    "release",
     "secret",
+    "tokens",
     "write_bytes",
     "write_json",
 ]
 
-#: A claim older than this is taken over (the finish that held it must have died).
-CLAIM_SECONDS = 1800
 #: Attempts per Label Studio call (the client's bounded retries with back-off).
 LABEL_STUDIO_ATTEMPTS = 4
 
@@ -96,97 +85,6 @@ def write_json(bucket: str, key: str, doc: Any) -> None:
     write_bytes(bucket, key, json.dumps(doc, ensure_ascii=False).encode(), "application/json")
 
 
-def load_job(table: str, job_name: str) -> dict[str, Any] | None:
-    """The job's tokens-table item (consistent read), or ``None``."""
-    item: dict[str, Any] | None = (
-        client("dynamodb")
-        .get_item(TableName=table, Key={"jobName": {"S": job_name}}, ConsistentRead=True)
-        .get("Item")
-    )
-    return item
-
-
-def find_job_by_project(table: str, project_id: int) -> dict[str, Any] | None:
-    """The Label Studio job item of a Label Studio project id (a filtered scan), or ``None``."""
-    pages = (
-        client("dynamodb")
-        .get_paginator("scan")
-        .paginate(
-            TableName=table,
-            ConsistentRead=True,
-            FilterExpression="backend = :backend AND labelStudioProjectId = :project",
-            ExpressionAttributeValues={
-                ":backend": {"S": BACKEND},
-                ":project": {"N": str(project_id)},
-            },
-        )
-    )
-    for page in pages:
-        for item in page.get("Items", []):
-            return dict(item)
-    return None
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    response = getattr(exc, "response", None)
-    code = response.get("Error", {}).get("Code") if isinstance(response, dict) else None
-    return code == "ConditionalCheckFailedException"
-
-
-def claim(table: str, job: WaitingJob, now: int) -> bool:
-    """Take the job's finish; ``False`` when it is finished or another finish holds it."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
-    try:
-        client("dynamodb").update_item(
-            TableName=table,
-            Key={"jobName": {"S": job.job_name}},
-            UpdateExpression="SET finishingSince = :now",
-            ConditionExpression=(
-                "taskToken = :token AND "
-                "(attribute_not_exists(finishingSince) OR finishingSince < :stale)"
-            ),
-            ExpressionAttributeValues={
-                ":now": {"N": str(now)},
-                ":token": {"S": job.task_token},
-                ":stale": {"N": str(now - CLAIM_SECONDS)},
-            },
-        )
-    except ClientError as exc:
-        if _conditional_failed(exc):
-            return False
-        raise
-    return True
-
-
-def release(table: str, job: WaitingJob) -> None:
-    """Give the claim back (the token stays for the next webhook or sweep)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
-    try:
-        client("dynamodb").update_item(
-            TableName=table,
-            Key={"jobName": {"S": job.job_name}},
-            UpdateExpression="REMOVE finishingSince",
-            ConditionExpression="taskToken = :token",
-            ExpressionAttributeValues={":token": {"S": job.task_token}},
-        )
-    except ClientError as exc:
-        if not _conditional_failed(exc):
-            raise
-
-
-def forget(table: str, job: WaitingJob) -> None:
-    """Delete the item if it still holds the token that was sent."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
-    try:
-        client("dynamodb").delete_item(
-            TableName=table,
-            Key={"jobName": {"S": job.job_name}},
-            ConditionExpression="taskToken = :token",
-            ExpressionAttributeValues={":token": {"S": job.task_token}},
-        )
-    except ClientError as exc:
-        if not _conditional_failed(exc):
-            raise
+def tokens(settings: Settings) -> TokenStore:
+    """The tokens table."""
+    return TokenStore(client("dynamodb"), settings.tokens_table)

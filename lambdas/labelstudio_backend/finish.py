@@ -3,20 +3,21 @@
 :func:`try_finish` asks Label Studio how many answers each task has and decides
 (:func:`labelstudio_backend.logic.readiness`): every remaining task has the project's
 ``workers_per_item`` answers, or the job's deadline has passed. Then, holding the tokens-table
-claim (:func:`labelstudio_backend.aws.claim`), it does what Ground Truth does at a job's end:
+claim (:meth:`job_contracts.tokens.TokenStore.claim`), it does what Ground Truth does at a
+job's end:
 
 1. exports the project's tasks and answers from Label Studio;
 2. writes each answered item's worker-response file and the consolidation request under
    ``jobs/<jobId>/gt/<jobName>/annotations/`` of the results bucket
    (:func:`labelstudio_backend.logic.plan_finish`);
-3. consolidates with the post-annotation Lambda's own code
-   (:func:`post_annotation.handler.consolidate`: same prior skill, same skill and mask writes,
+3. consolidates with the consolidation Lambda's own entry point
+   (:func:`gt_consolidation.consolidate_request`: same prior skill, same skill and mask writes,
    same label values) and writes its response beside the request;
 4. writes ``manifests/output/output.manifest`` and its label counters
    (:func:`labelstudio_backend.logic.output_manifest`);
 5. resumes the waiting step with ``SendTaskSuccess`` and ``{"jobName", "status":
-   "Completed", "outputManifestUri", "labelCounters"}``, exactly what ``job_events`` sends, by
-   :func:`job_events.resume.send_outcome`;
+   "Completed", "outputManifestUri", "labelCounters"}``, exactly what ``job_events`` sends
+   (:func:`job_contracts.tokens.completed`, :func:`job_contracts.tokens.send_outcome`);
 6. deletes the tokens item (on condition that it still holds that token).
 
 Items nobody answered before the deadline are failed as Ground Truth's expired tasks
@@ -38,17 +39,16 @@ from typing import Any, Literal
 
 from aws_lambda_powertools import Logger
 
+from gt_consolidation import consolidate_request
 from gt_contracts import ContractError, parse_s3_uri
 from handler_support import client
-from job_events.logic import Success
-from job_events.resume import send_outcome
+from job_contracts.layout import JobLayout
+from job_contracts.tokens import completed, send_outcome
 from label_studio_api import LabelStudioError
 from labelstudio_backend import aws
 from labelstudio_backend.logic import (
-    ITERATION,
     WaitingJob,
     consolidation_event,
-    job_folder,
     labeling_job_arn,
     output_manifest,
     parse_manifest,
@@ -56,8 +56,6 @@ from labelstudio_backend.logic import (
     readiness,
 )
 from labelstudio_backend.settings import Settings
-from post_annotation import settings as post_settings
-from post_annotation.handler import consolidate
 
 __all__ = ["FinishError", "FinishReport", "Outcome", "try_finish"]
 
@@ -129,20 +127,21 @@ def try_finish(
     )
     if ready == "waiting":
         return FinishReport(job_name=job.job_name, outcome="waiting", readiness=ready)
-    if not aws.claim(settings.tokens_table, job, int(moment.timestamp())):
+    tokens = aws.tokens(settings)
+    if not tokens.claim(job, int(moment.timestamp())):
         return FinishReport(job_name=job.job_name, outcome="already-finishing", readiness=ready)
     try:
         report = _finish(settings, job, function_arn=function_arn, moment=moment, ready=ready)
     except LabelStudioError as exc:
-        aws.release(settings.tokens_table, job)
+        tokens.release(job)
         raise FinishError(
             f"job {job.job_name}: Label Studio export failed, the job waits for the next "
             f"finish: {exc}"
         ) from None
     except BaseException:
-        aws.release(settings.tokens_table, job)
+        tokens.release(job)
         raise
-    aws.forget(settings.tokens_table, job)
+    tokens.forget(job)
     return report
 
 
@@ -156,6 +155,7 @@ def _finish(
     lines = parse_manifest(aws.read_text(bucket, key))
     plan = plan_finish(job, project, lines, exported, issuer=settings.label_studio_url)
     results = settings.results_bucket
+    folder = JobLayout(job.job_id).labeling_job(job.job_name)
     for object_id, doc in plan.responses.items():
         aws.write_json(results, plan.response_keys[object_id], doc)
     consolidated: list[dict[str, Any]] = []
@@ -167,32 +167,18 @@ def _finish(
             payload_uri=f"s3://{results}/{plan.request_key}",
             role_arn=function_arn,
         )
-        consolidated = consolidate(
+        consolidated = consolidate_request(
             event,
-            post_settings.Settings(
-                labelflow_projects=settings.labelflow_projects,
-                artifacts_bucket=settings.artifacts_bucket,
-            ),
+            projects=settings.labelflow_projects,
+            artifacts_bucket=settings.artifacts_bucket,
         )
-        folder = job_folder(job.job_id, job.job_name)
-        aws.write_json(
-            results,
-            f"{folder}/annotations/consolidated-annotation/consolidation-response/"
-            f"{ITERATION}/{plan.stamp}.json",
-            consolidated,
-        )
+        aws.write_json(results, folder.consolidation_response(plan.stamp), consolidated)
     body, counters = output_manifest(
         lines, plan, consolidated, attribute=project.name, job_name=job.job_name, created=moment
     )
-    manifest_key = f"{job_folder(job.job_id, job.job_name)}/manifests/output/output.manifest"
-    aws.write_bytes(results, manifest_key, body, "application/jsonl")
-    output = {
-        "jobName": job.job_name,
-        "status": "Completed",
-        "outputManifestUri": f"s3://{results}/{manifest_key}",
-        "labelCounters": counters,
-    }
-    sent = send_outcome(client("stepfunctions"), job.task_token, Success(output))
+    aws.write_bytes(results, folder.output_manifest, body, "application/jsonl")
+    result = completed(job.job_name, f"s3://{results}/{folder.output_manifest}", counters)
+    sent = send_outcome(client("stepfunctions"), job.task_token, result)
     logger.info(
         "label studio job finished",
         extra={

@@ -30,13 +30,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from gt_contracts import ContractError, ProjectConfig, SourceKind
+from job_contracts.layout import JobLayout, labelstudio_config_key
+from job_contracts.tokens import LABEL_STUDIO, WaitingStep
 from labelstudio_backend.convert import ConversionError, answer_content
 
 __all__ = [
-    "BACKEND",
     "DEFAULT_ANSWER_NAME",
     "EXPIRED_REASON",
-    "ITERATION",
     "LINE_KEY",
     "SECRET_HEADER",
     "FinishPlan",
@@ -49,7 +49,6 @@ __all__ = [
     "consolidation_event",
     "header",
     "instructions_html",
-    "job_folder",
     "labeling_job_arn",
     "output_manifest",
     "parse_manifest",
@@ -60,15 +59,12 @@ __all__ = [
     "timestamp",
 ]
 
-#: The ``backend`` attribute of the tokens-table items of Label Studio jobs.
-BACKEND = "label-studio"
 #: The task data key holding the manifest line's 0-based index.
 LINE_KEY = "labelflowLine"
 #: The header carrying the shared webhook secret (Label Studio sends the webhook's headers).
 SECRET_HEADER = "X-LabelFlow-Secret"
 #: Name of the answer element when the project sets no ``answer_name`` (as ``worker_ui``).
 DEFAULT_ANSWER_NAME = "answer"
-ITERATION = "iteration-1"
 #: Ground Truth's failure reason for items nobody answered before the tasks expired.
 EXPIRED_REASON = (
     "ClientError: Annotation tasks expired. No worker answered the task before the job's deadline."
@@ -129,9 +125,8 @@ def chunk_source_kind(project: ProjectConfig, lines: Sequence[Mapping[str, Any]]
 def template_key(project: ProjectConfig, source_kind: SourceKind) -> str:
     """The key of the project's labeling config in the artifacts bucket."""
     if project.task_type in _EITHER_TYPES:
-        kind = "image" if source_kind == "s3" else "text"
-        return f"templates/{project.name}.{kind}.labelstudio.xml"
-    return f"templates/{project.name}.labelstudio.xml"
+        return labelstudio_config_key(project.name, "image" if source_kind == "s3" else "text")
+    return labelstudio_config_key(project.name, None)
 
 
 def build_tasks(
@@ -251,16 +246,9 @@ def _project_id(body: Mapping[str, Any]) -> int | None:
 # -- waiting jobs ---------------------------------------------------------------------------------
 
 
-def _attribute(item: Mapping[str, Any], name: str, kind: str) -> str:
-    value = item.get(name)
-    if not isinstance(value, Mapping) or not isinstance(value.get(kind), str):
-        raise ContractError(f"tokens item: {name} ({kind}) is missing")
-    return str(value[kind])
-
-
 @dataclass(frozen=True, slots=True)
 class WaitingJob:
-    """A tokens-table item of a Label Studio job (``backend = "label-studio"``)."""
+    """A waiting step of a Label Studio job: its tokens-table item, every field present."""
 
     job_name: str
     task_token: str
@@ -272,31 +260,39 @@ class WaitingJob:
     stored_at: int
 
     @classmethod
+    def from_step(cls, step: WaitingStep) -> WaitingJob:
+        """The Label Studio view of a tokens-table item.
+
+        Raises:
+            ContractError: not a Label Studio item, or a field of one missing.
+        """
+        if step.backend != LABEL_STUDIO:
+            raise ContractError(
+                f"tokens item is not a {LABEL_STUDIO} job: backend={step.backend!r}"
+            )
+        if step.label_studio_project is None or step.deadline is None or not step.manifest_uri:
+            raise ContractError("tokens item: a Label Studio job's fields are missing")
+        if not step.job_id or not step.project:
+            raise ContractError("tokens item: jobId and project are required")
+        return cls(
+            job_name=step.job_name,
+            task_token=step.task_token,
+            job_id=step.job_id,
+            project=step.project,
+            label_studio_project=step.label_studio_project,
+            deadline=step.deadline,
+            manifest_uri=step.manifest_uri,
+            stored_at=step.stored_at,
+        )
+
+    @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> WaitingJob:
         """Parse a DynamoDB item (attribute-value form).
 
         Raises:
             ContractError: not a Label Studio item, or an attribute missing or malformed.
         """
-        raw = item.get("backend")
-        backend = raw.get("S") if isinstance(raw, Mapping) else None
-        if backend != BACKEND:
-            raise ContractError(f"tokens item is not a {BACKEND} job: backend={backend!r}")
-        try:
-            return cls(
-                job_name=_attribute(item, "jobName", "S"),
-                task_token=_attribute(item, "taskToken", "S"),
-                job_id=_attribute(item, "jobId", "S"),
-                project=_attribute(item, "project", "S"),
-                label_studio_project=int(_attribute(item, "labelStudioProjectId", "N")),
-                deadline=int(_attribute(item, "deadline", "N")),
-                manifest_uri=_attribute(item, "manifestUri", "S"),
-                stored_at=int(_attribute(item, "storedAt", "N")),
-            )
-        except ValueError as exc:
-            if isinstance(exc, ContractError):
-                raise
-            raise ContractError(f"tokens item: a number is malformed: {exc}") from None
+        return cls.from_step(WaitingStep.from_item(item))
 
 
 Readiness = Literal["complete", "deadline", "waiting"]
@@ -318,11 +314,6 @@ def readiness(
 
 
 # -- finish ---------------------------------------------------------------------------------------
-
-
-def job_folder(job_id: str, job_name: str) -> str:
-    """The job's output folder in the results bucket, as Ground Truth's ``S3OutputPath``."""
-    return f"jobs/{job_id}/gt/{job_name}"
 
 
 def timestamp(moment: datetime) -> str:
@@ -401,7 +392,7 @@ def plan_finish(
         ContractError: an exported task without a valid line index.
     """
     name = project.answer_name or DEFAULT_ANSWER_NAME
-    folder = job_folder(job.job_id, job.job_name)
+    folder = JobLayout(job.job_id).labeling_job(job.job_name)
     tasks: dict[int, Mapping[str, Any]] = {}
     for task in exported:
         data = task.get("data")
@@ -468,9 +459,7 @@ def plan_finish(
             continue
         stamp = _file_stamp(latest)
         responses[object_id] = {"answers": answers}
-        keys[object_id] = (
-            f"{folder}/annotations/worker-response/{ITERATION}/{object_id}/{stamp}.json"
-        )
+        keys[object_id] = folder.worker_response(object_id, stamp)
         if latest is not None:
             latest_overall = latest if latest_overall is None else max(latest_overall, latest)
         data_object = (
@@ -494,10 +483,7 @@ def plan_finish(
         responses=responses,
         response_keys=keys,
         payload=payload,
-        request_key=(
-            f"{folder}/annotations/consolidated-annotation/consolidation-request/"
-            f"{ITERATION}/{stamp}.json"
-        ),
+        request_key=folder.consolidation_request(stamp),
         answered=frozenset(responses),
         expired=tuple(expired),
         deleted=tuple(deleted),
@@ -516,7 +502,7 @@ def _file_stamp(moment: datetime | None) -> str:
 def consolidation_event(
     *, labeling_job_arn: str, project: ProjectConfig, payload_uri: str, role_arn: str
 ) -> dict[str, Any]:
-    """The consolidation request Ground Truth would send for this job (``post_annotation``)."""
+    """The consolidation request Ground Truth would send for this job."""
     return {
         "version": "2018-10-16",
         "labelingJobArn": labeling_job_arn,

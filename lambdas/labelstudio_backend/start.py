@@ -6,7 +6,7 @@ manifest chunk::
     {"taskToken": "...", "jobId": "<job id>", "project": "<project>",
      "chunk": {"index": 0, "manifestUri": "s3://<RESULTS_BUCKET>/jobs/<jobId>/chunks/0.manifest"}}
 
-For the chunk's job (named :func:`start_labeling_job.logic.job_name`, like the Ground Truth
+For the chunk's job (named :func:`job_contracts.ids.labeling_job_name`, like the Ground Truth
 job) it:
 
 1. reads the chunk's lines and the project's labeling config from
@@ -15,10 +15,10 @@ job) it:
 2. finds the Label Studio project whose description is the job name, or creates it: title
    the job name (cut to 50 characters), the config, the project's instructions,
    ``maximum_annotations = workers_per_item``;
-3. stores the task token in ``TOKENS_TABLE`` under the job name with ``backend =
-   "label-studio"``, ``labelStudioProjectId``, ``manifestUri``, ``deadline`` (now + the
-   project's ``task_availability_seconds``; a retry keeps the first deadline), ``jobId``,
-   ``project``, ``storedAt`` and ``expiresAt``;
+3. keeps the waiting step in ``TOKENS_TABLE`` (:meth:`job_contracts.tokens.TokenStore.put`)
+   under the job name with ``backend = "label-studio"``, ``labelStudioProjectId``,
+   ``manifestUri``, ``deadline`` (now + the project's ``task_availability_seconds``; a retry
+   keeps the first deadline), ``jobId``, ``project``, ``storedAt`` and ``expiresAt``;
 4. imports the lines that have no task yet: images as presigned GET URLs of their
    ``source-ref`` (``IMAGE_URL_SECONDS``), texts as ``text``, each with its line index and
    ``source-ref``/``source`` (:func:`labelstudio_backend.logic.build_tasks`);
@@ -31,7 +31,7 @@ tasks and its webhook, and replaces the token with the new one. Returns ``{"jobN
 
 Errors: a malformed event, an unknown project, a task type Label Studio answers cannot be
 converted from, or a chunk the project cannot label raise ``ContractError``. DynamoDB
-throttling raises :class:`start_labeling_job.handler.Throttled` (retried by the workflow);
+throttling raises :class:`job_contracts.tokens.Throttled` (retried by the workflow);
 Label Studio unreachable after the client's retries raises ``LabelStudioUnavailable``, other
 Label Studio failures ``LabelStudioError`` (neither message holds a secret).
 """
@@ -46,11 +46,13 @@ from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, ProjectConfig, parse_s3_uri
 from handler_support import client, traced
+from job_contracts.ids import labeling_job_name
+from job_contracts.steps import StartRequest
+from job_contracts.tokens import LABEL_STUDIO, TOKEN_GRACE_SECONDS, WaitingStep
 from label_studio_api import LabelStudioClient
 from labelstudio_backend import aws
 from labelstudio_backend.convert import CONVERTIBLE_TASK_TYPES
 from labelstudio_backend.logic import (
-    BACKEND,
     LINE_KEY,
     SECRET_HEADER,
     build_tasks,
@@ -61,8 +63,6 @@ from labelstudio_backend.logic import (
     template_key,
 )
 from labelstudio_backend.settings import Settings, SettingsError, get_settings
-from start_labeling_job.handler import TOKEN_GRACE_SECONDS, Throttled
-from start_labeling_job.logic import StartRequest, job_name
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -70,8 +70,6 @@ if TYPE_CHECKING:
 __all__ = ["lambda_handler", "webhook_address"]
 
 logger = Logger()
-
-_THROTTLED = {"ThrottlingException", "ProvisionedThroughputExceededException"}
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -83,7 +81,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             raise ContractError(f"project {request.project!r} is not configured")
         if project.task_type not in CONVERTIBLE_TASK_TYPES:
             raise ContractError(f"task type {project.task_type!r} cannot run on Label Studio")
-        name = job_name(request.project, request.job_id, request.chunk.index)
+        name = labeling_job_name(request.project, request.job_id, request.chunk.index)
         lines = parse_manifest(aws.read_text(*parse_s3_uri(request.chunk.manifest_uri)))
         kind = chunk_source_kind(project, lines)
     except ContractError as exc:
@@ -171,39 +169,19 @@ def _store_token(
     project: ProjectConfig,
     project_id: int,
 ) -> None:
-    """Write (or, on a retry, replace) the token; a retry keeps the first deadline."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
+    """Keep (or, on a retry, replace) the token; a retry keeps the first deadline."""
     now = int(time.time())
-    try:
-        client("dynamodb").update_item(
-            TableName=settings.tokens_table,
-            Key={"jobName": {"S": name}},
-            UpdateExpression=(
-                "SET taskToken = :token, jobId = :job, #project = :project, "
-                "backend = :backend, labelStudioProjectId = :ls, manifestUri = :manifest, "
-                "storedAt = :now, expiresAt = :expires, "
-                "deadline = if_not_exists(deadline, :deadline) "
-                "REMOVE finishingSince"
-            ),
-            ExpressionAttributeNames={"#project": "project"},
-            ExpressionAttributeValues={
-                ":token": {"S": request.task_token},
-                ":job": {"S": request.job_id},
-                ":project": {"S": request.project},
-                ":backend": {"S": BACKEND},
-                ":ls": {"N": str(project_id)},
-                ":manifest": {"S": request.chunk.manifest_uri},
-                ":now": {"N": str(now)},
-                ":expires": {
-                    "N": str(now + project.task_availability_seconds + TOKEN_GRACE_SECONDS)
-                },
-                ":deadline": {"N": str(now + project.task_availability_seconds)},
-            },
+    aws.tokens(settings).put(
+        WaitingStep(
+            job_name=name,
+            task_token=request.task_token,
+            job_id=request.job_id,
+            project=request.project,
+            stored_at=now,
+            expires_at=now + project.task_availability_seconds + TOKEN_GRACE_SECONDS,
+            backend=LABEL_STUDIO,
+            label_studio_project=project_id,
+            deadline=now + project.task_availability_seconds,
+            manifest_uri=request.chunk.manifest_uri,
         )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _THROTTLED:
-            logger.warning("throttled", extra={"code": code})
-            raise Throttled(f"{code}: {exc}") from exc
-        raise
+    )

@@ -16,16 +16,17 @@ so, when less than :data:`TIME_RESERVE_MS` of the invocation is left.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
-from handler_support import client, traced
+from handler_support import traced
+from job_contracts.tokens import LABEL_STUDIO
 from label_studio_api import LabelStudioError
+from labelstudio_backend import aws
 from labelstudio_backend.finish import FinishError, try_finish
-from labelstudio_backend.logic import BACKEND, WaitingJob
+from labelstudio_backend.logic import WaitingJob
 from labelstudio_backend.settings import get_settings
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     settings = get_settings()
     counts: Counter[str] = Counter()
     stopped = None
-    for item in _scan(settings.tokens_table):
+    for item in aws.tokens(settings).scan(backend=LABEL_STUDIO):
         if context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
             stopped = "time"
             break
@@ -85,18 +86,3 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
 
 lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
-
-
-def _scan(table: str) -> Iterator[dict[str, Any]]:
-    pages = (
-        client("dynamodb")
-        .get_paginator("scan")
-        .paginate(
-            TableName=table,
-            ConsistentRead=True,
-            FilterExpression="backend = :backend",
-            ExpressionAttributeValues={":backend": {"S": BACKEND}},
-        )
-    )
-    for page in pages:
-        yield from page.get("Items", [])

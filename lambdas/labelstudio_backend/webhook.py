@@ -33,6 +33,7 @@ from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
 from handler_support import traced
+from job_contracts.tokens import TokenStore
 from labelstudio_backend import aws
 from labelstudio_backend.finish import FinishError, try_finish
 from labelstudio_backend.logic import SECRET_HEADER, WaitingJob, WebhookCall, authenticate, header
@@ -63,7 +64,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.warning("webhook payload rejected", extra={"reason": str(exc)})
         return _response(400, {"message": str(exc)})
     logger.append_keys(label_studio_project=call.project_id, action=call.action)
-    job = _waiting_job(settings.tokens_table, event, call.project_id)
+    job = _waiting_job(aws.tokens(settings), event, call.project_id)
     if job is None:
         logger.warning("no waiting job has this Label Studio project")
         return _response(404, {"message": f"no waiting job for project {call.project_id}"})
@@ -80,17 +81,19 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
-def _waiting_job(table: str, event: Mapping[str, Any], project_id: int) -> WaitingJob | None:
+def _waiting_job(
+    tokens: TokenStore, event: Mapping[str, Any], project_id: int
+) -> WaitingJob | None:
     query = event.get("queryStringParameters")
     name = query.get("job") if isinstance(query, Mapping) else None
-    if isinstance(name, str) and name:
-        item = aws.load_job(table, name)
-    else:
-        item = aws.find_job_by_project(table, project_id)
-    if item is None:
-        return None
     try:
-        job = WaitingJob.from_item(item)
+        if isinstance(name, str) and name:
+            step = tokens.get(name)
+        else:
+            step = tokens.find_label_studio_project(project_id)
+        if step is None:
+            return None
+        job = WaitingJob.from_step(step)
     except ContractError as exc:
         logger.warning("tokens item is not a waiting Label Studio job", extra={"reason": str(exc)})
         return None

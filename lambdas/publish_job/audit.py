@@ -3,9 +3,11 @@
 Ground Truth keeps every submission under the job's output folder
 (``<job folder>/annotations/worker-response/iteration-<N>/<datasetObjectId>/<ts>.json``) and
 its consolidation requests under ``annotations/consolidated-annotation/consolidation-request/``;
-:func:`job_folder` finds that folder from the chunk's output-manifest URI. The caller fetches
+:meth:`job_contracts.layout.LabelingJobFolder.of_output_manifest` finds that folder from
+the chunk's output-manifest URI. The caller fetches
 those files; :func:`build_audit` turns them, with the chunk's output manifest, into the
-immutable log written to ``audit/<project>/<jobId>/<jobName>.jsonl`` (:func:`audit_key`).
+immutable log written to ``audit/<project>/<jobId>/<jobName>.jsonl``
+(:func:`job_contracts.layout.audit_key`).
 
 Record format (keys always present, ``null`` when unknown)::
 
@@ -52,15 +54,9 @@ from publish_results.manifest import ManifestRecord, read_manifest
 __all__ = [
     "AuditLog",
     "ResponseFile",
-    "audit_key",
-    "audit_prefix",
     "build_audit",
-    "job_folder",
-    "requests_prefix",
-    "responses_prefix",
 ]
 
-_OUTPUT_MANIFEST = "/manifests/output/output.manifest"
 _RESPONSE_KEY = re.compile(r"/annotations/worker-response/iteration-(\d+)/([^/]+)/[^/]+$")
 
 
@@ -89,37 +85,6 @@ class AuditLog:
     answers: int
     without_answers: int
     unreadable: int
-
-
-def job_folder(output_manifest_uri: str) -> str:
-    """The labeling job's output folder (no trailing ``/``) for its output-manifest URI.
-
-    ``<folder>/manifests/output/output.manifest`` gives ``<folder>``; any other URI gives the
-    folder the manifest sits in.
-    """
-    if output_manifest_uri.endswith(_OUTPUT_MANIFEST):
-        return output_manifest_uri.removesuffix(_OUTPUT_MANIFEST)
-    return output_manifest_uri.rsplit("/", 1)[0]
-
-
-def responses_prefix(folder: str) -> str:
-    """Where Ground Truth writes the job's worker responses."""
-    return f"{folder}/annotations/worker-response/"
-
-
-def requests_prefix(folder: str) -> str:
-    """Where Ground Truth writes the job's consolidation requests."""
-    return f"{folder}/annotations/consolidated-annotation/consolidation-request/"
-
-
-def audit_prefix(project: str, job_id: str) -> str:
-    """The folder of one LabelFlow job's audit logs in the audit bucket."""
-    return f"audit/{project}/{job_id}/"
-
-
-def audit_key(project: str, job_id: str, job_name: str) -> str:
-    """``audit/<project>/<jobId>/<jobName>.jsonl``."""
-    return f"{audit_prefix(project, job_id)}{job_name}.jsonl"
 
 
 def build_audit(

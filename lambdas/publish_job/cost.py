@@ -20,51 +20,15 @@ vendor or public workforce without a price. Arithmetic is decimal, so 3 * 0.012 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal, cast, get_args
+from typing import Any
 
-from gt_contracts import ContractError
+from job_contracts.steps import WorkforcePrice
 
-__all__ = ["WORKFORCE_TYPES", "Workforce", "WorkforceType", "job_cost"]
-
-WorkforceType = Literal["private", "vendor", "public"]
-WORKFORCE_TYPES: frozenset[str] = frozenset(get_args(WorkforceType))
+__all__ = ["job_cost"]
 
 
-@dataclass(frozen=True, slots=True)
-class Workforce:
-    """Who labeled the job and what one task costs (USD), when known."""
-
-    type: WorkforceType
-    price_usd_per_task: float | None = None
-
-    @classmethod
-    def from_event(cls, raw: object) -> Workforce | None:
-        """Parse the event's optional ``workforce``; ``None`` when absent.
-
-        Raises:
-            ContractError: an unknown type or a price that is not a non-negative number.
-        """
-        if raw is None:
-            return None
-        if not isinstance(raw, Mapping):
-            raise ContractError("workforce must be an object")
-        kind = raw.get("type")
-        if kind not in WORKFORCE_TYPES:
-            raise ContractError(
-                f"workforce.type must be one of {sorted(WORKFORCE_TYPES)}: {kind!r}"
-            )
-        price = raw.get("priceUsdPerTask")
-        if price is not None and (
-            isinstance(price, bool) or not isinstance(price, int | float) or not price >= 0
-        ):
-            raise ContractError(f"workforce.priceUsdPerTask must be a number >= 0: {price!r}")
-        return cls(cast(WorkforceType, kind), float(price) if price is not None else None)
-
-
-def job_cost(workforce: Workforce | None, answers: int) -> dict[str, Any]:
+def job_cost(workforce: WorkforcePrice | None, answers: int) -> dict[str, Any]:
     """The job's workforce cost for ``answers`` worker answers (see the module docstring)."""
     price = workforce.price_usd_per_task if workforce is not None else None
     cost: Decimal | None

@@ -17,7 +17,7 @@ same bytes is accepted (a retried step); one with different bytes raises
 :class:`AuditConflictError` before anything is published or announced.
 
 Worker skill: after publishing, the chunks' skill documents are merged into
-``skills/<project>/prior.json`` of ``ARTIFACTS_BUCKET`` (:func:`publish_job.prior.merge_prior`)
+``skills/<project>/prior.json`` of ``ARTIFACTS_BUCKET`` (:func:`job_contracts.skills.merge_prior`)
 with a conditional write (``IfMatch`` the ETag read, ``IfNoneMatch="*"`` when there is none);
 a concurrent writer's ``PreconditionFailed``/``ConditionalRequestConflict`` makes it read and
 merge again, at most :data:`PRIOR_ATTEMPTS` times, then :class:`PriorConflictError`. The
@@ -40,17 +40,12 @@ from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, parse_s3_uri
 from handler_support import EVENT_SOURCE, client, notify, put_event, traced
-from post_annotation.logic import prior_key
-from publish_job.audit import (
-    AuditLog,
-    ResponseFile,
-    build_audit,
-    job_folder,
-    requests_prefix,
-    responses_prefix,
-)
-from publish_job.logic import ChunkResult, PublishRequest, build_publication, skills_prefix
-from publish_job.prior import PriorMerge, merge_prior
+from job_contracts.layout import JobLayout, LabelingJobFolder, prior_key, skills_prefix
+from job_contracts.skills import PriorMerge, merge_prior
+from job_contracts.steps import ChunkResult, PublishRequest, ValidationSummary
+from job_contracts.tokens import error_code
+from publish_job.audit import AuditLog, ResponseFile, build_audit
+from publish_job.logic import build_publication
 from publish_job.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -111,6 +106,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         audits=audits,
         results_bucket=settings.results_bucket,
         audit_bucket=settings.audit_bucket,
+        rejects=_rejects(settings.results_bucket, request),
     )
     for key, body in publication.audit.items():  # first: a conflict stops before publishing
         _put_immutable(settings.audit_bucket, key, body)
@@ -129,7 +125,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "error": merge.error,
         },
     }
-    _announce(settings, summary)
+    _announce(settings, summary, request.validation)
     logger.info("job published", extra={"objects": len(publication.objects), **summary})
     return summary
 
@@ -138,15 +134,14 @@ lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
 def _audit(request: PublishRequest, chunk: ChunkResult, manifest: bytes) -> AuditLog:
-    bucket, _ = parse_s3_uri(chunk.output_manifest_uri)
-    folder = job_folder(chunk.output_manifest_uri)
-    _, folder_key = parse_s3_uri(folder + "/")
-    keys = _keys(bucket, responses_prefix(folder_key.rstrip("/")))
+    bucket, manifest_key = parse_s3_uri(chunk.output_manifest_uri)
+    folder = LabelingJobFolder.of_output_manifest(manifest_key)
+    keys = _keys(bucket, folder.worker_responses)
     responses = [
         ResponseFile(f"s3://{bucket}/{key}", body)
         for key, body in zip(keys, _get_many(bucket, keys), strict=True)
     ]
-    requests = _get_many(bucket, _keys(bucket, requests_prefix(folder_key.rstrip("/"))))
+    requests = _get_many(bucket, _keys(bucket, folder.consolidation_requests))
     return build_audit(
         job_id=request.job_id,
         project=request.project,
@@ -242,27 +237,50 @@ def _get_with_etag(bucket: str, key: str) -> tuple[bytes | None, str | None]:
     return body, got["ETag"]
 
 
-def _announce(settings: Settings, summary: dict[str, Any]) -> None:
+def _rejects(bucket: str, request: PublishRequest) -> bytes | None:
+    """Validate's rejects file, when it wrote one."""
+    try:
+        return _get(bucket, JobLayout(request.job_id).rejects)
+    except Exception as exc:
+        if error_code(exc) in {"NoSuchKey", "404", "NotFound"}:
+            return None
+        raise
+
+
+def _announce(
+    settings: Settings, summary: dict[str, Any], validation: ValidationSummary | None
+) -> None:
+    update = (
+        "SET #status = :status, #items = :items, labeled = :labeled, excluded = :excluded, "
+        "outputUri = :output, reportUri = :report, finishedAt = :finished, "
+        "auditUri = :audit, #cost = :cost"
+    )
+    values = {
+        ":status": {"S": "SUCCEEDED"},
+        ":items": {"N": str(summary["items"])},
+        ":labeled": {"N": str(summary["labeled"])},
+        ":excluded": {"N": str(summary["excluded"])},
+        ":output": {"S": summary["outputUri"]},
+        ":report": {"S": summary["reportUri"]},
+        ":finished": {"S": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+        ":audit": {"S": summary["audit"]["uri"]},
+        ":cost": _attribute(summary["cost"]),
+    }
+    names = {"#status": "status", "#items": "items", "#cost": "cost"}
+    if validation is not None:
+        rejects = summary.get("rejectsUri")
+        clause, more_names, more_values = validation.set_clauses(
+            {"rejectsUri": {"S": rejects}} if rejects else None
+        )
+        update += clause
+        names.update(more_names)
+        values.update(more_values)
     client("dynamodb").update_item(
         TableName=settings.jobs_table,
         Key={"jobId": {"S": summary["jobId"]}},
-        UpdateExpression=(
-            "SET #status = :status, #items = :items, labeled = :labeled, excluded = :excluded, "
-            "outputUri = :output, reportUri = :report, finishedAt = :finished, "
-            "auditUri = :audit, #cost = :cost"
-        ),
-        ExpressionAttributeNames={"#status": "status", "#items": "items", "#cost": "cost"},
-        ExpressionAttributeValues={
-            ":status": {"S": "SUCCEEDED"},
-            ":items": {"N": str(summary["items"])},
-            ":labeled": {"N": str(summary["labeled"])},
-            ":excluded": {"N": str(summary["excluded"])},
-            ":output": {"S": summary["outputUri"]},
-            ":report": {"S": summary["reportUri"]},
-            ":finished": {"S": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
-            ":audit": {"S": summary["audit"]["uri"]},
-            ":cost": _attribute(summary["cost"]),
-        },
+        UpdateExpression=update,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
     )
     notify(
         settings.topic_arn,

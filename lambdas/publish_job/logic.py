@@ -4,23 +4,36 @@
 
     {"jobId": "<job id>", "project": "<project>", "taskType": "<task type>",
      "jobs": [{"jobName": "...", "outputManifestUri": "s3://...", ...}, ...],
-     "workforce": {"type": "private" | "vendor" | "public", "priceUsdPerTask": 0.036}}
+     "workforce": {"type": "private" | "vendor" | "public", "priceUsdPerTask": 0.036},
+     "validation": {"manifest", "lines", "accepted", "rejected", "blank", "byReason",
+                    "rejectsUri"}}
 
-``workforce`` is optional (see :mod:`publish_job.cost`).
+``workforce`` (see :mod:`publish_job.cost`) and ``validation`` (what Validate counted) are
+optional; the event is parsed by :class:`job_contracts.steps.PublishRequest`.
 
 :func:`build_publication` unions the chunks' output manifests (in chunk order, with
 :func:`publish_results.read_manifests`, the project name as label attribute) and returns the
 objects to write under ``jobs/<jobId>/output/`` of the results bucket:
 
-* ``output.manifest``: the union, one JSON line per item (first occurrence of each source);
+* ``output.manifest``: the union, every line of every chunk as Ground Truth wrote it (repeated
+  sources included: each line is a data object);
+* ``rejects.jsonl``: the lines Validate rejected, with their numbers and reasons (a copy of
+  ``jobs/<jobId>/rejects.jsonl``, so the job's output holds them too);
 * ``exports/<file>``: :func:`publish_results.build_exports` for the task type;
 * ``report.json`` and ``report.html``: :func:`publish_results.build_report` with the
-  worker-skill documents of every chunk's labeling job, and :func:`render_html`;
+  worker-skill documents of every chunk's labeling job, the validation counts, and
+  :func:`render_html`;
+
+An item Ground Truth left without a label because the pre-annotation Lambda could not show it
+to workers (a line of the wrong kind for the task type, see
+:func:`gt_contracts.task_input.line_problem`) is listed as excluded with that reason.
 
 plus the audit logs of every chunk's labeling job (:mod:`publish_job.audit`), keyed
 ``audit/<project>/<jobId>/<jobName>.jsonl`` for the audit bucket, and the job's summary
 ``{"jobId", "project", "taskType", "chunks", "items", "labeled", "excluded", "outputUri",
-"reportUri", "audit", "cost"}``: ``audit`` is ``{"objects", "records", "answers", "uri"}``
+"reportUri", "rejectsUri", "validation", "audit", "cost"}``: ``validation`` is the event's
+(``None`` when it has none), ``rejectsUri`` the copy of the rejects (``None`` without one),
+``audit`` is ``{"objects", "records", "answers", "uri"}``
 (``uri`` the folder of the job's logs) and ``cost`` is :func:`publish_job.cost.job_cost` for
 the answers of the audit logs, also written to ``report.json`` as ``job_cost``. A skill
 document that is not JSON is left out and named in ``skippedSkills`` of the summary, so a
@@ -30,28 +43,21 @@ damaged estimate never blocks publishing.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from dataclasses import dataclass, replace
+from typing import Any
 
-from gt_contracts import TASK_TYPES, ContractError, TaskType, parse_s3_uri
-from publish_job.audit import AuditLog, audit_key, audit_prefix
-from publish_job.cost import Workforce, job_cost
+from gt_contracts import ProjectConfig, line_problem
+from job_contracts.layout import JobLayout, audit_key, audit_prefix
+from job_contracts.steps import ChunkResult, PublishRequest
+from publish_job.audit import AuditLog
+from publish_job.cost import job_cost
 from publish_results.exports import build_exports
-from publish_results.manifest import read_manifests
+from publish_results.manifest import Manifest, read_manifests
 from publish_results.report import build_report, render_html
 
-__all__ = [
-    "ChunkResult",
-    "Publication",
-    "PublishRequest",
-    "build_publication",
-    "output_prefix",
-    "skills_prefix",
-]
+__all__ = ["ChunkResult", "Publication", "PublishRequest", "build_publication"]
 
-_JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _CONTENT_TYPES = {
     ".json": "application/json",
     ".html": "text/html; charset=utf-8",
@@ -59,61 +65,6 @@ _CONTENT_TYPES = {
     ".xml": "application/xml",
     ".txt": "text/plain; charset=utf-8",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ChunkResult:
-    """One chunk's finished labeling job."""
-
-    job_name: str
-    output_manifest_uri: str
-
-
-@dataclass(frozen=True, slots=True)
-class PublishRequest:
-    """The event of the Publish step."""
-
-    job_id: str
-    project: str
-    task_type: TaskType
-    chunks: tuple[ChunkResult, ...]
-    workforce: Workforce | None = None
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> PublishRequest:
-        """Parse ``{"jobId", "project", "taskType", "jobs": [{"jobName", "outputManifestUri"}]}``
-        and the optional ``workforce``.
-
-        Raises:
-            ContractError: a missing or invalid field, named.
-        """
-        job_id = event.get("jobId")
-        if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
-            raise ContractError(f"jobId must be 1-128 letters, digits, '.', '_' or '-': {job_id!r}")
-        project = event.get("project")
-        if not isinstance(project, str) or not project or "/" in project:
-            raise ContractError(f"project must be a non-empty name: {project!r}")
-        task_type = event.get("taskType")
-        if task_type not in TASK_TYPES:
-            raise ContractError(f"taskType must be one of {sorted(TASK_TYPES)}: {task_type!r}")
-        jobs = event.get("jobs")
-        if not isinstance(jobs, list) or not jobs:
-            raise ContractError("jobs must list each chunk's labeling job")
-        chunks = []
-        for index, job in enumerate(jobs):
-            where = f"jobs[{index}]"
-            if not isinstance(job, Mapping):
-                raise ContractError(f"{where} must be an object")
-            name = job.get("jobName")
-            uri = job.get("outputManifestUri")
-            if not isinstance(name, str) or not name or "/" in name:
-                raise ContractError(f"{where}.jobName must be a labeling-job name: {name!r}")
-            if not isinstance(uri, str):
-                raise ContractError(f"{where}.outputManifestUri must be an s3:// URI")
-            parse_s3_uri(uri, field=f"{where}.outputManifestUri")
-            chunks.append(ChunkResult(name, uri))
-        workforce = Workforce.from_event(event.get("workforce"))
-        return cls(job_id, project, cast(TaskType, task_type), tuple(chunks), workforce)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,16 +77,6 @@ class Publication:
     audit: dict[str, bytes]
 
 
-def output_prefix(job_id: str) -> str:
-    """The job's output folder in the results bucket."""
-    return f"jobs/{job_id}/output/"
-
-
-def skills_prefix(project: str, job_name: str) -> str:
-    """The worker-skill documents of one labeling job in the artifacts bucket."""
-    return f"skills/{project}/{job_name}/"
-
-
 def build_publication(
     request: PublishRequest,
     manifests: Sequence[bytes],
@@ -144,6 +85,7 @@ def build_publication(
     audits: Sequence[AuditLog],
     results_bucket: str,
     audit_bucket: str,
+    rejects: bytes | None = None,
 ) -> Publication:
     """The objects and summary of ``request`` (see the module docstring).
 
@@ -154,6 +96,7 @@ def build_publication(
         audits: each chunk's audit log, in the order of ``request.chunks``.
         results_bucket: the bucket the objects go to (for the URIs of the summary).
         audit_bucket: the bucket the audit logs go to (for the URI of the summary).
+        rejects: Validate's rejects file (``None`` when there is none).
 
     Raises:
         ValueError: ``manifests`` or ``audits`` does not hold one entry per chunk.
@@ -163,7 +106,10 @@ def build_publication(
     if len(audits) != len(request.chunks):
         raise ValueError(f"{len(audits)} audit logs for {len(request.chunks)} chunks")
     cost = job_cost(request.workforce, sum(log.answers for log in audits))
-    manifest = read_manifests(list(manifests), label_attribute=request.project)
+    manifest = _explain_left_out(
+        read_manifests(list(manifests), label_attribute=request.project),
+        ProjectConfig(name=request.project, task_type=request.task_type),
+    )
     exports = build_exports(manifest, task_type=request.task_type)
     documents: list[Mapping[str, Any]] = []
     skipped = 0
@@ -177,17 +123,17 @@ def build_publication(
             documents.append(doc)
         else:
             skipped += 1
+    validation = request.validation.to_json() if request.validation is not None else None
     report = build_report(
         manifest,
         task_type=request.task_type,
         skills=documents,
         job_cost=cost,
+        validation=validation,
         title=f"LabelFlow {request.project}: job {request.job_id}",
     )
-    prefix = output_prefix(request.job_id)
-    union = "".join(
-        json.dumps(dict(r.fields), separators=(",", ":")) + "\n" for r in manifest.records
-    )
+    prefix = JobLayout(request.job_id).output_prefix
+    union = "".join(line + "\n" for line in manifest.lines)
     objects: dict[str, tuple[bytes, str]] = {
         f"{prefix}output.manifest": (union.encode(), "application/jsonlines"),
         f"{prefix}report.json": (json.dumps(report, indent=2).encode(), _CONTENT_TYPES[".json"]),
@@ -195,6 +141,8 @@ def build_publication(
     }
     for path, body in exports.files.items():
         objects[f"{prefix}exports/{path}"] = (body, _content_type(path))
+    if rejects is not None:
+        objects[f"{prefix}rejects.jsonl"] = (rejects, "application/jsonlines")
     summary = {
         "jobId": request.job_id,
         "project": request.project,
@@ -206,6 +154,10 @@ def build_publication(
         "skippedSkills": skipped,
         "outputUri": f"s3://{results_bucket}/{prefix}output.manifest",
         "reportUri": f"s3://{results_bucket}/{prefix}report.html",
+        "rejectsUri": (
+            f"s3://{results_bucket}/{prefix}rejects.jsonl" if rejects is not None else None
+        ),
+        "validation": validation,
         "audit": {
             "objects": len(audits),
             "records": sum(log.records for log in audits),
@@ -219,6 +171,16 @@ def build_publication(
         for chunk, log in zip(request.chunks, audits, strict=True)
     }
     return Publication(objects, summary, audit)
+
+
+def _explain_left_out(manifest: Manifest, project: ProjectConfig) -> Manifest:
+    """Unlabeled records the pre-annotation Lambda left out, with its reason."""
+    records = []
+    for record in manifest.records:
+        problem = line_problem(project, record.fields) if record.status == "unlabeled" else None
+        reason = record.reason if problem is None else f"left out before labeling: {problem}"
+        records.append(replace(record, reason=reason))
+    return replace(manifest, records=tuple(records))
 
 
 def _content_type(path: str) -> str:

@@ -43,9 +43,21 @@ Formats and conventions
     ``masks.csv`` (semantic segmentation)
         Columns ``source-ref,mask-ref,confidence,workers,method,internal-color-map`` (the colour
         map as compact JSON).
+    ``builtin.manifest`` (single- and multi-label classification, bounding boxes)
+        The output manifest in the layout Ground Truth's *built-in* task types write, for
+        consumers that expect it: every line as in the job's output manifest, with the label
+        value as the built-in type stores it (a class index; a list of class indices; ``{
+        "image_size", "annotations"}``) and ``<attr>-metadata`` holding ``class-name`` and
+        ``confidence`` (single label), ``class-map`` and ``confidence-map`` (multi-label),
+        ``objects`` (per-box confidences) and ``class-map`` (of the image's boxes), plus ``type``
+        (``groundtruth/image-classification``, ``groundtruth/text-classification``, their
+        ``-multilabel`` forms, ``groundtruth/object-detection``), ``job-name``
+        (``labeling-job/<name>``), ``human-annotated`` and ``creation-date``. A line without a
+        label keeps no value and gets ``failure-reason`` in its metadata.
     ``excluded.csv`` (always)
         Columns ``<source>,status,reason,chunk,line`` for no-consensus, failed and unlabeled
-        items, duplicates, invalid lines (empty source) and items a format had to skip.
+        items, invalid lines (empty source) and items a format had to skip (an image whose
+        file name an earlier image took, a repeated source included).
 
 Entity offsets are Python string offsets into ``source``, as the consolidation Lambda writes
 them. Entities that overlap an earlier one (by start, longer first) or fall outside the text
@@ -77,6 +89,7 @@ __all__ = [
     "Token",
     "bio_tags",
     "build_exports",
+    "builtin_manifest",
     "classification_csv",
     "coco_json",
     "conll",
@@ -147,8 +160,10 @@ def build_exports(
         parts.append(
             ExportFiles({"labels.csv": classification_csv(records, multi=multi, excluded=excluded)})
         )
+        parts.append(ExportFiles({"builtin.manifest": builtin_manifest(records, task_type)}))
     elif task_type == "bounding-box":
         parts += [coco_json(records), yolo(records), voc_xml(records)]
+        parts.append(ExportFiles({"builtin.manifest": builtin_manifest(records, task_type)}))
     elif task_type == "named-entity":
         parts += [conll(records), spacy_json(records)]
     elif task_type == "semantic-segmentation":
@@ -173,7 +188,6 @@ def excluded_items(manifest: Manifest) -> tuple[Excluded, ...]:
         for r in manifest.records
         if r.status != "labeled"
     ]
-    out += [Excluded(d.source, "duplicate", d.reason, d.chunk, d.line) for d in manifest.duplicates]
     out += [Excluded("", "invalid", i.reason, i.chunk, i.line) for i in manifest.invalid]
     return tuple(out)
 
@@ -225,6 +239,72 @@ def _multi_labels(label: Mapping[str, Any]) -> list[str]:
     class_map = label.get("class-map") or {}
     ids = label.get("class-ids") or []
     return [str(class_map.get(str(i), i)) for i in ids]
+
+
+# -- built-in layout ------------------------------------------------------------------------------
+
+
+_BUILTIN_TYPES: Mapping[str, str] = {
+    "image-classification": "groundtruth/image-classification",
+    "text-classification": "groundtruth/text-classification",
+    "image-classification-multilabel": "groundtruth/image-classification-multilabel",
+    "text-classification-multilabel": "groundtruth/text-classification-multilabel",
+    "bounding-box": "groundtruth/object-detection",
+}
+
+
+def builtin_manifest(records: Sequence[ManifestRecord], task_type: TaskType) -> str:
+    """The output manifest in the built-in task types' layout (see the module docstring)."""
+    kind = _BUILTIN_TYPES[task_type]
+    out = []
+    for record in records:
+        attribute = record.label_attribute
+        line = dict(record.fields)
+        if attribute is None:
+            out.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+            continue
+        line.pop(attribute, None)
+        line.pop(f"{attribute}-metadata", None)
+        metadata: dict[str, Any] = {}
+        if record.status == "labeled" and record.label is not None:
+            value, metadata = _builtin_value(record.label, task_type)
+            line[attribute] = value
+        else:
+            metadata["failure-reason"] = record.reason or record.status
+        described = record.metadata
+        job = described.job_name if described is not None else None
+        metadata.update(
+            {
+                "type": kind,
+                "job-name": f"labeling-job/{job}" if job else None,
+                "human-annotated": (described.human_annotated if described else None) or "yes",
+                "creation-date": described.creation_date if described else None,
+            }
+        )
+        line[f"{attribute}-metadata"] = {k: v for k, v in metadata.items() if v is not None}
+        out.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
+    return "".join(text + "\n" for text in out)
+
+
+def _builtin_value(label: Mapping[str, Any], task_type: TaskType) -> tuple[Any, dict[str, Any]]:
+    """The built-in label value and its metadata fields, from LabelFlow's label value."""
+    if task_type in CLASSIFICATION_TASK_TYPES:
+        return label.get("class-id"), {
+            "class-name": label.get("class-name"),
+            "confidence": _number(label.get("confidence")),
+        }
+    if task_type in MULTILABEL_TASK_TYPES:
+        return list(_as_list(label.get("class-ids"))), {
+            "class-map": dict(_as_map(label.get("class-map"))),
+            "confidence-map": dict(_as_map(label.get("confidence-map"))),
+        }
+    block = _as_map(label.get("consolidation"))
+    annotations = list(_as_list(label.get("annotations")))
+    value = {"image_size": list(_as_list(label.get("image_size"))), "annotations": annotations}
+    # As the built-in type writes it: the classes of the image's boxes only.
+    present = {str(_as_map(box).get("class_id")) for box in annotations}
+    class_map = {k: v for k, v in _as_map(block.get("class-map")).items() if str(k) in present}
+    return value, {"objects": list(_as_list(block.get("objects"))), "class-map": class_map}
 
 
 # -- bounding boxes -------------------------------------------------------------------------------

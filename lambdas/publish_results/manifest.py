@@ -7,7 +7,7 @@ line as one :class:`ManifestRecord`:
 
 ``labeled``
     a label value LabelFlow can export. Values are normalised to the shapes the consolidation
-    Lambda writes (see ``post_annotation.logic``); Ground Truth's built-in shapes are converted
+    Lambda writes (see :mod:`gt_consolidation.batch`); Ground Truth's built-in shapes are converted
     from their ``-metadata`` (``groundtruth/image-classification`` and ``text-classification``
     with a class index as a number or a numeric string, the multi-label, object-detection,
     text-span and semantic-segmentation shapes).
@@ -23,11 +23,13 @@ Metadata spelling drift is tolerated: ``job-name``/``job_name`` (``labeling-job/
 ``<name>``), ``creation-date``/``creation_date``, ``failure-reason``/``failure_reason``, and a
 ``type`` in any case (``groundtruth/custom``, ``groundTruth/custom``).
 
-Nothing is dropped silently: a line that is not a JSON object or has neither ``source-ref`` nor
-``source`` becomes an :class:`InvalidLine`; a repeated ``source-ref``/``source`` (within or
-across chunks) keeps its first occurrence as the record and reports the later one as a
-:class:`Duplicate`. Blank lines are not items and are skipped. Deciding what to do with
-duplicates, invalid lines and failures (retry, re-label, publish anyway) is left to the caller.
+Nothing is dropped: every line is kept, in order (:attr:`Manifest.lines`, what the job's
+output manifest is made of), as Ground Truth keeps every input line. A line that is not a JSON
+object or has neither ``source-ref`` nor ``source`` becomes an :class:`InvalidLine`; a line
+repeating the ``source-ref``/``source`` of an earlier one (within or across chunks) is a record
+of its own, like any other data object, and is also reported as a :class:`Duplicate`. Blank
+lines are not items and are skipped. Deciding what to do with repeats, invalid lines and
+failures (retry, re-label, publish anyway) is left to the caller.
 
 The label attribute name is passed in when known; otherwise each line's is inferred from its
 single ``*-metadata`` key.
@@ -161,7 +163,7 @@ class ManifestRecord:
 
 @dataclass(frozen=True, slots=True)
 class Duplicate:
-    """A later line repeating the ``source-ref``/``source`` of an earlier record."""
+    """A later line repeating the ``source-ref``/``source`` of an earlier record (both kept)."""
 
     chunk: int
     line: int
@@ -173,8 +175,7 @@ class Duplicate:
     @property
     def reason(self) -> str:
         return (
-            f"duplicate of chunk {self.first_chunk} line {self.first_line} "
-            f"(chunk {self.chunk} line {self.line} not merged)"
+            f"repeats the source of chunk {self.first_chunk} line {self.first_line} (both are kept)"
         )
 
 
@@ -189,11 +190,19 @@ class InvalidLine:
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """The union of one or more output-manifest chunks, in chunk order."""
+    """The union of one or more output-manifest chunks, in chunk order.
+
+    Attributes:
+        records: one per data object (every line that is a manifest line).
+        duplicates: the records that repeat an earlier record's source.
+        invalid: the lines that are not manifest lines.
+        lines: every non-blank line as read, records and invalid lines alike.
+    """
 
     records: tuple[ManifestRecord, ...]
     duplicates: tuple[Duplicate, ...] = ()
     invalid: tuple[InvalidLine, ...] = ()
+    lines: tuple[str, ...] = ()
 
     def with_status(self, status: Status) -> tuple[ManifestRecord, ...]:
         return tuple(r for r in self.records if r.status == status)
@@ -219,7 +228,7 @@ def read_manifests(
             single ``*-metadata`` key.
 
     Returns:
-        The records (first occurrence of each source), the duplicates and the invalid lines.
+        Every record, the repeated sources, the invalid lines and every line as read.
 
     Example:
         >>> m = read_manifest('{"source": "hi", "a": {"text": "x", "confidence": 1.0}, '
@@ -230,12 +239,14 @@ def read_manifests(
     records: list[ManifestRecord] = []
     duplicates: list[Duplicate] = []
     invalid: list[InvalidLine] = []
+    lines: list[str] = []
     seen: dict[tuple[str, str], ManifestRecord] = {}
     for chunk_no, chunk in enumerate(chunks):
         text = chunk.decode("utf-8-sig") if isinstance(chunk, bytes) else chunk.lstrip("\ufeff")
         for line_no, raw_line in enumerate(text.splitlines(), start=1):
             if not raw_line.strip():
                 continue
+            lines.append(raw_line)
             parsed = _parse_line(raw_line, chunk_no, line_no, label_attribute)
             if isinstance(parsed, InvalidLine):
                 invalid.append(parsed)
@@ -248,10 +259,10 @@ def read_manifests(
                         chunk_no, line_no, parsed.source_key, parsed.source, first.chunk, first.line
                     )
                 )
-                continue
-            seen[key] = parsed
+            else:
+                seen[key] = parsed
             records.append(parsed)
-    return Manifest(tuple(records), tuple(duplicates), tuple(invalid))
+    return Manifest(tuple(records), tuple(duplicates), tuple(invalid), tuple(lines))
 
 
 # -- one line -------------------------------------------------------------------------------------

@@ -10,7 +10,11 @@ and long lists are cut to their largest entries so the page stays small whatever
 Report fields
     ``title``, ``task_type``; ``items`` (distinct items), ``labeled``; ``no_consensus``,
     ``failed`` and ``unlabeled`` as ``{"total", "by_reason": {reason: count}}`` (most frequent
-    first); ``duplicates`` and ``invalid_lines`` (counts); ``label_distribution`` (label →
+    first); ``repeated_sources`` (items repeating an earlier item's source; each is labeled)
+    and ``invalid_output_lines`` (lines of the labeling jobs' output that are not manifest
+    lines); ``validation``: what Validate counted in the submitted manifest (``{"manifest",
+    "lines", "accepted", "rejected", "blank", "byReason", "rejectsUri"}``, the shape of
+    ``job_contracts.steps.ValidationSummary``) or ``None``; ``label_distribution`` (label →
     count, most frequent first) counted in ``label_unit``: items for classification (each
     chosen label once for multi-label), boxes, entities, keypoints, images per class present
     in the mask for segmentation, items per value for numbers, nothing for free text;
@@ -86,6 +90,7 @@ def build_report(
     skills: Sequence[Mapping[str, Any]] = (),
     cost: CostInputs | None = None,
     job_cost: Mapping[str, Any] | None = None,
+    validation: Mapping[str, Any] | None = None,
     title: str = "Labeling job report",
 ) -> dict[str, Any]:
     """The quality report as a JSON-able dict (fields in the module docstring).
@@ -96,6 +101,7 @@ def build_report(
         skills: the parsed worker-skill documents of the job.
         cost: the cost inputs, or ``None`` to leave cost out.
         job_cost: the job's workforce cost from its answers, or ``None``.
+        validation: what Validate counted in the submitted manifest, or ``None``.
         title: the report's title.
     """
     records = manifest.records
@@ -110,8 +116,9 @@ def build_report(
         "no_consensus": _by_reason(records, "no-consensus"),
         "failed": _by_reason(records, "failed"),
         "unlabeled": _by_reason(records, "unlabeled"),
-        "duplicates": len(manifest.duplicates),
-        "invalid_lines": len(manifest.invalid),
+        "repeated_sources": len(manifest.duplicates),
+        "invalid_output_lines": len(manifest.invalid),
+        "validation": dict(validation) if validation is not None else None,
         "label_unit": unit,
         "label_distribution": distribution,
         "confidence": _confidence(labeled),
@@ -311,6 +318,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<h1>{_e(title)}</h1>",
         f'<p class="sub">Task type: {_e(report.get("task_type", ""))}</p>',
         _tiles(report),
+        _manifest_section(report),
         _labels_section(report),
         _confidence_section(report),
         _agreement_section(report),
@@ -342,8 +350,8 @@ def _tiles(report: Mapping[str, Any]) -> str:
         ("no consensus", report.get("no_consensus", {}).get("total")),
         ("failed", report.get("failed", {}).get("total")),
         ("unlabeled", report.get("unlabeled", {}).get("total")),
-        ("duplicates", report.get("duplicates")),
-        ("invalid lines", report.get("invalid_lines")),
+        ("lines rejected", (report.get("validation") or {}).get("rejected")),
+        ("repeated sources", report.get("repeated_sources")),
         ("mean confidence", report.get("confidence", {}).get("mean")),
     ]
     cells = "".join(
@@ -354,6 +362,31 @@ def _tiles(report: Mapping[str, Any]) -> str:
 
 def _section(title: str, body: str) -> str:
     return f"<section><h2>{_e(title)}</h2>{body}</section>"
+
+
+def _manifest_section(report: Mapping[str, Any]) -> str:
+    validation = report.get("validation")
+    if not validation:
+        return _section("Submitted manifest", '<p class="muted">No validation counts.</p>')
+    rows = [
+        ("manifest", _e(validation.get("manifest") or "n/a")),
+        ("lines read", _e(validation.get("lines"))),
+        ("accepted", _e(validation.get("accepted"))),
+        ("blank", _e(validation.get("blank"))),
+        ("rejected", _e(validation.get("rejected"))),
+    ]
+    rows += [
+        (f"rejected: {reason}", _e(count))
+        for reason, count in (validation.get("byReason") or {}).items()
+    ]
+    body = "".join(f'<tr><th>{_e(k)}</th><td class="n">{v}</td></tr>' for k, v in rows)
+    rejects = validation.get("rejectsUri")
+    note = (
+        f'<p class="muted">Each rejected line, with its number and reason: {_e(rejects)}</p>'
+        if rejects and validation.get("rejected")
+        else ""
+    )
+    return _section("Submitted manifest", f"<table><tbody>{body}</tbody></table>{note}")
 
 
 def _labels_section(report: Mapping[str, Any]) -> str:

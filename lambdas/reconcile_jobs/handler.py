@@ -5,7 +5,7 @@ waiting StartLabelingJob step (``job_events``); this sweep resumes the steps who
 lost or failed. It scans the tokens table (paginated; items with a ``backend`` attribute belong
 to another labeling backend and are skipped) and, for each waiting job, calls
 ``DescribeLabelingJob`` and acts on :func:`reconcile_jobs.logic.decide`: an ended job's step
-is resumed with :func:`job_events.resume.send_outcome`, exactly as the event would (same
+is resumed with :func:`job_contracts.tokens.send_outcome`, exactly as the event would (same
 outcome, same spent-token semantics), a job still running is left alone, and a job SageMaker
 does not know fails its step with ``LabelingJobMissing`` once the grace period has passed.
 
@@ -29,19 +29,18 @@ alarm reports it (the counts are logged first). Scanning errors propagate.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
 from handler_support import client, traced
-from job_events.resume import send_outcome
+from job_contracts.tokens import TokenStore, WaitingStep, error_code, send_outcome
 from reconcile_jobs.logic import (
     Resume,
     RowOutcome,
     StopReason,
-    TokenRow,
     classify_error,
     decide,
     tally,
@@ -71,15 +70,15 @@ class _Throttled(Exception):
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    table = get_settings().tokens_table
+    store = TokenStore(client("dynamodb", max_attempts=MAX_ATTEMPTS), get_settings().tokens_table)
     outcomes: list[RowOutcome] = []
     stopped: StopReason | None = None
     try:
-        for item in _scan(table):
+        for item in _scan(store):
             if context.get_remaining_time_in_millis() < TIME_RESERVE_MS:
                 stopped = "time"
                 break
-            outcomes.append(_reconcile(table, item))
+            outcomes.append(_reconcile(store, item))
     except _Throttled:
         stopped = "throttled"
     report = tally(outcomes, stopped_early=stopped)
@@ -92,44 +91,34 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
-def _scan(table: str) -> Iterator[dict[str, Any]]:
-    pages = (
-        client("dynamodb", max_attempts=MAX_ATTEMPTS)
-        .get_paginator("scan")
-        .paginate(
-            TableName=table,
-            ProjectionExpression="jobName, taskToken, storedAt",
-            # Items with a ``backend`` (Label Studio jobs) are not SageMaker jobs: the Label
-            # Studio sweep finishes them, and describing them here would fail their steps.
-            FilterExpression="attribute_not_exists(backend)",
-        )
-    )
+def _scan(store: TokenStore) -> Iterator[Mapping[str, Any]]:
+    """Ground Truth's waiting steps (Label Studio jobs have a sweep of their own)."""
     try:
-        for page in pages:
-            yield from page.get("Items", [])
+        yield from store.scan(backend=None)
     except _client_error() as exc:
-        if classify_error(_code(exc)) == "throttled":
+        if classify_error(error_code(exc)) == "throttled":
             raise _Throttled from exc
         raise
 
 
-def _reconcile(table: str, item: dict[str, Any]) -> RowOutcome:
+def _reconcile(store: TokenStore, item: Mapping[str, Any]) -> RowOutcome:
     """Reconcile one item; raises :class:`_Throttled` to stop the sweep."""
     name = item.get("jobName", {}).get("S")
     try:
-        row = TokenRow.from_item(item)
+        row = WaitingStep.from_item(item)
         described = _describe(row.job_name)
         decision = decide(row, described, now=time.time())
         if not isinstance(decision, Resume):
             return decision.reason
         states = client("stepfunctions", max_attempts=MAX_ATTEMPTS)
         sent = send_outcome(states, row.task_token, decision.result)
-        _forget(table, row)
+        if not store.forget(row):
+            logger.info("a retried step stored a new token; kept", extra={"labeling_job": name})
     except ContractError as exc:
         logger.error("malformed token item", extra={"labeling_job": name, "reason": str(exc)})
         return "error"
     except _client_error() as exc:
-        if classify_error(_code(exc)) == "throttled":
+        if classify_error(error_code(exc)) == "throttled":
             logger.warning("throttled; the next sweep continues", extra={"labeling_job": name})
             raise _Throttled from exc
         logger.exception("could not reconcile labeling job", extra={"labeling_job": name})
@@ -144,30 +133,9 @@ def _describe(job_name: str) -> dict[str, Any] | None:
         sagemaker = client("sagemaker", max_attempts=MAX_ATTEMPTS)
         return dict(sagemaker.describe_labeling_job(LabelingJobName=job_name))
     except _client_error() as exc:
-        if classify_error(_code(exc)) == "missing":
+        if classify_error(error_code(exc)) == "missing":
             return None
         raise
-
-
-def _forget(table: str, row: TokenRow) -> None:
-    """Delete the row if it still holds the token that was sent."""
-    try:
-        client("dynamodb", max_attempts=MAX_ATTEMPTS).delete_item(
-            TableName=table,
-            Key={"jobName": {"S": row.job_name}},
-            ConditionExpression="taskToken = :token",
-            ExpressionAttributeValues={":token": {"S": row.task_token}},
-        )
-    except _client_error() as exc:
-        if _code(exc) != "ConditionalCheckFailedException":
-            raise
-        logger.info("a retried step stored a new token; kept", extra={"labeling_job": row.job_name})
-
-
-def _code(exc: Exception) -> str | None:
-    response: dict[str, Any] = getattr(exc, "response", {})
-    code = response.get("Error", {}).get("Code")
-    return code if isinstance(code, str) else None
 
 
 def _client_error() -> type[Exception]:

@@ -6,7 +6,7 @@ is a workflow step waiting for its labeling job to end. :func:`decide` turns the
 :class:`Resume` (send this outcome with the token) or a :class:`Wait` (leave the step waiting):
 
 * the job ended (``Completed``, ``Failed``, ``Stopped``): resume with exactly what the
-  job-events function sends (:func:`job_events.logic.outcome`);
+  job-events function sends (:func:`job_contracts.tokens.labeling_job_outcome`);
 * the job has not ended (``Initializing``, ``InProgress``, ``Stopping``): wait;
 * SageMaker does not know the job (``ResourceNotFound``/``ValidationException``): the token
   is stored just before the job is created, so within :data:`MISSING_JOB_GRACE_SECONDS` of
@@ -24,8 +24,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from gt_contracts import ContractError
-from job_events.logic import MAX_CAUSE, Failure, Success, outcome
+from job_contracts.tokens import (
+    THROTTLING_ERRORS,
+    Failure,
+    Success,
+    WaitingStep,
+    labeling_job_outcome,
+)
 
 __all__ = [
     "MISSING_JOB_ERROR",
@@ -35,7 +40,6 @@ __all__ = [
     "RowOutcome",
     "StopReason",
     "SweepReport",
-    "TokenRow",
     "Wait",
     "classify_error",
     "decide",
@@ -50,55 +54,9 @@ MISSING_JOB_ERROR = "LabelingJobMissing"
 MISSING_JOB_GRACE_SECONDS = 3600
 
 _MISSING_CODES = frozenset({"ResourceNotFound", "ValidationException"})
-_THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "RequestLimitExceeded",
-        "ProvisionedThroughputExceededException",
-        "SlowDown",
-    }
-)
-
 ErrorKind = Literal["missing", "throttled", "error"]
 RowOutcome = Literal["resumed", "token-spent", "in-progress", "awaiting-job", "error"]
 StopReason = Literal["throttled", "time"]
-
-
-@dataclass(frozen=True, slots=True)
-class TokenRow:
-    """One waiting step: the labeling job's name, the step's token and when it was stored."""
-
-    job_name: str
-    task_token: str
-    stored_at: int
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> TokenRow:
-        """Parse a DynamoDB item (attribute-value form) of the tokens table.
-
-        Raises:
-            ContractError: ``jobName``, ``taskToken`` or ``storedAt`` missing or malformed.
-        """
-        name = _attribute(item, "jobName", "S")
-        token = _attribute(item, "taskToken", "S")
-        stored = _attribute(item, "storedAt", "N")
-        try:
-            stored_at = int(stored)
-        except ValueError:
-            raise ContractError(f"storedAt must be whole epoch seconds: {stored!r}") from None
-        return cls(name, token, stored_at)
-
-
-def _attribute(item: Mapping[str, Any], name: str, kind: str) -> str:
-    value = item.get(name)
-    text = value.get(kind) if isinstance(value, Mapping) else None
-    if not isinstance(text, str) or not text:
-        raise ContractError(f"token item attribute {name} must be a non-empty {kind}")
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +74,7 @@ class Wait:
 
 
 def decide(
-    row: TokenRow,
+    row: WaitingStep,
     described: Mapping[str, Any] | None,
     *,
     now: float,
@@ -138,8 +96,8 @@ def decide(
             f"labeling job {row.job_name} does not exist {int(age)} s after the workflow "
             "stored its task token; it was never created or is no longer known to SageMaker"
         )
-        return Resume(Failure(MISSING_JOB_ERROR, cause[:MAX_CAUSE]))
-    result = outcome(row.job_name, described)
+        return Resume(Failure(MISSING_JOB_ERROR, cause))
+    result = labeling_job_outcome(row.job_name, described)
     return Wait("in-progress") if result is None else Resume(result)
 
 
@@ -147,7 +105,7 @@ def classify_error(code: str | None) -> ErrorKind:
     """``"missing"``: the job is unknown; ``"throttled"``: slow down; else ``"error"``."""
     if code in _MISSING_CODES:
         return "missing"
-    if code in _THROTTLING_CODES:
+    if code in THROTTLING_ERRORS:
         return "throttled"
     return "error"
 

@@ -3,7 +3,10 @@
 Every error that ends a job (a rejected manifest, a failed or stopped labeling job, a step
 that kept failing after its retries) is caught and sent here (:mod:`record_failure.logic`).
 The function describes the chunks' labeling jobs when they are involved, marks the job
-``FAILED`` or ``STOPPED`` in ``JOBS_TABLE`` with the error, the reason and ``finishedAt``,
+``FAILED`` or ``STOPPED`` in ``JOBS_TABLE`` with the error, the reason, ``finishedAt`` and
+what Validate counted (the event's ``validation``, or ``jobs/<jobId>/validation.json`` of
+``RESULTS_BUCKET`` when Validate rejected the whole manifest: lines read, rejected by reason,
+the rejects' URI),
 publishes the record to ``TOPIC_ARN`` and puts the event ``LabelFlow Job Failed``
 (``source: labelflow``) on the default event bus. It returns the record; the workflow then
 ends in a Fail state carrying its error and reason.
@@ -15,15 +18,19 @@ notification. A labeling job SageMaker does not know is reported as never create
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
 from handler_support import client, notify, put_event, traced
-from record_failure.logic import ChunkJob, FailureRequest, summarize
-from record_failure.settings import get_settings
-from start_labeling_job.logic import job_name
+from job_contracts.ids import labeling_job_name
+from job_contracts.layout import JobLayout
+from job_contracts.steps import FailureRequest, ValidationSummary
+from job_contracts.tokens import error_code
+from record_failure.logic import ChunkJob, involves_labeling_jobs, summarize
+from record_failure.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -34,6 +41,7 @@ logger = Logger()
 
 DETAIL_TYPE = "LabelFlow Job Failed"
 _UNKNOWN_JOB = {"ResourceNotFound", "ValidationException"}
+_NO_FILE = {"NoSuchKey", "404", "NotFound"}
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -44,22 +52,29 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.error("failure event rejected", extra={"reason": str(exc)})
         raise
     logger.append_keys(job_id=request.job_id, project=request.project)
-    jobs = _describe(request) if request.involves_labeling_jobs else []
-    record = summarize(request, jobs).as_dict(request)
+    jobs = _describe(request) if involves_labeling_jobs(request) else []
+    validation = request.validation or _validation(settings, request.job_id)
+    record = summarize(request, jobs).as_dict(request, validation)
     record["finishedAt"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    values: dict[str, Any] = {
+        ":status": {"S": record["status"]},
+        ":error": {"S": record["error"]},
+        ":reason": {"S": record["reason"]},
+        ":finished": {"S": record["finishedAt"]},
+    }
+    update = "SET #status = :status, #error = :error, reason = :reason, finishedAt = :finished"
+    names = {"#status": "status", "#error": "error"}
+    if validation is not None:
+        clause, more_names, more_values = validation.set_clauses()
+        update += clause
+        names.update(more_names)
+        values.update(more_values)
     client("dynamodb").update_item(
         TableName=settings.jobs_table,
         Key={"jobId": {"S": request.job_id}},
-        UpdateExpression=(
-            "SET #status = :status, #error = :error, reason = :reason, finishedAt = :finished"
-        ),
-        ExpressionAttributeNames={"#status": "status", "#error": "error"},
-        ExpressionAttributeValues={
-            ":status": {"S": record["status"]},
-            ":error": {"S": record["error"]},
-            ":reason": {"S": record["reason"]},
-            ":finished": {"S": record["finishedAt"]},
-        },
+        UpdateExpression=update,
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
     )
     notify(
         settings.topic_arn,
@@ -76,16 +91,33 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 
 
-def _describe(request: FailureRequest) -> list[ChunkJob]:
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
+def _validation(settings: Settings, job_id: str) -> ValidationSummary | None:
+    """Validate's counts as it wrote them, or ``None`` when it never got that far."""
+    try:
+        body = (
+            client("s3")
+            .get_object(Bucket=settings.results_bucket, Key=JobLayout(job_id).validation)["Body"]
+            .read()
+        )
+    except Exception as exc:
+        if error_code(exc) not in _NO_FILE:
+            raise
+        return None
+    try:
+        return ValidationSummary.from_json(json.loads(body))
+    except (ValueError, ContractError) as exc:
+        logger.warning("validation counts unreadable", extra={"reason": str(exc)})
+        return None
 
+
+def _describe(request: FailureRequest) -> list[ChunkJob]:
     jobs = []
     for index in request.chunk_indexes:
-        name = job_name(request.project, request.job_id, index)
+        name = labeling_job_name(request.project, request.job_id, index)
         try:
             described = client("sagemaker").describe_labeling_job(LabelingJobName=name)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") not in _UNKNOWN_JOB:
+        except Exception as exc:
+            if error_code(exc) not in _UNKNOWN_JOB:
                 raise
             jobs.append(ChunkJob(index, name, None))
             continue

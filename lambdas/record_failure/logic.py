@@ -1,91 +1,50 @@
 """Why a job failed, in words an ML team can act on (pure).
 
 The job workflow catches every error that ends a job and invokes the record-failure function
-with::
+with :class:`job_contracts.steps.FailureRequest`::
 
     {"jobId": "<job id>", "project": "<project>", "error": "<error name>",
-     "cause": "<error cause>", "chunks": [{"index": 0, ...}, ...]}   # chunks: optional
+     "cause": "<error cause>", "chunks": [{"index": 0, ...}, ...],   # chunks: optional
+     "validation": {...}}                                          # optional
 
-``chunks`` is present once the manifest has been validated. A Distributed Map reports a failed
-chunk only as ``States.ExceedToleratedFailureThreshold``, so the labeling jobs of the chunks
-are described to find which ended how (:class:`ChunkJob`), and :func:`summarize` turns all of
-it into the job's final record: status ``STOPPED`` when labeling jobs were stopped and none
-failed, ``FAILED`` otherwise, the error name and one reason naming each failed chunk (or each
-chunk whose labeling job was never created). Step Functions' own error names (``States.*``,
-reserved to it) become ``JobFailed``, with the original named in the reason.
+``chunks`` and ``validation`` are present once the manifest has been validated. A
+Distributed Map reports a failed chunk only as ``States.ExceedToleratedFailureThreshold``, so
+the labeling jobs of the chunks are described to find which ended how (:class:`ChunkJob`), and
+:func:`summarize` turns all of it into the job's final record: status ``STOPPED`` when labeling
+jobs were stopped and none failed, ``FAILED`` otherwise, the error name and one reason naming
+each failed chunk (or each chunk whose labeling job was never created). Step Functions' own
+error names (``States.*``, reserved to it) become ``JobFailed``, with the original named in
+the reason.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gt_contracts import ContractError
+from job_contracts.steps import FailureRequest, ValidationSummary
 
 __all__ = [
     "MAX_REASON",
     "ChunkJob",
     "FailureRecord",
-    "FailureRequest",
+    "involves_labeling_jobs",
     "summarize",
 ]
 
 #: Fail states take causes of up to 32,768 characters; the record keeps its reason below that.
 MAX_REASON = 8000
-_JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _MAP_FAILED = "States.ExceedToleratedFailureThreshold"
 _RESERVED = "States."
 _ENDED_BADLY = {"Failed", "Stopped"}
 
 
-@dataclass(frozen=True, slots=True)
-class FailureRequest:
-    """The event of the record-failure step."""
-
-    job_id: str
-    project: str
-    error: str
-    cause: str
-    chunk_indexes: tuple[int, ...]
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> FailureRequest:
-        """Parse the event (see the module docstring).
-
-        Raises:
-            ContractError: a missing or invalid field, named.
-        """
-        job_id = event.get("jobId")
-        if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
-            raise ContractError(f"jobId must be 1-128 letters, digits, '.', '_' or '-': {job_id!r}")
-        project = event.get("project")
-        if not isinstance(project, str) or not project:
-            raise ContractError(f"project must be a non-empty string: {project!r}")
-        error = event.get("error")
-        if not isinstance(error, str) or not error:
-            error = "States.Unknown"
-        cause = event.get("cause")
-        if not isinstance(cause, str):
-            cause = ""
-        chunks = event.get("chunks") or []
-        if not isinstance(chunks, list):
-            raise ContractError("chunks must be a list of the job's chunks")
-        indexes = []
-        for position, chunk in enumerate(chunks):
-            index = chunk.get("index") if isinstance(chunk, Mapping) else None
-            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-                raise ContractError(f"chunks[{position}].index must be a non-negative integer")
-            indexes.append(index)
-        return cls(job_id, project, error, cause, tuple(indexes))
-
-    @property
-    def involves_labeling_jobs(self) -> bool:
-        """Whether the error came from the chunks' labeling jobs (so they are described)."""
-        return bool(self.chunk_indexes) and (
-            self.error == _MAP_FAILED or self.error.startswith("LabelingJob")
-        )
+def involves_labeling_jobs(request: FailureRequest) -> bool:
+    """Whether the error came from the chunks' labeling jobs (so they are described)."""
+    return bool(request.chunk_indexes) and (
+        request.error == _MAP_FAILED or request.error.startswith("LabelingJob")
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +66,14 @@ class FailureRecord:
     reason: str
     failed_chunks: tuple[int, ...]
 
-    def as_dict(self, request: FailureRequest) -> dict[str, Any]:
-        """The record as the step returns it and as notifications carry it."""
+    def as_dict(
+        self, request: FailureRequest, validation: ValidationSummary | None
+    ) -> dict[str, Any]:
+        """The record as the step returns it and as notifications carry it.
+
+        ``validation`` (what Validate counted, when it got that far) is carried as
+        ``"validation"``, so whoever submitted the manifest sees its rejected lines.
+        """
         return {
             "jobId": request.job_id,
             "project": request.project,
@@ -116,6 +81,7 @@ class FailureRecord:
             "error": self.error,
             "reason": self.reason,
             "failedChunks": list(self.failed_chunks),
+            "validation": None if validation is None else validation.to_json(),
         }
 
 

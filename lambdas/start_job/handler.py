@@ -1,7 +1,10 @@
 """Intake trigger of the job workflow: parse → fetch → decide → shape.
 
 Target of the EventBridge rule on the intake bucket's ``Object Created`` events for keys
-ending ``.jsonl`` or ``.manifest``. :func:`start_job.logic.decide` either rejects the object
+ending ``.jsonl`` or ``.manifest``. The event's key is decoded when S3 URL-encoded it
+(:func:`job_contracts.ids.event_object_key`; a ``HeadObject`` settles a key that decodes to
+something else, so a key that really holds ``+`` or ``%`` still names its object).
+:func:`start_job.logic.decide` either rejects the object
 (the record ``{"bucket", "key", "reason"}`` goes to ``s3://$RESULTS_BUCKET/rejected/<key>.json``
 and to ``TOPIC_ARN`` with the message attributes ``kind: manifest-rejected`` and ``project``,
 the key's first segment, when it has one; nothing starts) or names the job to start.
@@ -23,14 +26,19 @@ errors propagate, and EventBridge's asynchronous invocation retries them.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError
 from handler_support import client, notify, traced
-from start_job.logic import ManifestDrop, Reject, Start, decide, rejection_key
+from job_contracts.ids import event_object_key
+from job_contracts.layout import rejection_key
+from job_contracts.tokens import error_code
+from start_job.logic import ManifestDrop, Reject, Start, decide
 from start_job.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -48,6 +56,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except ContractError as exc:
         logger.error("intake event rejected", extra={"reason": str(exc)})
         raise
+    drop = replace(drop, key=event_object_key(drop.key, functools.partial(_exists, drop.bucket)))
     decision = decide(drop, settings.labelflow_projects)
     if isinstance(decision, Reject):
         _reject(settings, decision)
@@ -137,3 +146,14 @@ def _start(settings: Settings, decision: Start) -> bool:
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def _exists(bucket: str, key: str) -> bool:
+    """Whether ``key`` names an object (asked only when an event's key decodes differently)."""
+    try:
+        client("s3").head_object(Bucket=bucket, Key=key)
+    except Exception as exc:
+        if error_code(exc) in {"404", "NoSuchKey", "NotFound"}:
+            return False
+        raise
+    return True

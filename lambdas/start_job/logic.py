@@ -4,44 +4,34 @@
 (``source: aws.s3``). :func:`decide` turns it into either
 
 * :class:`Start`: the key's first segment names a configured project, and the object ends
-  ``.jsonl`` or ``.manifest``. The job id is :func:`job_id`, a deterministic digest of
+  ``.jsonl`` or ``.manifest``. The job id is :func:`job_contracts.ids.job_id`, a digest of
   ``(bucket, key, versionId, etag)``: the same upload (a duplicate or replayed event) always
   gives the same id, so the jobs table's conditional put and the execution name (the job id)
   both start it once only, while a new upload of the same key (a new version or etag)
   starts a new job;
 * :class:`Reject`: no project prefix, an unknown project, or a key that is not a manifest.
-  The reason is written to :func:`rejection_key` in the results bucket and announced on the
-  notification topic; nothing starts.
+  The reason is written to :func:`job_contracts.layout.rejection_key` in the results bucket
+  and announced on the notification topic; nothing starts.
+
+The event's key may be URL-encoded (S3 encodes keys in notifications: a space as ``+``); the
+handler decodes it with :func:`job_contracts.ids.event_object_key` before deciding, so the job
+id and the manifest read are those of the object really uploaded.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from gt_contracts import ContractError, ProjectConfig
+from job_contracts.ids import MANIFEST_SUFFIXES, job_id
+from job_contracts.steps import JobInput, WorkforcePrice
 
-__all__ = [
-    "DETAIL_TYPE",
-    "JOB_ID_CHARS",
-    "MANIFEST_SUFFIXES",
-    "SOURCE",
-    "ManifestDrop",
-    "Reject",
-    "Start",
-    "decide",
-    "job_id",
-    "rejection_key",
-]
+__all__ = ["DETAIL_TYPE", "SOURCE", "ManifestDrop", "Reject", "Start", "decide"]
 
 SOURCE = "aws.s3"
 DETAIL_TYPE = "Object Created"
-MANIFEST_SUFFIXES = (".jsonl", ".manifest")
-#: Hex characters of a job id: 64 bits of BLAKE2b, short enough for labeling-job names.
-JOB_ID_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,17 +106,6 @@ class Reject:
         return {"bucket": self.bucket, "key": self.key, "reason": self.reason}
 
 
-def job_id(bucket: str, key: str, version_id: str | None, etag: str | None) -> str:
-    """The job id of one upload: 16 lower-case hex characters (letters and digits only)."""
-    identity = json.dumps([bucket, key, version_id, etag], separators=(",", ":"))
-    return hashlib.blake2b(identity.encode(), digest_size=JOB_ID_CHARS // 2).hexdigest()
-
-
-def rejection_key(key: str) -> str:
-    """Where the rejection of ``key`` is written in the results bucket."""
-    return f"rejected/{key}.json"
-
-
 def decide(drop: ManifestDrop, projects: Mapping[str, ProjectConfig]) -> Start | Reject:
     """Start a job for ``drop`` or reject it (see the module docstring)."""
     if not drop.key.endswith(MANIFEST_SUFFIXES):
@@ -138,23 +117,18 @@ def decide(drop: ManifestDrop, projects: Mapping[str, ProjectConfig]) -> Start |
     if project is None:
         return Reject(drop.bucket, drop.key, f"project {project_name!r} is not configured")
     identifier = job_id(drop.bucket, drop.key, drop.version_id, drop.etag)
-    execution_input: dict[str, Any] = {
-        "bucket": drop.bucket,
-        "key": drop.key,
-        "project": project.name,
-        "jobId": identifier,
-        "taskType": project.task_type,
-        "workforce": _workforce(project),
-        "backend": project.backend,
-    }
-    if drop.version_id is not None:
-        execution_input["versionId"] = drop.version_id
-    return Start(identifier, project.name, execution_input)
-
-
-def _workforce(project: ProjectConfig) -> dict[str, Any]:
-    """The workforce as the Publish step prices it (``publish_job.cost``)."""
-    workforce: dict[str, Any] = {"type": project.workforce.kind}
-    if project.workforce.price_usd is not None:
-        workforce["priceUsdPerTask"] = float(project.workforce.price_usd)
-    return workforce
+    workforce = project.workforce
+    job = JobInput(
+        bucket=drop.bucket,
+        key=drop.key,
+        version_id=drop.version_id,
+        project=project.name,
+        job_id=identifier,
+        task_type=project.task_type,
+        workforce=WorkforcePrice(
+            workforce.kind,
+            None if workforce.price_usd is None else float(workforce.price_usd),
+        ),
+        backend=project.backend,
+    )
+    return Start(identifier, project.name, job.to_json())

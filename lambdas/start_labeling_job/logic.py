@@ -1,16 +1,14 @@
 """Build the ``CreateLabelingJob`` request of one manifest chunk (pure).
 
-Job names are ``<project>-<jobId>-<index>``, made to fit the API's pattern
-``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``: every character other than a letter or digit becomes
-``-``, runs of ``-`` collapse to one and leading or trailing ``-`` go. A name longer than 63
-characters keeps the project prefix and the index suffix, cuts the job id and adds 8 hex
-characters of a BLAKE2b digest of the full job id, so two long job ids that share a prefix
-still name different jobs. The project prefix is kept because IAM scopes the workflow's
-SageMaker permissions to ``labeling-job/<project>-*``.
+The job is named :func:`job_contracts.ids.labeling_job_name` (``<project>-<jobId>-<index>``);
+IAM scopes the workflow's SageMaker permissions to ``labeling-job/<project>-*``. The worker
+task template is read from ``s3://<ARTIFACTS_BUCKET>/templates/<project>.liquid.html`` and the
+label categories from ``jobs/<jobId>/label-categories.json`` of the results bucket
+(:func:`label_categories`, written by the step before the job is created; projects without
+labels, free text and numbers, get no file and no ``LabelCategoryConfigS3Uri``).
 
-The worker task template is read from ``s3://<ARTIFACTS_BUCKET>/templates/<project>.liquid.html``
-and the label categories from ``jobs/<jobId>/label-categories.json`` of the results bucket
-(:func:`label_categories`, written by the step before the job is created).
+``TaskTitle`` and ``TaskDescription`` must match ``.+`` (no line breaks) within 128 and 255
+characters: whitespace runs, line breaks included, become one space before the text is cut.
 
 The project's workforce picks the work team: a private or vendor team by its ARN, or the
 public Mechanical Turk team of the function's region, with the project's price per task
@@ -19,85 +17,32 @@ public Mechanical Turk team of the function's region, with the project's price p
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gt_contracts import ContractError, ProjectConfig, parse_s3_uri
+from gt_contracts import ContractError, ProjectConfig
+from job_contracts.ids import labeling_job_name
+from job_contracts.layout import JobLayout, template_key
+from job_contracts.steps import StartRequest
 
 __all__ = [
-    "MAX_JOB_NAME",
     "PUBLIC_WORKTEAM_ACCOUNT",
-    "Chunk",
     "JobSettings",
-    "StartRequest",
     "build_request",
-    "job_name",
     "label_categories",
-    "label_categories_key",
+    "one_line",
     "task_price",
-    "template_uri",
     "workteam_arn",
 ]
 
-MAX_JOB_NAME = 63
 #: The account of Ground Truth's public (Mechanical Turk) work team, in every region.
 PUBLIC_WORKTEAM_ACCOUNT = "394669845002"
 MAX_TITLE = 128
 MAX_DESCRIPTION = 255
-_JOB_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
-_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
-_HASH_CHARS = 8
-
-
-@dataclass(frozen=True, slots=True)
-class Chunk:
-    """One chunk of the clean manifest (as planned by the Validate step)."""
-
-    index: int
-    manifest_uri: str
-
-
-@dataclass(frozen=True, slots=True)
-class StartRequest:
-    """The event of the StartLabelingJob step."""
-
-    task_token: str
-    job_id: str
-    project: str
-    chunk: Chunk
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> StartRequest:
-        """Parse ``{"taskToken", "jobId", "project", "chunk": {"index", "manifestUri"}}``.
-
-        Raises:
-            ContractError: a missing or invalid field, named.
-        """
-        token = event.get("taskToken")
-        if not isinstance(token, str) or not token:
-            raise ContractError("taskToken must be a non-empty string")
-        job_id = event.get("jobId")
-        if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id):
-            raise ContractError(f"jobId must be 1-128 letters, digits, '.', '_' or '-': {job_id!r}")
-        project = event.get("project")
-        if not isinstance(project, str) or not project:
-            raise ContractError("project must be a non-empty string")
-        chunk = event.get("chunk")
-        if not isinstance(chunk, Mapping):
-            raise ContractError("chunk must be an object")
-        index = chunk.get("index")
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ContractError(f"chunk.index must be a non-negative integer: {index!r}")
-        uri = chunk.get("manifestUri")
-        if not isinstance(uri, str):
-            raise ContractError("chunk.manifestUri must be an s3:// URI")
-        parse_s3_uri(uri, field="chunk.manifestUri")
-        return cls(token, job_id, project, Chunk(index, uri))
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -113,44 +58,20 @@ class JobSettings:
     consolidation_arn: str
 
 
-def job_name(project: str, job_id: str, index: int) -> str:
-    """``<project>-<jobId>-<index>`` in the API's name pattern (see the module docstring)."""
-    prefix = _clean(project)
-    if not prefix:
-        raise ContractError(f"project {project!r} has no letter or digit")
-    suffix = str(index)
-    middle = _clean(job_id)
-    name = "-".join(part for part in (prefix, middle, suffix) if part)
-    if len(name) <= MAX_JOB_NAME:
-        return name
-    digest = hashlib.blake2b(job_id.encode(), digest_size=_HASH_CHARS // 2).hexdigest()
-    room = MAX_JOB_NAME - len(prefix) - len(suffix) - len(digest) - 3
-    if room < 1:
-        raise ContractError(f"project {project!r} is too long for a labeling-job name")
-    middle = middle[:room].strip("-")
-    return "-".join(part for part in (prefix, middle, digest, suffix) if part)
+def one_line(text: str, limit: int) -> str:
+    """``text`` with every whitespace run (line breaks too) as one space, cut to ``limit``."""
+    return _WHITESPACE.sub(" ", text).strip()[:limit].rstrip()
 
 
-def _clean(text: str) -> str:
-    return _NOT_ALNUM.sub("-", text).strip("-")
-
-
-def template_uri(artifacts_bucket: str, project: str) -> str:
-    """Where the project's worker task template is read from."""
-    return f"s3://{artifacts_bucket}/templates/{project}.liquid.html"
-
-
-def label_categories_key(job_id: str) -> str:
-    """Where a job's label-category file is written in the results bucket."""
-    return f"jobs/{job_id}/label-categories.json"
-
-
-def label_categories(project: ProjectConfig) -> bytes:
+def label_categories(project: ProjectConfig) -> bytes | None:
     """The label-category file (``LabelCategoryConfigS3Uri``) of a project's jobs.
 
     Ground Truth passes its labels to the consolidation request as ``labelCategories``; the
-    instructions are included as named-entity jobs require them.
+    instructions are included as named-entity jobs require them. ``None`` for a project
+    without labels (free text, numbers): such jobs are created without the file.
     """
+    if not project.labels:
+        return None
     document = {
         "document-version": "2018-11-28",
         "labels": [{"label": label} for label in project.labels],
@@ -202,9 +123,10 @@ def build_request(
     request: StartRequest, project: ProjectConfig, settings: JobSettings
 ) -> dict[str, Any]:
     """The ``CreateLabelingJob`` parameters of the request's chunk."""
-    name = job_name(request.project, request.job_id, request.chunk.index)
-    title = f"LabelFlow {project.name}"[:MAX_TITLE]
-    description = (project.short_instruction.strip() or title)[:MAX_DESCRIPTION]
+    name = labeling_job_name(request.project, request.job_id, request.chunk.index)
+    layout = JobLayout(request.job_id)
+    title = one_line(f"LabelFlow {project.name}", MAX_TITLE)
+    description = one_line(project.short_instruction, MAX_DESCRIPTION) or title
     workforce = project.workforce
     input_config: dict[str, Any] = {
         "DataSource": {"S3DataSource": {"ManifestS3Uri": request.chunk.manifest_uri}}
@@ -221,7 +143,9 @@ def build_request(
         input_config["DataAttributes"] = {"ContentClassifiers": classifiers}
     human: dict[str, Any] = {
         "WorkteamArn": workteam_arn(project, settings.region),
-        "UiConfig": {"UiTemplateS3Uri": template_uri(settings.artifacts_bucket, project.name)},
+        "UiConfig": {
+            "UiTemplateS3Uri": f"s3://{settings.artifacts_bucket}/{template_key(project.name)}"
+        },
         "PreHumanTaskLambdaArn": settings.pre_annotation_arn,
         "TaskTitle": title,
         "TaskDescription": description,
@@ -238,21 +162,23 @@ def build_request(
         if workforce.price_usd is None:
             raise ContractError(f"project {project.name!r}: a public workforce needs a price")
         human["PublicWorkforceTaskPrice"] = {"AmountInUsd": task_price(workforce.price_usd)}
-    return {
+    params: dict[str, Any] = {
         "LabelingJobName": name,
         "LabelAttributeName": project.name,
         "InputConfig": input_config,
         "OutputConfig": {
-            "S3OutputPath": f"s3://{settings.results_bucket}/jobs/{request.job_id}/gt/",
+            "S3OutputPath": f"s3://{settings.results_bucket}/{layout.ground_truth_output}",
             "KmsKeyId": settings.kms_key_arn,
         },
         "RoleArn": settings.role_arn,
-        "LabelCategoryConfigS3Uri": (
-            f"s3://{settings.results_bucket}/{label_categories_key(request.job_id)}"
-        ),
         "HumanTaskConfig": human,
         "Tags": [
             {"Key": "labelflow:project", "Value": project.name},
             {"Key": "labelflow:job-id", "Value": request.job_id},
         ],
     }
+    if project.labels:
+        params["LabelCategoryConfigS3Uri"] = (
+            f"s3://{settings.results_bucket}/{layout.label_categories}"
+        )
+    return params

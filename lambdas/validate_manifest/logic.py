@@ -5,7 +5,7 @@ file read in blocks). Chunk boundaries may fall anywhere, including inside a lin
 multi-byte character: lines are cut on ``\\n`` bytes before anything is decoded, and no byte
 of a multi-byte UTF-8 character can be ``\\n``. Memory stays bounded: at most one chunk plus one
 unfinished line is held (an unfinished line longer than any valid line stops being buffered),
-plus one 16-byte digest per accepted line for duplicate detection.
+plus one 16-byte digest per distinct accepted source, to find repeated sources.
 
 Rules, checked in this order; the first that fails is the line's one reason (:class:`Reason`):
 
@@ -30,10 +30,10 @@ reason                   the line ...
                          ``source-ref``; ``free-text`` and ``numeric`` take either
 ``attribute-too-long``   has an attribute whose value, serialized as compact JSON
                          (``ensure_ascii=False``), exceeds 20,000 characters
-``duplicate``            repeats the ``source-ref`` (same URI string) or the ``source`` (same
-                         text) of an earlier accepted line; the first occurrence is kept
 ``object-missing``       has a ``source-ref`` whose object does not exist (second step)
-``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step)
+``object-forbidden``     has a ``source-ref`` whose object cannot be read (second step): outside
+                         the manifest's bucket and the stage's data sources (the detail names
+                         the bucket or prefix to declare), or refused by S3
 ======================== =================================================================
 
 Decisions:
@@ -46,22 +46,24 @@ Decisions:
 * **Clean lines are written verbatim**: the line's own bytes without its line ending, followed
   by ``\\n``. Attribute order, spacing and number spelling are the submitter's; only ``\\r\\n``
   becomes ``\\n``.
-* **Duplicates** are found by a 16-byte BLAKE2b digest of the value (``source-ref`` URIs and
-  ``source`` texts in separate tables, so a text equal to a URI is no duplicate). Holding
-  digests instead of values keeps memory at about 150 bytes per accepted line whatever the
-  length of the texts (see ``benchmarks/validation``); a false duplicate would need a 128-bit
-  collision. Two URIs that name the same object differently (``s3://b/k`` and ``s3://b//k``)
-  are not duplicates. Duplicates are decided in the first step, so a repeat of a line whose
-  object turns out to be missing is still reported as ``duplicate`` (naming the first line,
-  itself rejected as ``object-missing``).
+* **Repeated sources are kept**: every line is a data object, as in Ground Truth, so a line
+  repeating the ``source-ref`` (same URI string) or the ``source`` (same text) of an earlier
+  accepted line is accepted too, and counted (:attr:`Summary.repeated`) so the submitter can
+  see it. Repeats are found by a 16-byte BLAKE2b digest of the value (``source-ref`` URIs and
+  ``source`` texts in separate tables, so a text equal to a URI is no repeat). Holding digests
+  instead of values keeps memory at about 150 bytes per distinct source whatever the length of
+  the texts (see ``benchmarks/validation``). Two URIs that name the same object differently
+  (``s3://b/k`` and ``s3://b//k``) are not repeats. A repeated ``source-ref`` names the
+  position of its first occurrence (:attr:`SourceRef.first`), so the existence check asks S3
+  once per object and every line of a missing object is rejected.
 * **Rejects** are ``{"line", "reason", "detail", "content"}``: ``reason`` is a :class:`Reason`
   value (a closed set, so :class:`Summary` can count by reason), ``detail`` says precisely
-  what is wrong (which attribute, how long, the duplicated line), ``content`` is the first 200
+  what is wrong (which attribute, how long), ``content`` is the first 200
   characters of the line (undecodable bytes shown as U+FFFD).
 
 Existence of referenced objects is a second step, because checking needs I/O: the validator
-hands every accepted ``source-ref`` to the sink as a :class:`SourceRef` (they are distinct,
-since duplicates are rejected), the caller checks them, and :func:`remove_unavailable` re-reads
+hands every accepted ``source-ref`` to the sink as a :class:`SourceRef`, the caller checks
+each distinct object once, and :func:`remove_unavailable` re-reads
 the accepted lines and turns the unavailable ones into rejects. The accepted lines of the first
 step are therefore only *candidates*; the clean manifest is final after the second step (or
 right away when every object exists).
@@ -82,12 +84,12 @@ from enum import StrEnum
 from hashlib import blake2b
 from typing import Any, Literal, NamedTuple, Protocol
 
-from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError, TaskType, parse_s3_uri, s3_uri
+from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError, TaskType, parse_s3_uri
+from validate_manifest.sources import ItemSources
 
 __all__ = [
     "CONTENT_CHARS",
     "DEFAULT_MAX_OBJECTS_PER_JOB",
-    "MANIFEST_SUFFIXES",
     "MAX_ATTRIBUTE_CHARS",
     "MAX_LINE_CHARS",
     "SEMANTIC_SEGMENTATION_MAX_OBJECTS",
@@ -97,11 +99,9 @@ __all__ = [
     "ObjectStatus",
     "Reason",
     "Reject",
-    "ResultKeys",
     "SourceRef",
     "Summary",
     "UnavailableObject",
-    "ValidateRequest",
     "ValidationSink",
     "job_object_limit",
     "plan_chunks",
@@ -114,7 +114,6 @@ MAX_ATTRIBUTE_CHARS = 20_000
 CONTENT_CHARS = 200
 DEFAULT_MAX_OBJECTS_PER_JOB = 100_000
 SEMANTIC_SEGMENTATION_MAX_OBJECTS = 20_000
-MANIFEST_SUFFIXES = (".jsonl", ".manifest")
 
 # A UTF-8 character takes at most 4 bytes, plus one byte for a "\r" before the "\n".
 _MAX_LINE_BYTES = 4 * MAX_LINE_CHARS + 1
@@ -140,7 +139,6 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 # matches and two Python calls per line, more than the scan itself costs on a short line.
 # (JSONDecoder sets it as ``self.scan_once``; the stubs do not declare the attribute.)
 _scan_json: Callable[[str, int], tuple[Any, int]] = vars(_DECODER)["scan_once"]
-_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]{0,127}$")
 
 
 class Reason(StrEnum):
@@ -157,7 +155,6 @@ class Reason(StrEnum):
     INVALID_SOURCE = "invalid-source"
     WRONG_SOURCE_FOR_TASK = "wrong-source-for-task"
     ATTRIBUTE_TOO_LONG = "attribute-too-long"
-    DUPLICATE = "duplicate"
     OBJECT_MISSING = "object-missing"
     OBJECT_FORBIDDEN = "object-forbidden"
 
@@ -196,11 +193,14 @@ class Reject:
 
 
 class SourceRef(NamedTuple):
-    """An accepted ``source-ref``: ``position`` is the 0-based position among accepted lines."""
+    """An accepted ``source-ref``: ``position`` is the 0-based position among accepted lines;
+    ``first`` the position of the first accepted line with the same URI (``position`` itself
+    for a first occurrence)."""
 
     position: int
     line: int
     uri: str
+    first: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,22 +213,28 @@ class UnavailableObject:
 
 @dataclass(frozen=True, kw_only=True)
 class Summary:
-    """Counts over the whole manifest: ``lines == accepted + rejected + blank``."""
+    """Counts over the whole manifest: ``lines == accepted + rejected + blank``.
+
+    ``repeated`` counts the lines of the first step whose source an earlier accepted line has
+    (each is a data object of its own).
+    """
 
     lines: int
     accepted: int
     rejected: int
     blank: int
     by_reason: Mapping[str, int] = field(default_factory=dict)
+    repeated: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        """``{"lines", "accepted", "rejected", "blank", "byReason"}``."""
+        """``{"lines", "accepted", "rejected", "blank", "byReason", "repeated"}``."""
         return {
             "lines": self.lines,
             "accepted": self.accepted,
             "rejected": self.rejected,
             "blank": self.blank,
             "byReason": dict(sorted(self.by_reason.items())),
+            "repeated": self.repeated,
         }
 
 
@@ -245,8 +251,10 @@ class ValidationSink(Protocol):
         """The ``source-ref`` of accepted lines, for the existence check."""
 
 
-# SourceRef((index, line, uri)) without the Python-level __new__ of a NamedTuple.
-_new_ref: Callable[[tuple[int, int, str]], SourceRef] = functools.partial(tuple.__new__, SourceRef)
+# SourceRef((index, line, uri, first)) without the Python-level __new__ of a NamedTuple.
+_new_ref: Callable[[tuple[int, int, str, int]], SourceRef] = functools.partial(
+    tuple.__new__, SourceRef
+)
 
 
 def _content(raw: bytes) -> str:
@@ -284,6 +292,7 @@ class ManifestValidator:
         self._line = 0
         self._accepted = 0
         self._blank = 0
+        self._repeated = 0
         self._by_reason: dict[str, int] = {}
         self._seen_refs: dict[bytes, int] = {}
         self._seen_texts: dict[bytes, int] = {}
@@ -327,6 +336,7 @@ class ManifestValidator:
             rejected=rejected,
             blank=self._blank,
             by_reason=dict(self._by_reason),
+            repeated=self._repeated,
         )
 
     def _reject(self, line: int, reason: Reason, detail: str, raw: bytes) -> None:
@@ -402,17 +412,15 @@ class ManifestValidator:
             uri = obj.get("source-ref")
             if uri is not None:
                 digest = blake2b(uri.encode(), digest_size=_DIGEST_BYTES).digest()
-                first = seen_refs.setdefault(digest, line)
+                first = seen_refs.setdefault(digest, accepted)
+                repeated = first != accepted
+                refs.append(_new_ref((accepted, line, uri, first)))
             else:
                 value = obj["source"].encode("utf-8", "surrogatepass")  # "\\ud800" is JSON
                 digest = blake2b(value, digest_size=_DIGEST_BYTES).digest()
-                first = seen_texts.setdefault(digest, line)
-            if first != line:
-                key = "source-ref" if uri is not None else "source"
-                self._reject(line, Reason.DUPLICATE, f"same {key} as line {first}", raw)
-                continue
-            if uri is not None:
-                refs.append(_new_ref((accepted, line, uri)))
+                repeated = seen_texts.setdefault(digest, line) != line
+            if repeated:
+                self._repeated += 1
             clean.append(raw)
             accepted += 1
         self._line = line
@@ -527,6 +535,7 @@ def remove_unavailable(
     unavailable: Iterable[UnavailableObject],
     sink: ValidationSink,
     summary: Summary,
+    sources: ItemSources | None = None,
 ) -> Summary:
     """The second step: drop the candidate lines whose ``source-ref`` object is unavailable.
 
@@ -537,6 +546,8 @@ def remove_unavailable(
         sink: receives the final clean lines and one reject per unavailable object (in
             manifest order); ``source_refs`` is not called.
         summary: the first step's counts.
+        sources: where the job's items may live; an ``object-forbidden`` reject then says
+            which bucket or prefix to declare (:meth:`ItemSources.unavailable_detail`).
 
     Returns:
         The final counts.
@@ -555,11 +566,12 @@ def remove_unavailable(
             continue
         reason = _STATUS_REASONS[item.status]
         by_reason[reason.value] = by_reason.get(reason.value, 0) + 1
-        detail = (
-            f"no object at {item.ref.uri}"
-            if item.status == "missing"
-            else f"the object at {item.ref.uri} cannot be read (access denied)"
-        )
+        if sources is not None:
+            detail = sources.unavailable_detail(item.ref.uri, item.status)
+        elif item.status == "missing":
+            detail = f"no object at {item.ref.uri}"
+        else:
+            detail = f"the object at {item.ref.uri} cannot be read (access denied)"
         sink.reject(Reject(item.ref.line, reason, detail, _content(line)))
     if batch:
         sink.clean(batch)
@@ -569,6 +581,7 @@ def remove_unavailable(
         rejected=summary.rejected + len(by_index),
         blank=summary.blank,
         by_reason=by_reason,
+        repeated=summary.repeated,
     )
 
 
@@ -630,84 +643,3 @@ def plan_chunks(
         plan.append(ChunkRange(index, first, count))
         first += count
     return plan
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResultKeys:
-    """Where one job's validation results go in the results bucket."""
-
-    job_id: str
-
-    @property
-    def clean(self) -> str:
-        """``jobs/<jobId>/manifest.clean.jsonl``."""
-        return f"jobs/{self.job_id}/manifest.clean.jsonl"
-
-    @property
-    def rejects(self) -> str:
-        """``jobs/<jobId>/rejects.jsonl``."""
-        return f"jobs/{self.job_id}/rejects.jsonl"
-
-    def chunk(self, index: int) -> str:
-        """``jobs/<jobId>/chunks/<index>.manifest``."""
-        return f"jobs/{self.job_id}/chunks/{index}.manifest"
-
-
-@dataclass(frozen=True, kw_only=True)
-class ValidateRequest:
-    """The Validate step's event (see :mod:`validate_manifest.handler`)."""
-
-    bucket: str
-    key: str
-    version_id: str | None
-    project: str
-    job_id: str
-    task_type: TaskType
-
-    @property
-    def uri(self) -> str:
-        """``s3://bucket/key`` of the manifest."""
-        return s3_uri(self.bucket, self.key)
-
-    @property
-    def result_keys(self) -> ResultKeys:
-        """Where this job's results go."""
-        return ResultKeys(job_id=self.job_id)
-
-    @classmethod
-    def from_event(cls, event: Mapping[str, Any]) -> ValidateRequest:
-        """Parse and check the event.
-
-        Raises:
-            ContractError: a missing or invalid field, named in the message.
-        """
-        fields: dict[str, str] = {}
-        for name in ("bucket", "key", "project", "jobId", "taskType"):
-            value = event.get(name)
-            if not isinstance(value, str) or not value:
-                raise ContractError(f"{name} must be a non-empty string, got {value!r}")
-            fields[name] = value
-        version_id = event.get("versionId")
-        if version_id is not None and (not isinstance(version_id, str) or not version_id):
-            raise ContractError(f"versionId must be a non-empty string, got {version_id!r}")
-        bucket, key = parse_s3_uri(s3_uri(fields["bucket"], fields["key"]), field="bucket/key")
-        project, task_type, job_id = fields["project"], fields["taskType"], fields["jobId"]
-        if not key.startswith(f"{project}/"):
-            raise ContractError(f"key {key!r} is not under the project's prefix {project + '/'!r}")
-        if not key.endswith(MANIFEST_SUFFIXES):
-            raise ContractError(f"key {key!r} must end with .jsonl or .manifest")
-        if not _JOB_ID.match(job_id):
-            raise ContractError(
-                f"jobId {job_id!r} must be 1-128 letters, digits, '.', '_' or '-', "
-                "starting with a letter or digit"
-            )
-        if task_type not in TASK_TYPES:
-            raise ContractError(f"taskType {task_type!r} is not one of {', '.join(TASK_TYPES)}")
-        return cls(
-            bucket=bucket,
-            key=key,
-            version_id=version_id,
-            project=project,
-            job_id=job_id,
-            task_type=task_type,
-        )

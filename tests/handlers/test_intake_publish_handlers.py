@@ -282,3 +282,103 @@ def _messages(url: str) -> list[str]:
         QueueUrl=url, MaxNumberOfMessages=10
     )
     return [str(m["Body"]) for m in received.get("Messages", [])]
+
+
+VALIDATION = {
+    "manifest": "s3://intake/reviews/a.jsonl",
+    "lines": 24,
+    "accepted": 20,
+    "rejected": 3,
+    "blank": 1,
+    "byReason": {"not-json": 1, "object-missing": 1, "wrong-source-kind": 1},
+    "rejectsUri": "s3://results/jobs/j/rejects.jsonl",
+    "repeated": 0,
+}
+
+
+def test_publish_states_what_validation_rejected_everywhere_a_user_looks(
+    aws: dict[str, str],
+) -> None:
+    s3 = handler_support.client("s3")
+    _stage_publish_inputs()
+    rejects = b'{"line": 3, "reason": "not-json"}\n'
+    s3.put_object(Bucket="results", Key="jobs/j/rejects.jsonl", Body=rejects)
+    queue = _subscribe(aws["TOPIC_ARN"])
+
+    event = {**publish_event(), "validation": VALIDATION}
+    summary = publish_handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+
+    assert summary["validation"] == VALIDATION
+    assert summary["rejectsUri"] == "s3://results/jobs/j/output/rejects.jsonl"
+    copied = s3.get_object(Bucket="results", Key="jobs/j/output/rejects.jsonl")["Body"].read()
+    assert copied == rejects
+    report = json.loads(
+        s3.get_object(Bucket="results", Key="jobs/j/output/report.json")["Body"].read()
+    )
+    assert report["validation"] == VALIDATION
+    item = job_item("j")
+    assert item is not None
+    assert (item["lines"], item["rejected"]) == ({"N": "24"}, {"N": "3"})
+    assert item["rejectedByReason"]["M"]["object-missing"] == {"N": "1"}
+    assert item["rejectsUri"] == {"S": "s3://results/jobs/j/output/rejects.jsonl"}
+    (message,) = _messages(queue)
+    assert json.loads(message)["validation"] == VALIDATION
+
+
+def test_a_rejected_manifest_is_recorded_with_what_validation_counted(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from record_failure import handler as failure_handler
+    from record_failure.settings import get_settings as failure_settings
+
+    monkeypatch.setenv("RESULTS_BUCKET", "results")
+    failure_settings.cache_clear()
+    s3 = handler_support.client("s3")
+    rejected = {**VALIDATION, "accepted": 0, "rejected": 23}
+    s3.put_object(Bucket="results", Key="jobs/j/validation.json", Body=json.dumps(rejected))
+    handler_support.client("dynamodb").put_item(
+        TableName="jobs", Item={"jobId": {"S": "j"}, "status": {"S": "RUNNING"}}
+    )
+    queue = _subscribe(aws["TOPIC_ARN"])
+    event = {
+        "jobId": "j",
+        "project": "reviews",
+        "error": "ManifestRejected",
+        "cause": "no line of s3://intake/reviews/a.jsonl can be labeled",
+    }
+
+    try:
+        record = failure_handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+    finally:
+        failure_settings.cache_clear()
+
+    assert record["validation"] == rejected
+    item = job_item("j")
+    assert item is not None
+    assert item["status"] == {"S": "FAILED"}
+    assert (item["lines"], item["rejected"], item["accepted"]) == (
+        {"N": "24"},
+        {"N": "23"},
+        {"N": "0"},
+    )
+    (message,) = _messages(queue)
+    assert json.loads(message)["validation"] == rejected
+
+
+def test_an_url_encoded_key_starts_the_job_of_the_object_really_uploaded(
+    aws: dict[str, str],
+) -> None:
+    s3 = handler_support.client("s3")
+    s3.create_bucket(Bucket="intake")
+    key = "reviews/my batch+1 été.jsonl"
+    s3.put_object(Bucket="intake", Key=key, Body=b'{"source": "x"}\n')
+    encoded = "reviews/my+batch%2B1+%C3%A9t%C3%A9.jsonl"
+
+    result = intake_handler.lambda_handler(s3_event(encoded), Context())  # type: ignore[arg-type]
+
+    (execution,) = executions(aws["STATE_MACHINE_ARN"])
+    described = handler_support.client("stepfunctions").describe_execution(
+        executionArn=execution["executionArn"]
+    )
+    assert json.loads(described["input"])["key"] == key
+    assert result["status"] == "started"

@@ -15,6 +15,7 @@ import pytest
 from moto import mock_aws
 
 import handler_support
+from gt_consolidation import consolidate_request
 from gt_contracts import ProjectConfig
 from labelstudio_backend import aws
 from labelstudio_backend.logic import (
@@ -24,8 +25,6 @@ from labelstudio_backend.logic import (
     labeling_job_arn,
     plan_finish,
 )
-from post_annotation import settings as post_settings
-from post_annotation.handler import consolidate
 
 RESULTS = "results"
 ARTIFACTS = "artifacts"
@@ -137,10 +136,9 @@ def run(case: str) -> tuple[dict[str, Any], dict[str, Any]]:
         payload_uri=f"s3://{RESULTS}/{plan.request_key}",
         role_arn=FUNCTION,
     )
-    settings = post_settings.Settings(
-        labelflow_projects={project.name: project}, artifacts_bucket=ARTIFACTS
+    (entry,) = consolidate_request(
+        event, projects={project.name: project}, artifacts_bucket=ARTIFACTS
     )
-    (entry,) = consolidate(event, settings)
     assert entry["datasetObjectId"] == "0"
     value: dict[str, Any] = entry["consolidatedAnnotation"]["content"][project.name]
     return value, plan.responses["0"]

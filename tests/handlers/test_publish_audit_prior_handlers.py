@@ -10,9 +10,8 @@ import pytest
 from moto import mock_aws
 
 import handler_support
-from post_annotation.logic import load_prior
+from job_contracts.skills import PriorMerge, load_skills, merge_prior
 from publish_job import handler as publish_handler
-from publish_job.prior import PriorMerge, merge_prior
 from publish_job.settings import get_settings
 
 REGION = "us-east-1"
@@ -202,7 +201,7 @@ def test_publish_merges_the_job_skill_into_the_prior(s3: Any) -> None:
     summary = publish()
 
     prior = read(s3, "artifacts", PRIOR_KEY)
-    skills = load_prior(prior).skills
+    skills = load_skills(prior).records
     assert skills is not None
     assert skills["w1"].answers == 4
     assert skills["w1"].accuracy == pytest.approx(0.75)
@@ -283,7 +282,7 @@ def test_a_concurrent_merge_is_retried_and_both_jobs_count(
     prior = read(s3, "artifacts", PRIOR_KEY)
     assert len(calls) == 2
     assert json.loads(prior)["mergedJobs"] == [JOB, "pets-k1-0"]
-    skills = load_prior(prior).skills
+    skills = load_skills(prior).records
     assert skills is not None
     assert skills["w1"].answers == 12
     assert skills["w1"].accuracy == pytest.approx(2 / 12, abs=1e-4)  # written to 4 digits

@@ -20,13 +20,18 @@ from tests.handlers.fakes import fake_clients
 from validate_manifest import handler
 from validate_manifest.logic import SourceRef, UnavailableObject
 from validate_manifest.settings import get_settings
+from validate_manifest.sources import DataSource, ItemSources
 
 INTAKE = "labelflow-intake"
 RESULTS = "labelflow-results"
 DATA = "labelflow-data"
+ELSEWHERE = "labelflow-elsewhere"
 KEY = "pets/2024-05/batch-1.jsonl"
 JOB = "jobs/pets-2024-05-batch-1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+#: The items of these tests live in a data source of the stage, under pets/.
+DATA_SOURCES = json.dumps([{"bucket": DATA, "prefixes": ["pets/"]}])
+SOURCES = ItemSources(manifest_bucket=INTAKE, data_sources=(DataSource(DATA, ("pets/",)),))
 
 
 def image(name: str, **meta: str) -> str:
@@ -36,15 +41,31 @@ def image(name: str, **meta: str) -> str:
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("RESULTS_BUCKET", RESULTS)
+    monkeypatch.setenv("DATA_SOURCES", DATA_SOURCES)
     monkeypatch.delenv("MAX_OBJECTS_PER_JOB", raising=False)
     get_settings.cache_clear()
     handler_support.reset_clients()
     with mock_aws():
         client = handler._s3()
-        for bucket in (INTAKE, RESULTS, DATA):
+        for bucket in (INTAKE, RESULTS, DATA, ELSEWHERE):
             client.create_bucket(Bucket=bucket)
+        # The rule Ground Truth's worker pages need, so DATA draws no warning.
+        client.put_bucket_cors(
+            Bucket=DATA,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedMethods": ["GET"],
+                        "AllowedOrigins": ["*"],
+                        "ExposeHeaders": ["Access-Control-Allow-Origin"],
+                    }
+                ]
+            },
+        )
         for n in range(1, 8):
             client.put_object(Bucket=DATA, Key=f"pets/{n}.jpg", Body=b"\xff\xd8 jpeg")
+            client.put_object(Bucket=DATA, Key=f"other/{n}.jpg", Body=b"\xff\xd8 jpeg")
+            client.put_object(Bucket=ELSEWHERE, Key=f"pets/{n}.jpg", Body=b"\xff\xd8 jpeg")
         yield client
     get_settings.cache_clear()
     handler_support.reset_clients()
@@ -73,11 +94,13 @@ def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lam
     response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
 
     assert response == {
+        "manifest": f"s3://{INTAKE}/{KEY}",
         "lines": 5,
         "accepted": 2,
         "rejected": 2,
         "blank": 1,
         "byReason": {"not-an-object": 1, "not-json": 1},
+        "repeated": 0,
         "cleanManifestUri": f"s3://{RESULTS}/{JOB}/manifest.clean.jsonl",
         "rejectsUri": f"s3://{RESULTS}/{JOB}/rejects.jsonl",
         "chunks": [
@@ -88,6 +111,7 @@ def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lam
                 "manifestUri": f"s3://{RESULTS}/{JOB}/chunks/0.manifest",
             }
         ],
+        "warnings": [],
     }
     assert read_lines(s3, response["cleanManifestUri"]) == [lines[0], lines[3]]
     assert read_lines(s3, response["chunks"][0]["manifestUri"]) == [lines[0], lines[3]]
@@ -98,22 +122,120 @@ def test_handler_writes_clean_manifest_rejects_and_one_chunk(s3, load_event, lam
 
 
 def test_handler_rejects_lines_whose_object_is_missing(s3, load_event, lambda_context):
-    lines = [image("1.jpg"), image("404.jpg"), image("2.jpg"), image("404.jpg")]
+    lines = [image("1.jpg"), image("404.jpg"), image("2.jpg"), image("404.jpg"), image("1.jpg")]
     put_manifest(s3, lines)
 
     response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
 
-    assert (response["accepted"], response["byReason"]) == (
+    # A repeated source is a data object of its own; a missing object costs every line of it.
+    assert (response["accepted"], response["byReason"], response["repeated"]) == (
+        3,
+        {"object-missing": 2},
         2,
-        {"duplicate": 1, "object-missing": 1},
     )
-    assert read_lines(s3, response["cleanManifestUri"]) == [lines[0], lines[2]]
-    assert read_lines(s3, response["chunks"][0]["manifestUri"]) == [lines[0], lines[2]]
+    kept = [lines[0], lines[2], lines[4]]
+    assert read_lines(s3, response["cleanManifestUri"]) == kept
+    assert read_lines(s3, response["chunks"][0]["manifestUri"]) == kept
     assert [(r["line"], r["reason"]) for r in read_rejects(s3)] == [
-        (4, "duplicate"),
         (2, "object-missing"),
+        (4, "object-missing"),
     ]
-    assert read_rejects(s3)[1]["detail"] == f"no object at s3://{DATA}/pets/404.jpg"
+    assert read_rejects(s3)[0]["detail"] == f"no object at s3://{DATA}/pets/404.jpg"
+
+
+def read_json(s3: Any, key: str) -> Any:
+    return json.loads(s3.get_object(Bucket=RESULTS, Key=key)["Body"].read())
+
+
+def test_handler_writes_its_counts_to_validation_json(s3, load_event, lambda_context):
+    put_manifest(s3, [image("1.jpg"), "{oops", "", image("404.jpg")])
+
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    counts = {k: v for k, v in response.items() if k not in {"cleanManifestUri", "chunks"}}
+    counts.pop("warnings")
+    assert (
+        read_json(s3, f"{JOB}/validation.json")
+        == counts
+        == {
+            "manifest": f"s3://{INTAKE}/{KEY}",
+            "lines": 4,
+            "accepted": 1,
+            "rejected": 2,
+            "blank": 1,
+            "byReason": {"not-json": 1, "object-missing": 1},
+            "rejectsUri": f"s3://{RESULTS}/{JOB}/rejects.jsonl",
+            "repeated": 0,
+        }
+    )
+
+
+def test_handler_writes_validation_json_before_rejecting_a_manifest(s3, load_event, lambda_context):
+    put_manifest(s3, ["{oops"])
+
+    with pytest.raises(handler.ManifestRejected):
+        handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    written = read_json(s3, f"{JOB}/validation.json")
+    assert (written["lines"], written["accepted"], written["rejected"]) == (1, 0, 1)
+    assert written["rejectsUri"] == f"s3://{RESULTS}/{JOB}/rejects.jsonl"
+
+
+def test_handler_forbids_items_outside_the_stages_data_sources(s3, load_event, lambda_context):
+    # Given objects that exist, but in a bucket and under a prefix the stage did not declare
+    outside = json.dumps({"source-ref": f"s3://{ELSEWHERE}/pets/1.jpg"})
+    off_prefix = json.dumps({"source-ref": f"s3://{DATA}/other/2.jpg"})
+    in_intake = json.dumps({"source-ref": f"s3://{INTAKE}/pets/3.jpg"})
+    s3.put_object(Bucket=INTAKE, Key="pets/3.jpg", Body=b"jpeg")
+    lines = [image("1.jpg"), outside, off_prefix, in_intake]
+    put_manifest(s3, lines)
+
+    # When the manifest is validated
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    # Then only the items in intake and in the declared prefix are kept, and each forbidden one
+    # says what to declare
+    assert read_lines(s3, response["cleanManifestUri"]) == [lines[0], lines[3]]
+    assert response["byReason"] == {"object-forbidden": 2}
+    rejects = {r["line"]: r for r in read_rejects(s3)}
+    assert set(rejects) == {2, 3}
+    assert rejects[2]["reason"] == "object-forbidden"
+    assert rejects[2]["detail"].startswith(
+        f"bucket '{ELSEWHERE}' is not a data source of this stage"
+    )
+    assert rejects[2]["detail"].endswith("add it to StageConfig.data_sources")
+    assert "key 'other/2.jpg' is outside the prefixes ['pets/']" in rejects[3]["detail"]
+
+
+def test_handler_warns_once_about_a_data_bucket_without_the_worker_cors_rule(
+    s3, load_event, lambda_context, monkeypatch, caplog
+):
+    sources = [{"bucket": DATA, "prefixes": ["pets/"]}, {"bucket": ELSEWHERE, "prefixes": []}]
+    monkeypatch.setenv("DATA_SOURCES", json.dumps(sources))
+    get_settings.cache_clear()
+    elsewhere = [json.dumps({"source-ref": f"s3://{ELSEWHERE}/pets/{n}.jpg"}) for n in (1, 2)]
+    put_manifest(s3, [image("1.jpg"), *elsewhere])
+
+    response = handler.lambda_handler(load_event("validate-manifest-event.json"), lambda_context)
+
+    assert response["accepted"] == 3
+    (warning,) = response["warnings"]
+    assert warning.startswith(f"bucket '{ELSEWHERE}': it has no CORS configuration")
+    logged = [r for r in caplog.records if "CORS rule" in r.getMessage()]
+    assert [r.levelname for r in logged] == ["WARNING"]
+
+
+def test_handler_checks_no_cors_rule_for_label_studio_jobs(
+    s3, load_event, lambda_context, monkeypatch
+):
+    monkeypatch.setenv("DATA_SOURCES", json.dumps([{"bucket": ELSEWHERE, "prefixes": []}]))
+    get_settings.cache_clear()
+    put_manifest(s3, [json.dumps({"source-ref": f"s3://{ELSEWHERE}/pets/1.jpg"})])
+    event = {**load_event("validate-manifest-event.json"), "backend": "labelstudio"}
+
+    response = handler.lambda_handler(event, lambda_context)
+
+    assert (response["accepted"], response["warnings"]) == (1, [])
 
 
 def test_handler_splits_into_chunks_within_the_job_limit(
@@ -201,14 +323,14 @@ class _HeadStub:
         self.codes = codes
 
     def head_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
-        code = self.codes.get(Key)
+        code = self.codes.get(Key.removeprefix("pets/"))
         if code is not None:
             raise ClientError({"Error": {"Code": code, "Message": code}}, "HeadObject")
         return {}
 
 
-def _ref(position: int, key: str) -> SourceRef:
-    return SourceRef(position, position + 1, f"s3://{DATA}/{key}")
+def _ref(position: int, key: str, bucket: str = DATA) -> SourceRef:
+    return SourceRef(position, position + 1, f"s3://{bucket}/pets/{key}", position)
 
 
 def test_check_objects_sorts_missing_from_forbidden(monkeypatch):
@@ -216,7 +338,7 @@ def test_check_objects_sorts_missing_from_forbidden(monkeypatch):
     fake_clients(monkeypatch, handler, s3=stub)
     refs = [_ref(i, key) for i, key in enumerate(["a.jpg", "gone.jpg", "locked.jpg", "old.jpg"])]
 
-    found = handler._check_objects(iter(refs))
+    found = handler._check_objects(iter(refs), SOURCES).unavailable
 
     assert sorted(found, key=lambda u: u.ref.position) == [
         UnavailableObject(refs[1], "missing"),
@@ -230,16 +352,36 @@ def test_check_objects_checks_more_objects_than_the_queue_holds(monkeypatch):
     stub = _HeadStub(dict.fromkeys(keys[::7], "404"))
     fake_clients(monkeypatch, handler, s3=stub)
 
-    found = handler._check_objects(_ref(i, key) for i, key in enumerate(keys))
+    found = handler._check_objects((_ref(i, key) for i, key in enumerate(keys)), SOURCES)
 
-    assert sorted(u.ref.position for u in found) == list(range(0, len(keys), 7))
+    assert sorted(u.ref.position for u in found.unavailable) == list(range(0, len(keys), 7))
+
+
+def test_check_objects_forbids_undeclared_items_without_asking_s3(monkeypatch):
+    stub = _HeadStub({})
+    heads: list[str] = []
+    original = stub.head_object
+
+    def recorded(*, Bucket: str, Key: str) -> dict[str, Any]:
+        heads.append(f"{Bucket}/{Key}")
+        return original(Bucket=Bucket, Key=Key)
+
+    stub.head_object = recorded  # type: ignore[method-assign]
+    fake_clients(monkeypatch, handler, s3=stub)
+    refs = [_ref(0, "a.jpg"), _ref(1, "b.jpg", bucket=ELSEWHERE), _ref(2, "c.jpg", bucket=INTAKE)]
+
+    checked = handler._check_objects(refs, SOURCES)
+
+    assert checked.unavailable == [UnavailableObject(refs[1], "forbidden")]
+    assert sorted(heads) == [f"{DATA}/pets/a.jpg", f"{INTAKE}/pets/c.jpg"]
+    assert checked.data_buckets == {DATA}
 
 
 def test_check_objects_lets_other_s3_errors_fail_the_step(monkeypatch):
     fake_clients(monkeypatch, handler, s3=_HeadStub({"a.jpg": "SlowDown"}))
 
     with pytest.raises(ClientError, match="SlowDown"):
-        handler._check_objects([_ref(0, "a.jpg")])
+        handler._check_objects([_ref(0, "a.jpg")], SOURCES)
 
 
 def test_the_s3_client_serves_every_check_thread_and_backs_off(s3):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 Resources = dict[str, dict[str, Any]]
@@ -92,3 +93,32 @@ def bucket_by_log_prefix(template_json: dict[str, Any], prefix: str) -> str:
         if logging.get("LogFilePrefix") == prefix:
             return logical_id
     raise AssertionError(f"no bucket logs with prefix {prefix!r}")
+
+
+def iam_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM's wildcard match: `*` any run of characters (`/` included), `?` one character."""
+    regex = "".join(
+        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
+    )
+    flags = re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL
+    return re.fullmatch(regex, value, flags) is not None
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str) -> bool:
+    """Whether identity-policy `statements` (intrinsics resolved) allow `action` on `resource`.
+
+    Actions match case-insensitively, resources case-sensitively, both with IAM's wildcards.
+    An explicit Deny wins. Only unconditional Allow statements with `Action` and `Resource`
+    count: a statement with a `Condition`, `NotAction` or `NotResource` proves nothing here.
+    """
+
+    def covers(statement: dict[str, Any]) -> bool:
+        actions = as_list(statement.get("Action", []))
+        resources = as_list(statement.get("Resource", []))
+        return any(iam_match(a, action, ignore_case=True) for a in actions) and any(
+            iam_match(r, resource) for r in resources
+        )
+
+    if any(s["Effect"] == "Deny" and covers(s) for s in statements):
+        return False
+    return any(s["Effect"] == "Allow" and "Condition" not in s and covers(s) for s in statements)

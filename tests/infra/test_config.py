@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
+from gt_contracts.project_schema import TASK_TYPES
 from infra.config import (
     POWERTOOLS_LAYER_VERSION,
     POWERTOOLS_VERSION,
     STAGES,
     ConfigError,
+    DataSource,
     ProjectConfig,
     StageConfig,
     load_config,
@@ -202,7 +204,11 @@ def test_a_public_project_carries_its_price_and_six_hours_of_availability() -> N
         (PUBLIC, {"task_availability_seconds": 86_400}, "above the 43200 s a public"),
         ({}, {"task_time_limit_seconds": 10}, "task_time_limit_seconds"),
         ({}, {"task_time_limit_seconds": 900, "task_availability_seconds": 600}, "shorter"),
-        ({}, {"max_concurrent_tasks": 6000}, "max_concurrent_tasks"),
+        (
+            {},
+            {"max_concurrent_tasks": 6000, "concurrent_task_limit_raised": True},
+            "max_concurrent_tasks",
+        ),
         ({}, {"notify_emails": ("not-an-address",)}, "notify_emails"),
     ],
 )
@@ -213,11 +219,76 @@ def test_invalid_workforce_and_limits_name_the_field(
         ProjectConfig(**VALID, workforce=workforce, **extra)
 
 
-def test_segmentation_on_the_public_workforce_takes_segmentation_prices() -> None:
+CUSTOM_PRICES = (
+    "0.012, 0.024, 0.036, 0.048, 0.060, 0.072, 0.120, 0.240, "
+    "0.360, 0.480, 0.600, 0.720, 0.840, 0.960, 1.080, 1.200"
+)
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_every_task_type_on_the_public_workforce_takes_the_custom_job_prices(
+    task_type: str,
+) -> None:
+    # LabelFlow's jobs are custom workflows: the built-in task types' lists (boxes from
+    # 0.036, segmentation from 0.840) do not apply, the custom list does.
+    fields = {**VALID, "task_type": task_type, "labels": ("road", "sky")}
+    for price in ("0.012", "0.024", "0.036", "1.200"):
+        project = ProjectConfig(**fields, workforce={**PUBLIC, "price_usd": price})
+        assert str(project.workforce.price_usd) == price
+    with pytest.raises(ConfigError, match=re.escape(f"choose one of: {CUSTOM_PRICES}")):
+        ProjectConfig(**fields, workforce={**PUBLIC, "price_usd": "0.030"})
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("source", "hold each manifest line's item"),
+        ("source-ref", "hold each manifest line's item"),
+        ("cells-ref", "must not end in '-ref'"),
+        ("pets-metadata", "no label attribute ends in '-metadata'"),
+    ],
+)
+def test_a_project_name_that_cannot_be_a_label_attribute_is_refused(name: str, reason: str) -> None:
+    with pytest.raises(ConfigError, match=f"invalid project '{name}'") as raised:
+        ProjectConfig(**{**VALID, "name": name})
+    message = str(raised.value)
+    assert "field 'name'" in message
+    assert "label attribute (LabelAttributeName)" in message
+    assert reason in message
+
+
+def test_a_segmentation_project_name_needs_no_ref_suffix() -> None:
     fields = {**VALID, "task_type": "semantic-segmentation", "labels": ("road",)}
-    assert ProjectConfig(**fields, workforce={**PUBLIC, "price_usd": "0.840"})
-    with pytest.raises(ConfigError, match=re.escape("0.840, 0.960, 1.080, 1.200")):
-        ProjectConfig(**fields, workforce=PUBLIC)
+    assert ProjectConfig(**{**fields, "name": "cells"}).name == "cells"
+    assert ProjectConfig(**{**fields, "name": "refinery"}).name == "refinery"
+
+
+@pytest.mark.parametrize("tasks", [None, 1, 1000])
+def test_up_to_1000_concurrent_tasks_need_no_opt_in(tasks: int | None) -> None:
+    assert ProjectConfig(**VALID, max_concurrent_tasks=tasks).max_concurrent_tasks == tasks
+
+
+def test_more_than_1000_concurrent_tasks_need_the_raised_limit_opt_in() -> None:
+    with pytest.raises(ConfigError, match="invalid project 'pets'") as raised:
+        ProjectConfig(**VALID, max_concurrent_tasks=1001)
+    assert "field 'max_concurrent_tasks': 1001 is above Ground Truth's default limit" in str(
+        raised.value
+    )
+    assert "concurrent_task_limit_raised=True" in str(raised.value)
+
+    project = ProjectConfig(**VALID, max_concurrent_tasks=5000, concurrent_task_limit_raised=True)
+
+    assert project.max_concurrent_tasks == 5000
+    assert project.lambda_settings()["max_concurrent_tasks"] == 5000
+    assert "concurrent_task_limit_raised" not in project.lambda_settings()
+
+
+@pytest.mark.parametrize("tasks", [None, 1000])
+def test_the_raised_limit_opt_in_without_more_than_1000_tasks_is_refused(
+    tasks: int | None,
+) -> None:
+    with pytest.raises(ConfigError, match="field 'concurrent_task_limit_raised' applies only"):
+        ProjectConfig(**VALID, max_concurrent_tasks=tasks, concurrent_task_limit_raised=True)
 
 
 def test_label_studio_projects_need_no_work_team() -> None:
@@ -278,3 +349,64 @@ def test_numeric_layer_pins_match_the_project_dependencies() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert pins == set(pyproject["project"]["dependencies"])
+
+
+KEY_ARN = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+@pytest.mark.parametrize("bucket", ["data-lake", "arn:aws:s3:::data-lake"])
+def test_a_data_source_names_its_bucket_by_name_or_arn(bucket: str) -> None:
+    source = DataSource(bucket=bucket, prefixes=("images/",), kms_key_arns=(KEY_ARN,))
+    assert source.bucket_name == "data-lake"
+    assert (source.prefixes, source.kms_key_arns) == (("images/",), (KEY_ARN,))
+
+
+def test_a_stage_has_no_data_sources_unless_it_declares_them() -> None:
+    assert StageConfig(stage="s", projects=TEST_PROJECTS).data_sources == ()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"bucket": "Data_Lake"}, "bucket", "neither a bucket name"),
+        ({"bucket": "s3://data-lake"}, "bucket", "neither a bucket name"),
+        ({"bucket": "arn:aws:s3:::data-lake/images"}, "bucket", "nor a bucket ARN"),
+        ({"bucket": "10.0.0.1"}, "bucket", "neither a bucket name"),
+        ({"bucket": "data-lake", "prefixes": ("",)}, "prefixes", "1 to 1024 characters"),
+        ({"bucket": "data-lake", "prefixes": ("/images",)}, "prefixes", "do not start with"),
+        ({"bucket": "data-lake", "prefixes": ("img*",)}, "prefixes", "IAM wildcards"),
+        ({"bucket": "data-lake", "prefixes": ("a/", "a/")}, "prefixes", "repeated"),
+        (
+            {"bucket": "data-lake", "kms_key_arns": (KEY_ARN.replace("key/", "alias/"),)},
+            "kms_key_arns",
+            "is an alias",
+        ),
+        ({"bucket": "data-lake", "kms_key_arns": ("1234abcd",)}, "kms_key_arns", "not a KMS"),
+        ({"bucket": "data-lake", "region": "eu-west-1"}, "region", "Extra inputs"),
+    ],
+)
+def test_an_invalid_data_source_names_its_field(
+    fields: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match="invalid data source") as raised:
+        DataSource(**fields)
+    assert f"field '{field}'" in str(raised.value)
+    assert message in str(raised.value)
+
+
+def test_a_stage_gives_each_data_bucket_one_source() -> None:
+    sources = (
+        DataSource(bucket="data-lake", prefixes=("a/",)),
+        DataSource(bucket="arn:aws:s3:::data-lake", prefixes=("b/",)),
+    )
+    with pytest.raises(ConfigError, match=r"stage 's': field 'data_sources' lists buckets"):
+        StageConfig(stage="s", projects=TEST_PROJECTS, data_sources=sources)
+
+
+def test_a_stage_refuses_a_data_source_that_is_not_one() -> None:
+    with pytest.raises(ConfigError, match=r"field 'data_sources\[0\]' must be a DataSource"):
+        StageConfig(
+            stage="s",
+            projects=TEST_PROJECTS,
+            data_sources=({"bucket": "data-lake"},),  # type: ignore[arg-type]
+        )

@@ -10,12 +10,13 @@ import ast
 import dataclasses
 import importlib
 import re
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from gt_contracts import parse_projects
-from infra.config import ProjectConfig, projects_setting
+from gt_contracts.project_schema import BACKENDS, METHODS, TASK_TYPES, WORKFORCE_KINDS
+from infra.config import ProjectConfig, Workforce, projects_setting
 from tests.infra.conftest import REPO_ROOT
 from tests.infra.template_helpers import HANDLER_SUFFIX, labelflow_functions
 
@@ -29,7 +30,7 @@ PLATFORM_VARIABLES = {"POWERTOOLS_SERVICE_NAME"}
 DOCUMENTED_VARIABLES = {
     "pre_annotation": {"LABELFLOW_PROJECTS"},
     "post_annotation": {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET"},
-    "validate_manifest": {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB"},
+    "validate_manifest": {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB", "DATA_SOURCES"},
     "start_labeling_job": {
         "LABELFLOW_PROJECTS",
         "RESULTS_BUCKET",
@@ -56,7 +57,7 @@ DOCUMENTED_VARIABLES = {
         "JOBS_TABLE",
         "TOPIC_ARN",
     },
-    "record_failure": {"JOBS_TABLE", "TOPIC_ARN"},
+    "record_failure": {"JOBS_TABLE", "TOPIC_ARN", "RESULTS_BUCKET"},
 }
 #: Settings the stack does not set: Lambda sets AWS_REGION in every function.
 OPTIONAL_VARIABLES = {"start_labeling_job": {"AWS_REGION"}}
@@ -163,3 +164,29 @@ def test_answer_name_written_by_infra_is_read_by_the_functions() -> None:
 
     assert parsed["notes"].answer_name == "transcription"
     assert parsed["memos"].answer_name is None
+
+
+def test_the_stage_configuration_speaks_the_functions_project_vocabulary() -> None:
+    fields = ProjectConfig.model_fields
+    assert get_args(fields["task_type"].annotation) == TASK_TYPES
+    assert get_args(fields["method"].annotation) == METHODS
+    assert get_args(fields["backend"].annotation) == BACKENDS
+    assert get_args(Workforce.model_fields["type"].annotation) == WORKFORCE_KINDS
+
+
+@pytest.mark.parametrize("task_type", TASK_TYPES)
+def test_a_project_the_configuration_accepts_parses_in_the_functions(task_type: str) -> None:
+    labels = ("a", "b")
+    project = ProjectConfig(
+        name="items",
+        task_type=task_type,
+        labels=labels,
+        short_instruction="Label the item.",
+        full_instruction="<p>Label the item.</p>",
+        workers_per_item=3,
+    )
+
+    (parsed,) = parse_projects(projects_setting((project,))).values()
+
+    assert (parsed.task_type, parsed.labels, parsed.workers_per_item) == (task_type, labels, 3)
+    assert parsed.task_availability_seconds == project.task_availability

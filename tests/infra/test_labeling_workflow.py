@@ -11,6 +11,7 @@ from aws_cdk.assertions import Match, Template
 from infra.config import StageConfig
 from infra.constructs.labeling_workflow import JOB_EVENT_DETAIL_TYPE
 from infra.stacks.labeling_stack import LabelingStack
+from job_contracts.steps import FailureRequest, PublishRequest, ValidationSummary
 from labelflow.local.deploy import TemplateResolver, state_machine_definitions
 from tests.infra.conftest import new_app
 from tests.infra.template_helpers import (
@@ -49,8 +50,11 @@ def test_workflow_has_its_three_functions(functions: dict[str, Any]) -> None:
     assert set(functions[VALIDATE]["Environment"]["Variables"]) == {
         "RESULTS_BUCKET",
         "MAX_OBJECTS_PER_JOB",
+        "DATA_SOURCES",
         "POWERTOOLS_SERVICE_NAME",
     }
+    # The test stage declares no data sources: items live in intake only.
+    assert functions[VALIDATE]["Environment"]["Variables"]["DATA_SOURCES"] == "[]"
     assert set(functions[EVENTS]["Environment"]["Variables"]) == {
         "TOKENS_TABLE",
         "POWERTOOLS_SERVICE_NAME",
@@ -94,7 +98,9 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
     # payload_response_only: the function itself, at $LATEST (no version wildcard)
     assert "WorkflowValidateFunction" in validate["Resource"]
     assert validate["Resource"].endswith(":$LATEST")
-    assert "chunks.$" not in _recorded(states, validate["Catch"][0])
+    rejection = _recorded(states, validate["Catch"][0])
+    assert "chunks.$" not in rejection
+    assert "validation.$" not in rejection  # Validate itself failed: there is no result
     assert any("Lambda.TooManyRequestsException" in r["ErrorEquals"] for r in validate["Retry"])
     chunks = states[validate["Next"]]
     assert chunks["Type"] == "Map"
@@ -111,7 +117,9 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
     assert throttled["JitterStrategy"] == "FULL"
     assert throttled["MaxDelaySeconds"] == 300
     assert "Catch" not in start  # a failed labeling job fails its chunk, then the Map
-    assert _recorded(states, chunks["Catch"][0])["chunks.$"] == "$.validation.chunks"
+    chunk_failure = _recorded(states, chunks["Catch"][0])
+    assert chunk_failure["chunks.$"] == "$.validation.chunks"
+    assert chunk_failure["validation.$"] == "$.validation"
     publish = states[chunks["Next"]]
     assert publish["Type"] == "Task"
     assert "WorkflowPublishJobFunction" in publish["Resource"]
@@ -122,10 +130,71 @@ def test_definition_validates_then_waits_for_each_chunk(definition: dict[str, An
         "taskType.$": "$.taskType",
         "workforce.$": "$.workforce",
         "jobs.$": "$.jobs",
+        "validation.$": "$.validation",
     }
     assert any("Lambda.ServiceException" in r["ErrorEquals"] for r in publish["Retry"])
-    _recorded(states, publish["Catch"][0])
+    publish_failure = _recorded(states, publish["Catch"][0])
+    assert publish_failure["validation.$"] == "$.validation"
+    assert "chunks.$" not in publish_failure
     assert states[publish["Next"]]["Type"] == "Succeed"
+
+
+def _payload(parameters: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """A task's payload: its Parameters with each `.$` path read from `state`."""
+    payload = {}
+    for key, value in parameters.items():
+        if key.endswith(".$"):
+            node = state
+            for part in value.removeprefix("$.").split("."):
+                node = node[part]
+            payload[key.removesuffix(".$")] = node
+        else:
+            payload[key] = value
+    return payload
+
+
+def test_publish_and_failure_steps_pass_validates_result_to_their_requests(
+    definition: dict[str, Any],
+) -> None:
+    # Given the execution's state after the Map, with what Validate returned
+    validation = {
+        "manifest": "s3://intake/cats/batch.jsonl",
+        "lines": 4,
+        "accepted": 2,
+        "rejected": 1,
+        "blank": 1,
+        "byReason": {"not-json": 1},
+        "rejectsUri": "s3://results/jobs/j1/rejects.jsonl",
+        "cleanManifestUri": "s3://results/jobs/j1/manifest.clean.jsonl",
+        "chunks": [
+            {"index": 0, "first": 0, "count": 2, "manifestUri": "s3://results/jobs/j1/0.manifest"}
+        ],
+    }
+    state = {
+        "jobId": "j1",
+        "project": "cats",
+        "taskType": "image-classification",
+        "workforce": None,
+        "jobs": [{"jobName": "cats-j1-0", "outputManifestUri": "s3://results/o.manifest"}],
+        "validation": validation,
+        "failure": {"Error": "LabelingJobFailed", "Cause": "stopped"},
+    }
+    expected = ValidationSummary.from_json(validation)
+    states = definition["States"]
+    chunks = next(state for state in states.values() if state["Type"] == "Map")
+    publish = states[chunks["Next"]]
+
+    # When Publish and the record-failure steps after the Map build their events
+    published = PublishRequest.from_event(_payload(publish["Parameters"], state))
+    failures = [
+        FailureRequest.from_event(_payload(states[catch["Next"]]["Parameters"], state))
+        for catch in (chunks["Catch"][0], publish["Catch"][0])
+    ]
+
+    # Then each carries Validate's counts
+    assert expected is not None and expected.accepted == 2
+    assert published.validation == expected
+    assert [failure.validation for failure in failures] == [expected, expected]
 
 
 def test_rule_matches_ended_labeling_jobs_and_targets_job_events(

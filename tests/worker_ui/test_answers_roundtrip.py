@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from gt_consolidation.batch import Batch, consolidate_batch
+from gt_consolidation.task_types import MaskLocation
 from gt_contracts import (
     BoxesAnswer,
     KeypointsAnswer,
@@ -17,7 +19,6 @@ from gt_contracts import (
     parse_projects,
 )
 from infra.config import projects_setting
-from post_annotation.logic import Batch, MaskLocation, consolidate_batch
 from tests.worker_ui.cases import CASES, Case, review_input, task_input
 from tests.worker_ui.html_parse import Tags
 from worker_ui import ground_truth_template, review_template

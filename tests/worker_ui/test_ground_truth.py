@@ -111,40 +111,13 @@ def test_free_text_shows_an_image_or_a_text_item(line, shown):
     assert len(items) == 1
 
 
-def test_hotkey_table_lists_each_label_with_its_key():
-    case = CASES["image-classification"]
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_ground_truth_and_review_pages_list_no_shortcuts_nothing_would_bind(name):
+    project = CASES[name].project()
 
-    tags = _rendered(case)
-
-    text = "".join(tags.text)
-    assert text.count("1cat") == 2  # short and full instructions
-    assert text.count("2dog") == 2
-
-
-def test_hotkeys_run_past_nine_into_letters():
-    case = CASES["text-classification-multilabel"]
-    labels = tuple(f"l{i}" for i in range(12))
-
-    text = "".join(_rendered(case, labels=labels).text)
-
-    assert "9l8" in text
-    assert "al9" in text
-    assert "cl11" in text
-
-
-def test_labels_past_the_35th_are_listed_without_a_key():
-    case = CASES["text-classification-multilabel"]
-    labels = tuple(f"l{i}" for i in range(40))
-
-    text = "".join(_rendered(case, labels=labels).text)
-
-    assert "zl34l35l36" in text
-
-
-def test_unlabeled_task_types_have_no_shortcut_table():
-    template = ground_truth_template(CASES["numeric"].project())
-
-    assert "Keyboard shortcuts" not in template
+    for template in (ground_truth_template(project), review_template(project)):
+        assert "Keyboard shortcuts" not in template
+        assert "<kbd>" not in template
 
 
 def test_examples_are_baked_into_the_instructions():

@@ -87,17 +87,31 @@ def test_parse_payload_treats_missing_annotations_as_none():
         (["x"], r"payload\[0\] must be a JSON object"),
         ([{"annotations": []}], r"payload\[0\]\.datasetObjectId is missing"),
         ([{"datasetObjectId": ""}], r"payload\[0\]\.datasetObjectId must be a non-empty string"),
-        (
-            [{"datasetObjectId": "0", "annotations": {}}],
-            r"payload\[0\]\.annotations must be a list",
-        ),
-        ([{"datasetObjectId": "0", "annotations": [{}]}], r"annotations\[0\]\.workerId is missing"),
-        ([{"datasetObjectId": "0", "annotations": ["x"]}], r"annotations\[0\] must be a JSON"),
     ],
 )
 def test_parse_payload_rejects_broken_structure(raw, message):
     with pytest.raises(ContractError, match=message):
         parse_payload(raw)
+
+
+@pytest.mark.parametrize(
+    ("annotations", "problem"),
+    [
+        ({}, "payload[1].annotations must be a list, got dict"),
+        ([{}], "payload[1].annotations[0].workerId is missing"),
+        (["x"], "payload[1].annotations[0] must be a JSON object, got a string"),
+    ],
+)
+def test_a_broken_item_costs_that_item_only(annotations, problem):
+    good = {
+        "datasetObjectId": "0",
+        "annotations": [{"workerId": "w", "annotationData": {"content": "{}"}}],
+    }
+
+    objects = parse_payload([good, {"datasetObjectId": "1", "annotations": annotations}])
+
+    assert objects[0].annotations[0].problem is None
+    assert [a.problem for a in objects[1].annotations] == [problem]
 
 
 @pytest.mark.parametrize(

@@ -285,7 +285,9 @@ def test_an_exported_task_without_a_line_index_is_refused():
 
 def test_waiting_job_needs_the_label_studio_backend():
     with pytest.raises(ContractError, match="not a label-studio job"):
-        WaitingJob.from_item({"jobName": {"S": "j"}, "taskToken": {"S": "t"}})
+        WaitingJob.from_item(
+            {"jobName": {"S": "j"}, "taskToken": {"S": "t"}, "storedAt": {"N": "1"}}
+        )
 
 
 ENV = {

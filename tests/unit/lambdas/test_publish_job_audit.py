@@ -5,16 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from publish_job.audit import (
     AuditLog,
     ResponseFile,
-    audit_key,
     build_audit,
-    job_folder,
-    requests_prefix,
-    responses_prefix,
 )
 
 FOLDER = "s3://results/jobs/j/gt/pets-j-0"
@@ -244,25 +238,3 @@ def test_later_iterations_follow_earlier_ones_for_the_same_item() -> None:
     rows = records(audit(files))
 
     assert [(r["iteration"], r["workerId"]) for r in rows[:2]] == [(1, "w1"), (2, "w2")]
-
-
-@pytest.mark.parametrize(
-    ("uri", "folder"),
-    [
-        (
-            "s3://out/jobs/j/gt/pets-j-0/manifests/output/output.manifest",
-            "s3://out/jobs/j/gt/pets-j-0",
-        ),
-        ("s3://results/jobs/j/gt/pets-j-0/output.manifest", "s3://results/jobs/j/gt/pets-j-0"),
-    ],
-)
-def test_job_folder_is_found_from_the_output_manifest_uri(uri: str, folder: str) -> None:
-    assert job_folder(uri) == folder
-
-
-def test_paths_of_responses_requests_and_audit_logs() -> None:
-    assert responses_prefix("jobs/j/gt/x") == "jobs/j/gt/x/annotations/worker-response/"
-    assert requests_prefix("jobs/j/gt/x") == (
-        "jobs/j/gt/x/annotations/consolidated-annotation/consolidation-request/"
-    )
-    assert audit_key("pets", "j", "pets-j-0") == "audit/pets/j/pets-j-0.jsonl"

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from gt_contracts import ContractError
-from publish_job.cost import Workforce, job_cost
-from publish_job.logic import PublishRequest
+from job_contracts.steps import PublishRequest
+from job_contracts.steps import WorkforcePrice as Workforce
+from publish_job.cost import job_cost
 from tests.unit.lambdas.test_publish_job_logic import event
 
 

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 
 from gt_contracts import ContractError
+from job_contracts.layout import skills_prefix
+from job_contracts.steps import PublishRequest
 from publish_job.audit import build_audit
 from publish_job.cost import job_cost
-from publish_job.logic import PublishRequest, build_publication, skills_prefix
+from publish_job.logic import build_publication
 from publish_job.settings import Settings, SettingsError
 
 META = {"type": "groundtruth/custom", "job-name": "reviews-j-0", "human-annotated": "yes"}
@@ -102,14 +104,16 @@ def test_publication_unions_the_chunks_and_writes_output_exports_and_report() ->
     } <= keys
     union, content_type = publication.objects["jobs/j/output/output.manifest"]
     assert content_type == "application/jsonlines"
+    # Every line of every chunk, the repeated source too, as Ground Truth keeps them.
     assert [json.loads(row)["source"] for row in union.decode().splitlines()] == [
         "great",
         "bad",
         "ok",
+        "great",
     ]
     report = json.loads(publication.objects["jobs/j/output/report.json"][0])
-    assert report["items"] == 3
-    assert report["duplicates"] == 1
+    assert report["items"] == 4
+    assert report["repeated_sources"] == 1
     assert report["skill_documents"] == 1
     assert publication.objects["jobs/j/output/report.html"][1].startswith("text/html")
     assert publication.summary == {
@@ -117,12 +121,22 @@ def test_publication_unions_the_chunks_and_writes_output_exports_and_report() ->
         "project": "reviews",
         "taskType": "text-classification",
         "chunks": 2,
-        "items": 3,
-        "labeled": 3,
-        "excluded": 1,
+        "items": 4,
+        "labeled": 4,
+        "excluded": 0,
         "skippedSkills": 1,
         "outputUri": "s3://results/jobs/j/output/output.manifest",
         "reportUri": "s3://results/jobs/j/output/report.html",
+        "rejectsUri": None,
+        "validation": {
+            "manifest": None,
+            "lines": 0,
+            "accepted": 3,
+            "rejected": 0,
+            "blank": 0,
+            "byReason": {},
+            "rejectsUri": None,
+        },
         "audit": {"objects": 2, "records": 4, "answers": 0, "uri": "s3://audit/audit/reviews/j/"},
         "cost": job_cost(None, 0),
     }
@@ -153,3 +167,35 @@ def test_settings_parse_and_name_a_bad_variable() -> None:
     assert Settings.from_env(ENVIRONMENT).artifacts_bucket == "artifacts"
     with pytest.raises(SettingsError, match="TOPIC_ARN"):
         Settings.from_env({**ENVIRONMENT, "TOPIC_ARN": "topic"})
+
+
+def test_the_rejects_go_out_with_the_job_and_left_out_items_say_why() -> None:
+    request = PublishRequest.from_event(event(chunks=1))
+    text_line = json.dumps({"source": "a text"})  # no label: Ground Truth left it out
+    image_line = json.dumps({"source-ref": "s3://b/a.jpg"})
+    manifest = f"{line('great', 'positive')}\n{text_line}\n{image_line}\n".encode()
+    audits = [
+        build_audit(
+            job_id="j", project="reviews", job_name="reviews-j-0", manifest=manifest, responses=[]
+        )
+    ]
+    rejects = b'{"line": 4, "reason": "not-json"}\n'
+
+    publication = build_publication(
+        request,
+        [manifest],
+        [],
+        audits=audits,
+        results_bucket="results",
+        audit_bucket="audit",
+        rejects=rejects,
+    )
+
+    assert publication.objects["jobs/j/output/rejects.jsonl"] == (rejects, "application/jsonlines")
+    assert publication.summary["rejectsUri"] == "s3://results/jobs/j/output/rejects.jsonl"
+    excluded = publication.objects["jobs/j/output/exports/excluded.csv"][0].decode()
+    assert "a text,unlabeled," in excluded
+    assert (
+        "s3://b/a.jpg,unlabeled,left out before labeling: project 'reviews' "
+        "(text-classification) labels 'source' lines; this is a 'source-ref' line"
+    ) in excluded

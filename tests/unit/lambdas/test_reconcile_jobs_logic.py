@@ -6,14 +6,13 @@ from typing import Any
 
 import pytest
 
-from gt_contracts import ContractError
-from job_events.logic import Failure, Success, outcome
+from job_contracts.tokens import Failure, Success, WaitingStep
+from job_contracts.tokens import labeling_job_outcome as outcome
 from reconcile_jobs.logic import (
     MISSING_JOB_ERROR,
     MISSING_JOB_GRACE_SECONDS,
     Resume,
     SweepReport,
-    TokenRow,
     Wait,
     classify_error,
     decide,
@@ -22,34 +21,24 @@ from reconcile_jobs.logic import (
 from reconcile_jobs.settings import Settings
 
 STORED = 1_700_000_000
-ROW = TokenRow("reviews-batch-1-0", "token-1", STORED)
+ROW = WaitingStep(
+    job_name="reviews-batch-1-0",
+    task_token="token-1",
+    job_id="",
+    project="",
+    stored_at=STORED,
+    expires_at=0,
+)
 
 
-def item(**overrides: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
+def test_a_waiting_step_is_read_from_its_item() -> None:
+    item = {
         "jobName": {"S": "reviews-batch-1-0"},
         "taskToken": {"S": "token-1"},
         "storedAt": {"N": str(STORED)},
     }
-    return {**base, **overrides}
 
-
-def test_token_row_reads_the_item_and_when_its_token_was_stored() -> None:
-    assert TokenRow.from_item(item()) == ROW
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        ({"taskToken": {"S": ""}}, "taskToken"),
-        ({"jobName": None}, "jobName"),
-        ({"storedAt": {"S": "soon"}}, "storedAt"),
-        ({"storedAt": {"N": "1.5e9"}}, "whole epoch seconds"),
-    ],
-)
-def test_token_row_rejects_malformed_items(overrides: dict[str, Any], message: str) -> None:
-    with pytest.raises(ContractError, match=message):
-        TokenRow.from_item(item(**overrides))
+    assert WaitingStep.from_item(item) == ROW
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from gt_contracts import ContractError
-from record_failure.logic import MAX_REASON, ChunkJob, FailureRequest, summarize
+from job_contracts.steps import FailureRequest, ValidationSummary
+from record_failure.logic import MAX_REASON, ChunkJob, involves_labeling_jobs, summarize
 
 
 def request(**overrides: Any) -> FailureRequest:
@@ -24,8 +25,8 @@ def request(**overrides: Any) -> FailureRequest:
 
 def test_a_rejected_manifest_keeps_its_cause() -> None:
     rejected = request(error="ManifestRejected", cause="every line was rejected", chunks=None)
-    assert not rejected.involves_labeling_jobs
-    record = summarize(rejected, []).as_dict(rejected)
+    assert not involves_labeling_jobs(rejected)
+    record = summarize(rejected, []).as_dict(rejected, None)
     assert record == {
         "jobId": "batch-1",
         "project": "reviews",
@@ -33,12 +34,36 @@ def test_a_rejected_manifest_keeps_its_cause() -> None:
         "error": "ManifestRejected",
         "reason": "every line was rejected",
         "failedChunks": [],
+        "validation": None,
+    }
+
+
+def test_the_record_carries_what_validation_counted() -> None:
+    rejected = request(error="ManifestRejected", cause="every line was rejected", chunks=None)
+    counts = ValidationSummary(
+        manifest="s3://intake/reviews/a.jsonl",
+        lines=4,
+        rejected=4,
+        by_reason={"not-json": 3, "object-missing": 1},
+        rejects_uri="s3://results/jobs/batch-1/rejects.jsonl",
+    )
+
+    record = summarize(rejected, []).as_dict(rejected, counts)
+
+    assert record["validation"] == {
+        "manifest": "s3://intake/reviews/a.jsonl",
+        "lines": 4,
+        "accepted": 0,
+        "rejected": 4,
+        "blank": 0,
+        "byReason": {"not-json": 3, "object-missing": 1},
+        "rejectsUri": "s3://results/jobs/batch-1/rejects.jsonl",
     }
 
 
 def test_a_failed_chunk_is_named_with_its_labeling_job_and_reason() -> None:
     failed = request()
-    assert failed.involves_labeling_jobs
+    assert involves_labeling_jobs(failed)
     jobs = [
         ChunkJob(0, "reviews-batch-1-0", "Completed"),
         ChunkJob(1, "reviews-batch-1-1", "Failed", "ClientError: template not found"),

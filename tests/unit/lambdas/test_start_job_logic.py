@@ -1,21 +1,15 @@
-"""The intake trigger's pure core: parsing the S3 event, job ids and the start decision."""
+"""The intake trigger's pure core: parsing the S3 event and the start decision."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from gt_contracts import ContractError, ProjectConfig
-from start_job.logic import (
-    ManifestDrop,
-    Reject,
-    Start,
-    decide,
-    job_id,
-    rejection_key,
-)
+from job_contracts.layout import rejection_key
+from job_contracts.steps import JobInput
+from start_job.logic import ManifestDrop, Reject, Start, decide
 from start_job.settings import Settings, SettingsError
 
 PROJECTS = {"reviews": ProjectConfig(name="reviews", task_type="text-classification")}
@@ -62,16 +56,6 @@ def test_from_event_rejects_other_shapes(event: dict[str, Any], message: str) ->
         ManifestDrop.from_event(event)
 
 
-def test_job_id_is_short_api_safe_and_deterministic() -> None:
-    first = job_id("intake", "reviews/a.jsonl", "v1", "abc")
-
-    assert re.fullmatch(r"[0-9a-f]{16}", first)
-    assert job_id("intake", "reviews/a.jsonl", "v1", "abc") == first
-    assert job_id("intake", "reviews/a.jsonl", "v2", "abc") != first
-    assert job_id("intake", "reviews/a.jsonl", "v1", "def") != first
-    assert job_id("intake", "reviews/b.jsonl", "v1", "abc") != first
-
-
 def test_a_known_project_starts_its_job() -> None:
     drop = ManifestDrop.from_event(s3_event("reviews/batch/a.manifest"))
 
@@ -89,6 +73,7 @@ def test_a_known_project_starts_its_job() -> None:
         "workforce": {"type": "private"},
         "backend": "ground-truth",
     }
+    assert JobInput.from_event(decision.execution_input).job_id == decision.job_id
 
 
 def test_an_unversioned_object_has_no_version_id_in_the_input() -> None:

@@ -5,20 +5,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from gt_contracts import ContractError, ProjectConfig, Workforce
+from job_contracts.steps import StartRequest
 from start_labeling_job.logic import (
-    MAX_JOB_NAME,
     JobSettings,
-    StartRequest,
     build_request,
-    job_name,
     label_categories,
     task_price,
-    template_uri,
 )
 from start_labeling_job.settings import Settings, SettingsError
 
@@ -53,58 +50,6 @@ def event(**overrides: Any) -> dict[str, Any]:
         "chunk": {"index": 2, "manifestUri": "s3://results/jobs/x/chunks/2.manifest"},
         **overrides,
     }
-
-
-@pytest.mark.parametrize(
-    ("project", "job_id", "index", "expected"),
-    [
-        ("reviews", "batch-1", 0, "reviews-batch-1-0"),
-        ("reviews", "2026-01.batch_1", 3, "reviews-2026-01-batch-1-3"),
-        ("reviews", "--x..y__", 1, "reviews-x-y-1"),
-        ("reviews", "...", 1, "reviews-1"),
-    ],
-)
-def test_job_name_fits_the_api_pattern(
-    project: str, job_id: str, index: int, expected: str
-) -> None:
-    name = job_name(project, job_id, index)
-    assert name == expected
-    assert NAME_PATTERN.fullmatch(name)
-
-
-def test_long_job_ids_keep_prefix_and_index_and_stay_distinct() -> None:
-    first = job_name("street-objects", "a" * 100 + "1", 12)
-    second = job_name("street-objects", "a" * 100 + "2", 12)
-    for name in (first, second):
-        assert len(name) == MAX_JOB_NAME
-        assert NAME_PATTERN.fullmatch(name)
-        assert name.startswith("street-objects-")
-        assert name.endswith("-12")
-    assert first != second
-
-
-def test_request_parses_the_event() -> None:
-    request = StartRequest.from_event(event())
-    assert request.task_token == "token-1"
-    assert request.chunk.index == 2
-    assert request.chunk.manifest_uri.endswith("2.manifest")
-
-
-@pytest.mark.parametrize(
-    ("overrides", "field"),
-    [
-        ({"taskToken": ""}, "taskToken"),
-        ({"jobId": "a/b"}, "jobId"),
-        ({"project": None}, "project"),
-        ({"chunk": []}, "chunk"),
-        ({"chunk": {"index": -1, "manifestUri": "s3://b/k"}}, "chunk.index"),
-        ({"chunk": {"index": True, "manifestUri": "s3://b/k"}}, "chunk.index"),
-        ({"chunk": {"index": 0, "manifestUri": "https://b/k"}}, "chunk.manifestUri"),
-    ],
-)
-def test_request_rejects_malformed_events(overrides: dict[str, Any], field: str) -> None:
-    with pytest.raises(ContractError, match=field):
-        StartRequest.from_event(event(**overrides))
 
 
 def test_build_request_fills_every_field_from_project_and_settings() -> None:
@@ -199,7 +144,9 @@ def test_a_private_project_without_a_team_is_refused() -> None:
 
 
 def test_label_categories_list_labels_and_instructions() -> None:
-    document = json.loads(label_categories(PROJECT))
+    body = label_categories(PROJECT)
+    assert body is not None
+    document = json.loads(body)
     assert document["document-version"] == "2018-11-28"
     assert document["labels"] == [{"label": "positive"}, {"label": "negative"}]
     assert document["instructions"]["shortInstruction"] == "What is the tone?"
@@ -212,8 +159,28 @@ def test_description_falls_back_to_the_title() -> None:
     assert request["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 1
 
 
-def test_template_uri() -> None:
-    assert template_uri("b", "pets") == "s3://b/templates/pets.liquid.html"
+@pytest.mark.parametrize("task_type", ["free-text", "numeric"])
+def test_a_project_without_labels_gets_no_label_category_file(
+    task_type: Literal["free-text", "numeric"],
+) -> None:
+    project = ProjectConfig(name="notes", task_type=task_type, workforce=PROJECT.workforce)
+
+    request = build_request(StartRequest.from_event(event(project="notes")), project, SETTINGS)
+
+    assert label_categories(project) is None
+    assert "LabelCategoryConfigS3Uri" not in request
+
+
+def test_description_is_one_line_of_at_most_255_characters() -> None:
+    instruction = "Read the review.\n\nThen pick\tits tone.  " + "very " * 80
+    project = replace(PROJECT, short_instruction=instruction)
+
+    task = build_request(StartRequest.from_event(event()), project, SETTINGS)["HumanTaskConfig"]
+
+    assert task["TaskDescription"].startswith("Read the review. Then pick its tone. very very")
+    assert re.fullmatch(r".+", task["TaskDescription"])
+    assert len(task["TaskDescription"]) <= 255
+    assert not task["TaskDescription"].endswith(" ")
 
 
 ENVIRONMENT = {

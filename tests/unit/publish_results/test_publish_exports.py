@@ -1,4 +1,4 @@
-"""Exports per task type, from output-manifest lines shaped by ``post_annotation.logic``."""
+"""Exports per task type, from output-manifest lines shaped by ``gt_consolidation``."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from gt_consolidation.batch import Batch, consolidate_batch
+from gt_consolidation.task_types import MaskLocation
 from gt_contracts import PayloadObject, PostAnnotationEvent, ProjectConfig, WorkerAnnotation
-from post_annotation.logic import Batch, MaskLocation, consolidate_batch
 from publish_results.exports import (
     Token,
     bio_tags,
@@ -49,7 +50,7 @@ def _manifest(*lines: tuple[str, str, Any], attr: str = "attr") -> Manifest:
 
 
 def _consolidated(task_type: Any, labels: tuple[str, ...], answers: list[Any]) -> dict[str, Any]:
-    """The label value ``post_annotation.logic`` writes for one item with these answers."""
+    """The label value ``gt_consolidation`` writes for one item with these answers."""
     request = PostAnnotationEvent(
         version=None,
         labeling_job_arn="arn:aws:sagemaker:us-east-1:111122223333:labeling-job/p-1",
@@ -480,8 +481,8 @@ def test_segmentation_csv_indexes_mask_uris():
 @pytest.mark.parametrize(
     ("task_type", "files"),
     [
-        ("text-classification", {"labels.csv"}),
-        ("image-classification-multilabel", {"labels.csv"}),
+        ("text-classification", {"labels.csv", "builtin.manifest"}),
+        ("image-classification-multilabel", {"labels.csv", "builtin.manifest"}),
         ("named-entity", {"ner/train.conll", "ner/spacy.json"}),
         ("free-text", {"labels.jsonl"}),
         ("numeric", {"labels.jsonl"}),
@@ -520,6 +521,7 @@ def test_build_exports_lists_every_excluded_item_with_its_reason():
     assert {path for path in bundle.files if not path.startswith(("yolo/labels", "voc/"))} == {
         "coco/annotations.json",
         "yolo/classes.txt",
+        "builtin.manifest",
         "excluded.csv",
     }
     rows = _rows(bundle.files["excluded.csv"].decode())
@@ -527,16 +529,18 @@ def test_build_exports_lists_every_excluded_item_with_its_reason():
     assert [row[:2] for row in rows[1:]] == [
         ["s3://my-bucket/input/images/tie.jpg", "no-consensus"],
         ["s3://my-bucket/input/images/late.jpg", "failed"],
-        ["s3://my-bucket/input/images/dog-0001.jpg", "duplicate"],
         ["", "invalid"],
         ["s3://my-bucket/input/images/nosize.jpg", "skipped"],
     ]
     assert rows[1][2:] == ["tie between ['a', 'b']", "0", "3"]
     assert rows[2][2] == "ClientError: Annotation tasks expired."
-    assert rows[3][2] == "duplicate of chunk 0 line 1 (chunk 0 line 5 not merged)"
-    assert rows[4][2].startswith("not JSON")
-    assert rows[5][2] == "no image_size in the label; box exports need it"
-    assert len(bundle.excluded) == 5
+    assert rows[3][2].startswith("not JSON")
+    assert rows[4][2] == "no image_size in the label; box exports need it"
+    assert len(bundle.excluded) == 4
+    # The repeated image is a data object of its own, in every export.
+    coco = json.loads(bundle.files["coco/annotations.json"])
+    names = [image["file_name"] for image in coco["images"]]
+    assert names.count("input/images/dog-0001.jpg") == 2
 
 
 def test_build_exports_writes_a_header_only_excluded_csv_when_nothing_is_excluded():
@@ -544,3 +548,53 @@ def test_build_exports_writes_a_header_only_excluded_csv_when_nothing_is_exclude
 
     assert bundle.files["excluded.csv"] == b"source,status,reason,chunk,line\n"
     assert bundle.excluded == ()
+
+
+# -- the built-in layout ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sample", "task_type"),
+    [("textclass", "text-classification"), ("bbox", "bounding-box")],
+)
+def test_builtin_manifest_writes_ground_truths_built_in_layout(load_text, sample, task_type):
+    custom = load_text(f"output-manifest.{sample}.custom.jsonl")
+    reference = [
+        json.loads(row)
+        for row in load_text(f"output-manifest.{sample}.builtin-reference.jsonl").splitlines()
+    ]
+
+    bundle = build_exports(read_manifest(custom), task_type=task_type)
+    written = [json.loads(row) for row in bundle.files["builtin.manifest"].decode().splitlines()]
+
+    assert len(written) == len(reference)
+    for got, want in zip(written, reference, strict=True):
+        attribute = next(k for k in want if k.endswith("-metadata")).removesuffix("-metadata")
+        # Same keys everywhere, the same label value, the same metadata but for the figures:
+        # the reference's confidences are illustrative, and LabelFlow's creation date is the
+        # consolidation's own.
+        assert set(got) == set(want)
+        assert got[attribute] == want[attribute]
+        meta, expected = got[f"{attribute}-metadata"], want[f"{attribute}-metadata"]
+        assert set(meta) == set(expected)
+        for key in set(expected) - {"confidence", "objects", "creation-date"}:
+            assert meta[key] == expected[key], key
+        if "objects" in expected:
+            assert len(meta["objects"]) == len(expected["objects"])
+
+
+def test_builtin_manifest_keeps_an_unlabeled_line_with_its_failure_reason():
+    line = {
+        "source": "late",
+        "s-metadata": {
+            "failure-reason": "ClientError: Annotation tasks expired.",
+            "human-annotated": "true",
+        },
+    }
+
+    bundle = build_exports(read_manifest(json.dumps(line)), task_type="text-classification")
+    (written,) = [json.loads(r) for r in bundle.files["builtin.manifest"].decode().splitlines()]
+
+    assert "s" not in written
+    assert written["s-metadata"]["failure-reason"] == "ClientError: Annotation tasks expired."
+    assert written["s-metadata"]["type"] == "groundtruth/text-classification"

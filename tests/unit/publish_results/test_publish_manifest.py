@@ -251,9 +251,9 @@ def test_read_manifest_reports_invalid_lines_and_skips_blank_ones():
     ]
 
 
-def test_read_manifests_unions_chunks_in_order_and_reports_duplicates():
+def test_read_manifests_unions_chunks_in_order_and_keeps_repeated_sources():
     first = "\n".join([_line("a", POSITIVE), _line("b", POSITIVE)])
-    second = "\n".join([_line("c", POSITIVE), _line("a", NO_CONSENSUS)]).encode()
+    second = "\n".join([_line("c", POSITIVE), _line("a", NO_CONSENSUS), "not json"]).encode()
 
     manifest = read_manifests([first, second])
 
@@ -261,11 +261,15 @@ def test_read_manifests_unions_chunks_in_order_and_reports_duplicates():
         ("a", 0, 1),
         ("b", 0, 2),
         ("c", 1, 1),
+        ("a", 1, 2),
     ]
-    assert manifest.records[0].status == "labeled"
+    assert [r.status for r in manifest.records] == ["labeled"] * 3 + ["no-consensus"]
     (duplicate,) = manifest.duplicates
     assert (duplicate.source, duplicate.chunk, duplicate.line) == ("a", 1, 2)
-    assert duplicate.reason == "duplicate of chunk 0 line 1 (chunk 1 line 2 not merged)"
+    assert duplicate.reason == "repeats the source of chunk 0 line 1 (both are kept)"
+    # Every line is kept as read, the invalid one too.
+    assert len(manifest.lines) == 5
+    assert manifest.lines[-1] == "not json"
 
 
 def test_read_manifests_tells_source_ref_and_source_apart():

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from gt_consolidation.batch import Batch, consolidate_batch
 from gt_contracts import PayloadObject, PostAnnotationEvent, ProjectConfig, WorkerAnnotation
-from post_annotation.logic import Batch, consolidate_batch
 from publish_results.manifest import Manifest, read_manifest
 from publish_results.report import CostInputs, build_report, render_html
 
@@ -64,7 +64,7 @@ SKILLS = [
 
 
 def _small_report(**kwargs: Any) -> dict[str, Any]:
-    text = "\n".join([*(json.dumps(line) for line in _lines(SMALL)), json.dumps(_lines(SMALL)[0])])
+    text = "\n".join(json.dumps(line) for line in _lines(SMALL))
     return build_report(read_manifest(text), task_type="text-classification", **kwargs)
 
 
@@ -91,8 +91,38 @@ def test_build_report_counts_items_by_status():
         "by_reason": {"ClientError: Annotation tasks expired.": 1},
     }
     assert report["unlabeled"] == {"total": 0, "by_reason": {}}
-    assert report["duplicates"] == 1
-    assert report["invalid_lines"] == 0
+    assert report["repeated_sources"] == 0
+    assert report["invalid_output_lines"] == 0
+    assert report["validation"] is None
+
+
+def test_a_repeated_source_is_an_item_of_its_own_and_counted_as_repeated():
+    lines = _lines(SMALL)
+    text = "\n".join(json.dumps(line) for line in [*lines, lines[0]])
+
+    report = build_report(read_manifest(text), task_type="text-classification")
+
+    assert (report["items"], report["labeled"], report["repeated_sources"]) == (6, 4, 1)
+
+
+def test_the_report_states_what_validation_rejected():
+    validation = {
+        "manifest": "s3://intake/reviews/a.jsonl",
+        "lines": 24,
+        "accepted": 21,
+        "rejected": 3,
+        "blank": 0,
+        "byReason": {"not-json": 1, "object-missing": 1, "wrong-source-kind": 1},
+        "rejectsUri": "s3://results/jobs/j/output/rejects.jsonl",
+    }
+
+    report = _small_report(validation=validation)
+    page = render_html(report)
+
+    assert report["validation"] == validation
+    assert "lines read" in page
+    assert "rejected: object-missing" in page
+    assert "s3://results/jobs/j/output/rejects.jsonl" in page
 
 
 def test_build_report_counts_labels_and_bins_confidence():
@@ -151,7 +181,7 @@ def test_build_report_reports_malformed_skill_entries():
 
 
 def test_build_report_reads_the_skill_document_of_the_consolidation_lambda():
-    # Given a skill document written by post_annotation.logic for one batch
+    # Given a skill document written by the consolidation (gt_consolidation) for one batch
     request = PostAnnotationEvent(
         version=None,
         labeling_job_arn="arn:aws:sagemaker:us-east-1:111122223333:labeling-job/reviews-1",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError
+from job_contracts.steps import JobInput
 from validate_manifest.logic import (
     MAX_ATTRIBUTE_CHARS,
     MAX_LINE_CHARS,
@@ -18,7 +19,6 @@ from validate_manifest.logic import (
     SourceRef,
     Summary,
     UnavailableObject,
-    ValidateRequest,
     plan_chunks,
     remove_unavailable,
     validate_manifest,
@@ -119,6 +119,7 @@ def test_validate_manifest_summary_to_json_uses_camel_case_and_sorted_reasons():
         "rejected": 2,
         "blank": 0,
         "byReason": {"not-an-object": 1, "not-json": 1},
+        "repeated": 0,
     }
 
 
@@ -134,8 +135,8 @@ def test_validate_manifest_hands_accepted_source_refs_to_the_sink_with_positions
     refs = run(data).refs
 
     assert refs == [
-        SourceRef(0, 2, "s3://labelflow-data/pets/0001.jpg"),
-        SourceRef(1, 4, "s3://labelflow-data/pets/0002.jpg"),
+        SourceRef(0, 2, "s3://labelflow-data/pets/0001.jpg", 0),
+        SourceRef(1, 4, "s3://labelflow-data/pets/0002.jpg", 1),
     ]
 
 
@@ -338,43 +339,48 @@ def test_validate_manifest_measures_nested_attribute_values_whole():
     assert reject.detail == "attribute 'meta' has 20,022 characters serialized; the limit is 20,000"
 
 
-# --- duplicates -------------------------------------------------------------------------------
+# --- repeated sources ---------------------------------------------------------------------------
 
 
-def test_validate_manifest_rejects_a_repeated_source_ref_and_keeps_the_first():
+def test_a_repeated_source_ref_is_a_data_object_of_its_own_and_counted():
     again = b'{"source-ref": "s3://labelflow-data/pets/0001.jpg", "camera": "other"}'
 
     sink = run(b"\n".join([IMAGE, IMAGE_2, again]))
 
-    assert sink.lines == [IMAGE, IMAGE_2]
-    assert sink.reasons == [(3, "duplicate")]
-    assert sink.rejects[0].detail == "same source-ref as line 1"
+    assert sink.lines == [IMAGE, IMAGE_2, again]
+    assert sink.reasons == []
+    assert sink.summary.repeated == 1
+    # The repeat names its first occurrence, so the object is checked once.
+    assert [(r.position, r.first) for r in sink.refs] == [(0, 0), (1, 1), (2, 0)]
 
 
-def test_validate_manifest_rejects_a_repeated_source_text():
+def test_a_repeated_source_text_is_kept_and_counted():
     again = b'{"source": "The delivery was late but support fixed it.", "review-id": "r-2"}'
 
     sink = run(TEXT + b"\n\n" + again, "text-classification")
 
-    assert sink.reasons == [(3, "duplicate")]
-    assert sink.rejects[0].detail == "same source as line 1"
+    assert sink.lines == [TEXT, again]
+    assert sink.summary.repeated == 1
+    assert sink.summary.to_json()["repeated"] == 1
 
 
-def test_validate_manifest_does_not_count_a_rejected_line_as_seen():
+def test_a_rejected_line_is_not_counted_as_seen():
     first = b'{"source-ref": "s3://labelflow-data/pets/0001.jpg", "$x": 1}'
 
     sink = run(first + b"\n" + IMAGE)
 
     assert sink.lines == [IMAGE]
     assert sink.reasons == [(1, "dollar-attribute")]
+    assert sink.summary.repeated == 0
 
 
-def test_validate_manifest_keeps_texts_and_uris_apart_when_finding_duplicates():
+def test_texts_and_uris_are_apart_when_finding_repeats():
     text = b'{"source": "s3://labelflow-data/pets/0001.jpg"}'
 
     sink = run(IMAGE + b"\n" + text, "free-text")
 
     assert sink.lines == [IMAGE, text]
+    assert sink.summary.repeated == 0
 
 
 def test_validate_manifest_accepts_a_text_with_an_escaped_lone_surrogate():
@@ -489,8 +495,9 @@ def test_validate_manifest_reads_a_manifest_fed_one_byte_at_a_time():
     bytewise = run([MIXED[i : i + 1] for i in range(len(MIXED))], "free-text")
 
     assert _outcome(bytewise) == _outcome(whole)
-    assert whole.summary.to_json()["byReason"] == {"duplicate": 1, "not-utf8": 1}
-    assert [line.decode() for line in whole.lines][2] == '{"source": "日本語"}'
+    assert whole.summary.to_json()["byReason"] == {"not-utf8": 1}
+    assert whole.summary.repeated == 1
+    assert [line.decode() for line in whole.lines][3] == '{"source": "日本語"}'
 
 
 def test_validate_manifest_ignores_empty_chunks():
@@ -623,7 +630,7 @@ def test_plan_chunks_rejects_invalid_arguments(accepted, limit, message):
         plan_chunks(accepted, limit)
 
 
-# --- the event --------------------------------------------------------------------------------
+# --- the event: the job's input (job_contracts.steps.JobInput) --------------------------------
 
 EVENT = {
     "bucket": "labelflow-intake",
@@ -634,8 +641,8 @@ EVENT = {
 }
 
 
-def test_validate_request_reads_the_event():
-    request = ValidateRequest.from_event({**EVENT, "versionId": "v-42"})
+def test_validate_event_reads_the_job_input():
+    request = JobInput.from_event({**EVENT, "versionId": "v-42"})
 
     assert (request.bucket, request.key, request.version_id) == (
         "labelflow-intake",
@@ -648,18 +655,20 @@ def test_validate_request_reads_the_event():
         "bounding-box",
     )
     assert request.uri == "s3://labelflow-intake/pets/2024-05/batch-1.jsonl"
+    assert (request.workforce, request.backend) == (None, "ground-truth")
 
 
-def test_validate_request_version_is_optional():
-    assert ValidateRequest.from_event(EVENT).version_id is None
+def test_validate_event_version_is_optional():
+    assert JobInput.from_event(EVENT).version_id is None
 
 
-def test_validate_request_result_keys_are_under_the_job():
-    keys = ValidateRequest.from_event(EVENT).result_keys
+def test_validate_event_result_keys_are_under_the_job():
+    layout = JobInput.from_event(EVENT).layout
 
-    assert (keys.clean, keys.rejects, keys.chunk(3)) == (
+    assert (layout.clean_manifest, layout.rejects, layout.validation, layout.chunk(3)) == (
         "jobs/pets-2024-05-batch-1/manifest.clean.jsonl",
         "jobs/pets-2024-05-batch-1/rejects.jsonl",
+        "jobs/pets-2024-05-batch-1/validation.json",
         "jobs/pets-2024-05-batch-1/chunks/3.manifest",
     )
 
@@ -669,21 +678,22 @@ def test_validate_request_result_keys_are_under_the_job():
     [
         ({"bucket": None}, "bucket must be a non-empty string"),
         ({"jobId": ""}, "jobId must be a non-empty string"),
-        ({"taskType": 3}, "taskType must be a non-empty string"),
+        ({"taskType": 3}, "taskType 3 is not one of"),
         ({"versionId": ""}, "versionId must be a non-empty string"),
         ({"bucket": "a"}, "invalid bucket name"),
         ({"key": "other/batch-1.jsonl"}, "is not under the project's prefix 'pets/'"),
         ({"key": "pets/batch-1.csv"}, "must end with .jsonl or .manifest"),
-        ({"jobId": "../x"}, "jobId '../x' must be 1-128 letters"),
+        ({"jobId": "../x"}, "jobId must be 1-128 letters, digits, '.', '_' or '-'.*'../x'"),
         ({"taskType": "boxes"}, "taskType 'boxes' is not one of"),
+        ({"backend": "mturk"}, "backend 'mturk' is not one of"),
     ],
 )
-def test_validate_request_rejects_a_malformed_event(change, message):
+def test_validate_event_rejects_a_malformed_event(change, message):
     with pytest.raises(ContractError, match=message):
-        ValidateRequest.from_event({**EVENT, **change})
+        JobInput.from_event({**EVENT, **change})
 
 
-def test_validate_request_accepts_a_manifest_suffix():
+def test_validate_event_accepts_a_manifest_suffix():
     key = "pets/batch-1.manifest"
 
-    assert ValidateRequest.from_event({**EVENT, "key": key}).key == key
+    assert JobInput.from_event({**EVENT, "key": key}).key == key

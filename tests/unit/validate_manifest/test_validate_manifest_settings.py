@@ -5,6 +5,7 @@ from dataclasses import fields
 import pytest
 
 from validate_manifest.settings import Settings, SettingsError
+from validate_manifest.sources import DataSource
 
 
 def test_validate_manifest_settings_read_bucket_and_limit():
@@ -19,10 +20,30 @@ def test_validate_manifest_settings_default_to_the_ground_truth_quota():
     assert Settings.from_env({"RESULTS_BUCKET": "labelflow-results"}).max_objects_per_job == 100_000
 
 
+def test_validate_manifest_settings_read_the_data_sources():
+    settings = Settings.from_env(
+        {
+            "RESULTS_BUCKET": "labelflow-results",
+            "DATA_SOURCES": '[{"bucket":"data-lake","prefixes":["images/"]},'
+            '{"bucket":"archive","prefixes":[]}]',
+        }
+    )
+
+    assert settings.data_sources == (
+        DataSource("data-lake", ("images/",)),
+        DataSource("archive", ()),
+    )
+
+
+def test_validate_manifest_settings_have_no_data_sources_by_default():
+    assert Settings.from_env({"RESULTS_BUCKET": "labelflow-results"}).data_sources == ()
+    assert Settings.from_env({"RESULTS_BUCKET": "r-1", "DATA_SOURCES": "[]"}).data_sources == ()
+
+
 def test_validate_manifest_settings_fields_name_their_environment_variables():
     declared = {f.metadata["env"] for f in fields(Settings)}
 
-    assert declared == {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB"}
+    assert declared == {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB", "DATA_SOURCES"}
     assert {f.name.upper() for f in fields(Settings)} == declared
 
 
@@ -39,6 +60,19 @@ def test_validate_manifest_settings_fields_name_their_environment_variables():
         (
             {"RESULTS_BUCKET": "b-1", "MAX_OBJECTS_PER_JOB": "0"},
             "MAX_OBJECTS_PER_JOB must be a positive integer, got '0'",
+        ),
+        ({"RESULTS_BUCKET": "b-1", "DATA_SOURCES": "[{"}, "DATA_SOURCES is not valid JSON"),
+        (
+            {"RESULTS_BUCKET": "b-1", "DATA_SOURCES": '{"bucket":"lake"}'},
+            "DATA_SOURCES must be a JSON list of data sources",
+        ),
+        (
+            {"RESULTS_BUCKET": "b-1", "DATA_SOURCES": '[{"bucket":"s3://lake"}]'},
+            "DATA_SOURCES entry 0: bucket must be a bucket name",
+        ),
+        (
+            {"RESULTS_BUCKET": "b-1", "DATA_SOURCES": '[{"bucket":"lake","prefixes":[""]}]'},
+            "DATA_SOURCES entry 0: prefixes must be a list of non-empty key prefixes",
         ),
     ],
 )

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from post_annotation.logic import load_prior
-from publish_job.prior import merge_prior
+from job_contracts.skills import StoredSkills, load_skills, merge_prior
 
 
 def batch(*workers: dict[str, Any]) -> bytes:
@@ -22,16 +21,16 @@ def skill(worker: str, answers: int, accuracy: float, **extra: Any) -> dict[str,
     return {"worker": worker, "answers": answers, "accuracy": accuracy, **extra}
 
 
-def test_a_first_merge_creates_a_prior_load_prior_reads() -> None:
+def test_a_first_merge_creates_a_prior_load_skills_reads() -> None:
     result = merge_prior(None, {"pets-j-0": [batch(skill("w1", 4, 0.75))]}, project="pets")
 
     assert result.body is not None
     assert result.merged == ("pets-j-0",)
-    prior = load_prior(result.body)
+    prior = load_skills(result.body)
     assert prior.error is None
-    assert prior.skills is not None
-    assert prior.skills["w1"].answers == 4
-    assert prior.skills["w1"].accuracy == 0.75
+    assert prior.records is not None
+    assert prior.records["w1"].answers == 4
+    assert prior.records["w1"].accuracy == 0.75
     assert json.loads(result.body)["mergedJobs"] == ["pets-j-0"]
 
 
@@ -45,7 +44,7 @@ def test_answers_add_up_and_accuracy_is_the_answer_weighted_mean() -> None:
     )
 
     assert result.body is not None
-    skills = load_prior(result.body).skills
+    skills = load_skills(result.body).records
     assert skills is not None
     assert skills["w1"].answers == 40
     # (10 * 0.9 + 20 * 0.6 + 10 * 0.3) / 40 = 24 / 40
@@ -103,7 +102,7 @@ def test_only_the_chunks_not_yet_merged_are_added() -> None:
 
     assert (result.merged, result.already) == (("pets-b",), ("pets-a",))
     assert result.body is not None
-    skills = load_prior(result.body).skills
+    skills = load_skills(result.body).records
     assert skills is not None
     assert skills["w1"].answers == 20
     assert skills["w1"].accuracy == pytest.approx(0.7)
@@ -143,7 +142,7 @@ def test_a_prior_written_as_a_bare_list_is_merged_too() -> None:
     result = merge_prior(existing, {"pets-a": [batch(skill("w1", 10, 0.5))]}, project="pets")
 
     assert result.body is not None
-    skills = load_prior(result.body).skills
+    skills = load_skills(result.body).records
     assert skills is not None
     assert skills["w1"].answers == 20
     assert skills["w1"].accuracy == pytest.approx(0.75)
@@ -154,3 +153,47 @@ def test_the_same_evidence_gives_the_same_bytes_whatever_the_order() -> None:
     b = {"pets-a": [batch(skill("w1", 2, 0.5)), batch(skill("w2", 1, 0.5))]}
 
     assert merge_prior(None, a, project="pets").body == merge_prior(None, b, project="pets").body
+
+
+def test_load_skills_reads_worker_skill_documents():
+    entry = {
+        "worker": "a",
+        "answers": 3,
+        "accuracy": 0.8,
+        "confusion": {"x": {"x": 0.8, "y": 0.2}},
+        "metrics": {"f1": 0.5},
+    }
+    text = json.dumps({"workers": [entry]})
+
+    prior = load_skills(text)
+
+    assert prior.error is None
+    assert prior.records is not None
+    skill = prior.records["a"]
+    assert (skill.answers, skill.accuracy, skill.metrics) == (3, 0.8, {"f1": 0.5})
+    assert skill.confusion == {"x": {"x": 0.8, "y": 0.2}}
+
+
+def test_load_skills_accepts_a_bare_list_and_no_file():
+    assert load_skills('[{"worker": "a", "accuracy": 1}]').records is not None
+    assert load_skills(None) == StoredSkills()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("{oops", "prior skill ignored: Expecting"),
+        ('{"workers": 3}', "expected a 'workers' list"),
+        ('[{"accuracy": 0.5}]', "workers[0].worker must be a non-empty string"),
+        ('[{"worker": "a", "accuracy": 2}]', "workers[0].accuracy must be a number in [0, 1]"),
+        ('[{"worker": "a", "accuracy": 1, "answers": -1}]', "answers must be a non-negative"),
+        ('[{"worker": "a", "accuracy": 1, "confusion": {"x": 1}}]', "confusion must map labels"),
+    ],
+)
+def test_load_skills_reports_a_malformed_prior_instead_of_raising(text, message):
+    prior = load_skills(text)
+
+    assert prior.records is None
+    assert prior.error is not None
+    assert prior.error.startswith("prior skill ignored: ")
+    assert message in prior.error

@@ -19,8 +19,9 @@ import consolidation.multi_label
 import consolidation.numeric
 import consolidation.segmentation
 import consolidation.spans
+from gt_consolidation.batch import Batch, BatchResult, consolidate_batch
+from gt_consolidation.task_types import MaskLocation
 from gt_contracts import PayloadObject, PostAnnotationEvent, ProjectConfig, WorkerAnnotation
-from post_annotation.logic import Batch, BatchResult, MaskLocation, consolidate_batch
 
 # The adapters import these modules lazily; importing them here makes a missing one fail loudly.
 TASK_TYPE_MODULES = (

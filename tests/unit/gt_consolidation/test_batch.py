@@ -1,3 +1,5 @@
+"""Consolidating one Ground Truth batch: label values, the no-consensus contract, skill."""
+
 from __future__ import annotations
 
 import json
@@ -7,6 +9,8 @@ import numpy as np
 import pytest
 
 from consolidation import ConsolidationError
+from gt_consolidation.batch import Batch, consolidate_batch, mask_location, to_json_bytes
+from gt_consolidation.task_types import MaskLocation
 from gt_contracts import (
     ContractError,
     PayloadObject,
@@ -15,18 +19,8 @@ from gt_contracts import (
     WorkerAnnotation,
     parse_payload,
 )
-from post_annotation.logic import (
-    Batch,
-    MaskLocation,
-    PriorSkills,
-    consolidate_batch,
-    load_prior,
-    mask_location,
-    payload_digest,
-    prior_key,
-    skills_key,
-    to_json_bytes,
-)
+from job_contracts.layout import payload_digest
+from job_contracts.skills import StoredSkills, load_skills
 
 LABELS = ("negative", "neutral", "positive")
 PAYLOAD_URI = (
@@ -108,6 +102,27 @@ def test_consolidate_batch_uses_the_project_labels_when_the_event_has_none():
     )
 
     assert values[0]["class-id"] == 1
+
+
+def test_an_answer_without_a_worker_id_costs_its_item_only():
+    answer = {"workerId": "a", "annotationData": {"content": json.dumps(_label("positive"))}}
+    objects = parse_payload(
+        [
+            {"datasetObjectId": "0", "annotations": [answer, {**answer, "workerId": "b"}]},
+            {"datasetObjectId": "1", "annotations": [answer, {"annotationData": {}}]},
+        ]
+    )
+
+    result = consolidate_batch(Batch(request=_request(), project=_project(), objects=objects))
+
+    assert [item.problem for item in result.items] == [None, "malformed-annotation"]
+    assert result.items[0].value["class-name"] == "positive"
+    assert result.items[1].value == {
+        "no-consensus": True,
+        "reason": "payload[1].annotations[1].workerId is missing",
+        "workers": 2,
+        "method": "majority-vote",
+    }
 
 
 NO_CONSENSUS_CASES = {
@@ -265,7 +280,7 @@ def test_consolidate_batch_uses_prior_skill():
         {"worker": "a", "answers": 50, "accuracy": 0.95},
         {"worker": "b", "answers": 50, "accuracy": 0.3},
     ]
-    prior = load_prior(json.dumps({"workers": skills}))
+    prior = load_skills(json.dumps({"workers": skills}))
 
     without = _consolidate(obj, project=_project("weighted-vote"))
     with_prior = _consolidate(obj, project=_project("weighted-vote"), prior=prior)
@@ -276,7 +291,7 @@ def test_consolidate_batch_uses_prior_skill():
 
 def test_consolidate_batch_writes_worker_skill_and_prior_summary():
     obj = _obj("0", _says("a", "positive"), _says("b", "positive"))
-    prior = PriorSkills(error="prior skill ignored: expected a 'workers' list")
+    prior = StoredSkills(error="prior skill ignored: expected a 'workers' list")
 
     result = consolidate_batch(
         Batch(request=_request(), project=_project(), objects=[obj], prior=prior)
@@ -317,63 +332,6 @@ def test_consolidate_batch_raises_on_bad_method_parameters():
 
 
 # -- prior skill -----------------------------------------------------------------------------------
-
-
-def test_load_prior_reads_worker_skill_documents():
-    entry = {
-        "worker": "a",
-        "answers": 3,
-        "accuracy": 0.8,
-        "confusion": {"x": {"x": 0.8, "y": 0.2}},
-        "metrics": {"f1": 0.5},
-    }
-    text = json.dumps({"workers": [entry]})
-
-    prior = load_prior(text)
-
-    assert prior.error is None
-    assert prior.skills is not None
-    skill = prior.skills["a"]
-    assert (skill.answers, skill.accuracy, skill.metrics) == (3, 0.8, {"f1": 0.5})
-    assert skill.confusion == {"x": {"x": 0.8, "y": 0.2}}
-
-
-def test_load_prior_accepts_a_bare_list_and_no_file():
-    assert load_prior('[{"worker": "a", "accuracy": 1}]').skills is not None
-    assert load_prior(None) == PriorSkills()
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("{oops", "prior skill ignored: Expecting"),
-        ('{"workers": 3}', "expected a 'workers' list"),
-        ('[{"accuracy": 0.5}]', "workers[0].worker must be a non-empty string"),
-        ('[{"worker": "a", "accuracy": 2}]', "workers[0].accuracy must be a number in [0, 1]"),
-        ('[{"worker": "a", "accuracy": 1, "answers": -1}]', "answers must be a non-negative"),
-        ('[{"worker": "a", "accuracy": 1, "confusion": {"x": 1}}]', "confusion must map labels"),
-    ],
-)
-def test_load_prior_reports_a_malformed_prior_instead_of_raising(text, message):
-    prior = load_prior(text)
-
-    assert prior.skills is None
-    assert prior.error is not None
-    assert prior.error.startswith("prior skill ignored: ")
-    assert message in prior.error
-
-
-# -- keys and locations ----------------------------------------------------------------------------
-
-
-def test_skills_key_is_stable_per_payload():
-    key = skills_key("reviews", "reviews-1", PAYLOAD_URI)
-
-    assert key == f"skills/reviews/reviews-1/{payload_digest(PAYLOAD_URI)}.json"
-    assert key == skills_key("reviews", "reviews-1", PAYLOAD_URI)
-    assert key != skills_key("reviews", "reviews-1", PAYLOAD_URI + "x")
-    assert len(payload_digest(PAYLOAD_URI)) == 16
-    assert prior_key("reviews") == "skills/reviews/prior.json"
 
 
 def test_mask_location_follows_the_job_output_layout():

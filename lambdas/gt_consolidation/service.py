@@ -1,0 +1,181 @@
+"""Answering one annotation-consolidation request: the I/O around :mod:`gt_consolidation.batch`.
+
+:func:`consolidate_request` is what the consolidation Lambda does for Ground Truth, callable in
+process: the Label Studio backend finishes its jobs through this very function, so both
+backends read answers, use prior skill, write masks and skills and shape labels alike.
+
+I/O: the batch file and any annotation stored by ``s3Uri`` are read with the caller's
+credentials; prior worker skill is read from, and this batch's worker skill written to, the
+artifacts bucket; segmentation masks are written next to the job's output. A malformed event,
+an unreadable or malformed batch file, a job that matches no project, a configuration the
+library rejects and an S3 error reading an annotation ``s3Uri`` other than not-found
+(throttling, 5xx, access denied, KMS) raise; an annotation that does not exist, or has an
+invalid URI, only costs its item a no-consensus result. Segmentation masks (and, under a
+``-ref`` label attribute, their JSON sidecars) are written before the response that points at
+them. Logs carry ids and counts only: answers and reasons may hold worker-provided text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from gt_consolidation.batch import (
+    Batch,
+    BatchResult,
+    consolidate_batch,
+    mask_location,
+    to_json_bytes,
+)
+from gt_contracts import (
+    ContractError,
+    PayloadObject,
+    PostAnnotationEvent,
+    ProjectConfig,
+    parse_payload,
+    parse_s3_uri,
+    resolve_project,
+)
+from handler_support import client
+from job_contracts.layout import prior_key, skills_key
+from job_contracts.skills import StoredSkills, load_skills
+from job_contracts.tokens import error_code
+
+__all__ = ["consolidate_request"]
+
+logger = Logger(child=True)
+
+_MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+def consolidate_request(
+    event: Mapping[str, Any], *, projects: Mapping[str, ProjectConfig], artifacts_bucket: str
+) -> list[dict[str, Any]]:
+    """Consolidate one request; the response Ground Truth expects (one entry per object).
+
+    Args:
+        event: the annotation-consolidation request (Ground Truth's Lambda event).
+        projects: the deployment's projects (the job's is found from its name).
+        artifacts_bucket: where worker skill (and masks outside a job's layout) go.
+
+    Raises:
+        ContractError: a malformed event or batch file, or a job of no configured project.
+        ConsolidationError: the project's method or parameters are invalid.
+    """
+    try:
+        request = PostAnnotationEvent.from_event(event)
+        project = resolve_project(projects, request.job_name)
+        objects = parse_payload(_read(*request.payload_location))
+    except ContractError as exc:
+        logger.error("consolidation request rejected", extra={"reason": str(exc)})
+        raise
+    fetched, unreadable = _fetch_annotations(objects)
+    batch = Batch(
+        request=request,
+        project=project,
+        objects=objects,
+        fetched=fetched,
+        unreadable=unreadable,
+        prior=_read_prior(artifacts_bucket, prior_key(project.name)),
+        masks=mask_location(
+            request.payload_uri,
+            artifacts_bucket=artifacts_bucket,
+            project=project.name,
+            job_name=request.job_name,
+        ),
+    )
+    result = consolidate_batch(batch)
+    skills = skills_key(project.name, request.job_name, request.payload_uri)
+    _write_outputs(result, artifacts_bucket, skills)
+    _log_result(project, result, skills)
+    return result.to_response(request.label_attribute_name)
+
+
+def _write_outputs(result: BatchResult, artifacts_bucket: str, skills: str) -> None:
+    """Masks and their sidecars first (the response points at them), then worker skill."""
+    for mask in result.masks:
+        client("s3").put_object(
+            Bucket=mask.bucket, Key=mask.key, Body=mask.body, ContentType=mask.content_type
+        )
+    client("s3").put_object(
+        Bucket=artifacts_bucket,
+        Key=skills,
+        Body=to_json_bytes(result.skills),
+        ContentType="application/json",
+    )
+
+
+def _log_result(project: ProjectConfig, result: BatchResult, skills: str) -> None:
+    for item in result.items:
+        if item.problem is not None:
+            logger.info(
+                "no consensus",
+                extra={"dataset_object_id": item.dataset_object_id, "problem": item.problem},
+            )
+    logger.info(
+        "consolidated",
+        extra={
+            "project": project.name,
+            "task_type": project.task_type,
+            "method": result.method,
+            "objects": len(result.items),
+            "no_consensus": result.no_consensus,
+            "problems": result.problems,
+            "masks_written": len(result.masks),
+            "skills_key": skills,
+        },
+    )
+
+
+def _read(bucket: str, key: str) -> bytes:
+    body: bytes = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    return body
+
+
+def _fetch_annotations(objects: Iterable[PayloadObject]) -> tuple[dict[str, str], dict[str, str]]:
+    """Text of every annotation given by ``s3Uri``, and why the others could not be read.
+
+    Only a permanent problem costs the item a no-consensus: an invalid URI, an object that does
+    not exist (``NoSuchKey``, ``404``, ``NotFound``) or is not UTF-8. Any other S3 error
+    (throttling, a 5xx, access denied, a KMS error) is transient or a deployment fault and
+    propagates, so the invocation fails and Ground Truth can retry the batch.
+    """
+    fetched: dict[str, str] = {}
+    unreadable: dict[str, str] = {}
+    for obj in objects:
+        for annotation in obj.annotations:
+            uri = annotation.s3_uri
+            if annotation.content is not None or uri is None or uri in fetched:
+                continue
+            try:
+                fetched[uri] = _read(*parse_s3_uri(uri, field="annotationData.s3Uri")).decode()
+            except ContractError as exc:
+                unreadable[uri] = str(exc)
+            except UnicodeDecodeError:
+                unreadable[uri] = "not UTF-8 text"
+            except Exception as exc:
+                code = error_code(exc)
+                if code not in _MISSING:
+                    raise  # throttling, 5xx, access or KMS errors: fail loudly so GT can retry
+                unreadable[uri] = f"S3 {code}"
+    if unreadable:
+        logger.warning("annotations unreadable", extra={"annotations": len(unreadable)})
+    return fetched, unreadable
+
+
+def _read_prior(bucket: str, key: str) -> StoredSkills:
+    """Prior worker skill; a missing file is no prior, an unreadable one is reported."""
+    try:
+        prior = load_skills(_read(bucket, key))
+    except Exception as exc:
+        code = error_code(exc)
+        if code is None:
+            raise
+        if code in _MISSING:
+            return StoredSkills()
+        prior = StoredSkills(error=f"prior skill ignored: S3 {code} reading s3://{bucket}/{key}")
+    if prior.error:
+        logger.warning("prior skill ignored", extra={"prior_key": key, "reason": prior.error})
+    return prior
