@@ -10,10 +10,11 @@ the item at ``RUNNING``; :func:`effective_status` then reports the execution's o
 (``FAILED``, ``TIMED_OUT``, ``ABORTED``) and its error.
 
 What became of the manifest's lines (:class:`LineCounts`: read, accepted, rejected by reason,
-blank, and where the rejects are) comes from Validate: its ``validation.json`` in the results
-bucket (complete, written as soon as it has validated, also when it rejects the whole
-manifest), the jobs table (``lines``, ``rejected``, ``rejectedByReason``, once the job ended)
-or the Validate step's result in the execution history. Every summary states them.
+blank, and where the rejects are) comes from Validate: the jobs table once the job has ended
+(``lines``, ``accepted``, ``rejected``, ``blank``, ``repeated``, ``rejectedByReason``,
+``rejectsUri``, written by Publish and record-failure), its ``validation.json`` in the results
+bucket (written as soon as it has validated, also when it rejects the whole manifest), or the
+Validate step's result in the execution history. Every summary states them.
 """
 
 from __future__ import annotations
@@ -160,9 +161,10 @@ class LineCounts:
 
     ``lines`` counts every line read, blank ones included; ``rejected`` those refused, by
     reason in ``by_reason``. ``accepted`` and ``blank`` are ``None`` when the source does not
-    carry them (the jobs table has ``lines`` and ``rejected`` only). ``rejects_uri`` is the
+    carry them (a jobs-table item may have ``lines`` and ``rejected`` only). ``rejects_uri`` is the
     ``s3://`` URI of the rejects file (one ``{"line", "reason", "detail", ...}`` per line),
-    ``manifest`` that of the manifest, when known.
+    ``manifest`` that of the manifest, when known. ``repeated`` counts accepted lines whose
+    source an earlier line already had (each is labeled, as Ground Truth does).
     """
 
     lines: int
@@ -172,6 +174,7 @@ class LineCounts:
     blank: int | None = None
     rejects_uri: str = ""
     manifest: str = ""
+    repeated: int | None = None
 
     @classmethod
     def from_summary(cls, summary: ValidationSummary) -> LineCounts:
@@ -184,6 +187,7 @@ class LineCounts:
             blank=summary.blank,
             rejects_uri=summary.rejects_uri or "",
             manifest=summary.manifest or "",
+            repeated=summary.repeated,
         )
 
     @classmethod
@@ -220,6 +224,7 @@ class LineCounts:
             "blank": self.blank,
             "byReason": dict(self.by_reason),
             "rejectsUri": self.rejects_uri or None,
+            "repeated": self.repeated,
         }
 
 
@@ -274,6 +279,11 @@ def format_line_counts(
     Rejects    s3://r/rejects.jsonl
     """
     lines = [f"{'Lines':<{width}}{describe_lines(counts, labeled=labeled, excluded=excluded)}"]
+    if counts.repeated:
+        lines.append(
+            f"{'Repeated':<{width}}{counts.repeated} lines repeat an earlier line's source "
+            "(each is labeled)"
+        )
     if counts.rejected:
         if counts.by_reason:
             lines.append(f"{'Rejected':<{width}}{describe_reasons(counts.by_reason)}")
@@ -326,13 +336,25 @@ class JobRecord:
     lines: int | None = None
     rejected: int | None = None
     rejected_by_reason: Mapping[str, int] | None = None
+    accepted: int | None = None
+    blank: int | None = None
+    repeated: int | None = None
+    rejects_uri: str = ""
 
     @property
     def line_counts(self) -> LineCounts | None:
         """What the table says of the manifest's lines (set once the job has ended)."""
         if self.lines is None:
             return None
-        return LineCounts(self.lines, self.rejected or 0, dict(self.rejected_by_reason or {}))
+        return LineCounts(
+            self.lines,
+            self.rejected or 0,
+            dict(self.rejected_by_reason or {}),
+            accepted=self.accepted,
+            blank=self.blank,
+            rejects_uri=self.rejects_uri,
+            repeated=self.repeated,
+        )
 
     @classmethod
     def from_item(cls, item: Mapping[str, Mapping[str, Any]]) -> JobRecord:
@@ -374,6 +396,10 @@ class JobRecord:
             lines=count("lines"),
             rejected=count("rejected"),
             rejected_by_reason=by_reason,
+            accepted=count("accepted"),
+            blank=count("blank"),
+            repeated=count("repeated"),
+            rejects_uri=text("rejectsUri"),
         )
 
 

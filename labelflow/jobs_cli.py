@@ -376,11 +376,15 @@ def _counts(
 ) -> LineCounts | None:
     """What became of the job's lines, from the most complete source that has them.
 
-    Validate's ``validation.json``; else the jobs table's counts; else Validate's result in
-    the execution's history (``workflow``, or, with ``read_history``, read now). The rejects'
-    and the manifest's URIs are filled in when the source does not name them.
+    The jobs table's counts once the job has ended (Publish and record-failure write them);
+    else Validate's ``validation.json``; else the table's partial counts (an older stack's);
+    else Validate's result in the execution's history (``workflow``, or, with
+    ``read_history``, read now). The rejects' and the manifest's URIs are filled in when the
+    source does not name them.
     """
-    counts = api.line_counts(record.job_id) or record.line_counts
+    counts = record.line_counts
+    if counts is None or counts.accepted is None:
+        counts = api.line_counts(record.job_id) or counts
     if counts is None and workflow is None and read_history:
         workflow = api.workflow(record)
     if counts is None and workflow is not None:

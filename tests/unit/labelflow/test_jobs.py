@@ -113,6 +113,39 @@ def test_job_record_reads_the_lines_and_rejects_by_reason() -> None:
     )
 
 
+def test_job_record_reads_every_count_publish_records() -> None:
+    summary = ValidationSummary(
+        lines=24,
+        accepted=20,
+        rejected=3,
+        blank=1,
+        by_reason={"not-json": 3},
+        rejects_uri="s3://results/jobs/j1/output/rejects.jsonl",
+        repeated=2,
+    )
+    item = {**_item(jobId="j1", project="pets", status="SUCCEEDED"), **summary.item_updates()}
+
+    record = JobRecord.from_item(item)
+
+    assert record.line_counts == LineCounts(
+        24,
+        3,
+        {"not-json": 3},
+        accepted=20,
+        blank=1,
+        rejects_uri="s3://results/jobs/j1/output/rejects.jsonl",
+        repeated=2,
+    )
+
+
+def test_format_line_counts_says_how_many_lines_repeat_a_source() -> None:
+    counts = LineCounts(5, 0, {}, accepted=5, blank=0, repeated=2)
+    assert format_line_counts(counts, labeled=5) == [
+        "Lines      5 read: 5 labeled, 0 rejected",
+        "Repeated   2 lines repeat an earlier line's source (each is labeled)",
+    ]
+
+
 def test_line_counts_read_validates_summary() -> None:
     summary = ValidationSummary(
         manifest="s3://intake/pets/batch.jsonl",
@@ -134,6 +167,7 @@ def test_line_counts_read_validates_summary() -> None:
         blank=1,
         rejects_uri="s3://results/jobs/j1/rejects.jsonl",
         manifest="s3://intake/pets/batch.jsonl",
+        repeated=0,
     )
     assert counts.to_json() == summary.to_json()
 
@@ -165,6 +199,7 @@ def test_line_counts_keep_their_uris_and_fill_missing_ones() -> None:
         "blank": None,
         "byReason": {},
         "rejectsUri": None,
+        "repeated": None,
     }
 
 

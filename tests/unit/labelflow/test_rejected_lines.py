@@ -5,8 +5,9 @@ naming an image that does not exist, one text line, one blank. The stack's side 
 moto (CloudFormation outputs, the intake and results buckets, the jobs table) holding what
 the workflow writes, in the shapes of ``job_contracts``: ``validation.json``
 (:class:`~job_contracts.steps.ValidationSummary`), ``rejects.jsonl`` (one
-``{"line", "reason", "detail", "content"}`` per line), the jobs-table item with ``lines``,
-``rejected`` and ``rejectedByReason``, and the published output.
+``{"line", "reason", "detail", "content"}`` per line), the jobs-table item with Validate's
+counts (:meth:`~job_contracts.steps.ValidationSummary.item_updates`, as Publish records them),
+and the published output.
 """
 
 from __future__ import annotations
@@ -119,8 +120,10 @@ class Stack:
             report["validation"] = _summary(job).to_json()
         self.put(layout.output("report.json"), json.dumps(report))
         self.put(layout.output("report.html"), "<html></html>")
+        rejects = layout.rejects
         if copy_rejects:
-            self.put(layout.output("rejects.jsonl"), "".join(json.dumps(r) + "\n" for r in REJECTS))
+            rejects = layout.output("rejects.jsonl")
+            self.put(rejects, "".join(json.dumps(r) + "\n" for r in REJECTS))
         self.record(
             job,
             status="SUCCEEDED",
@@ -130,9 +133,10 @@ class Stack:
             outputUri=f"s3://{RESULTS}/{layout.output('output.manifest')}",
             reportUri=f"s3://{RESULTS}/{layout.output('report.html')}",
             finishedAt="2026-11-28T08:29:01+00:00",
-            lines=24,
-            rejected=3,
-            rejectedByReason=REASONS,
+            **{
+                **_summary(job).item_updates(),  # as Publish records Validate's counts
+                "rejectsUri": {"S": f"s3://{RESULTS}/{rejects}"},
+            },
         )
 
     def record(self, job: str, **values: Any) -> None:
@@ -144,7 +148,9 @@ class Stack:
             "createdAt": {"S": "2026-11-28T08:27:43+00:00"},
         }
         for name, value in values.items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in "SNM":
+                item[name] = value  # already an attribute value
+            elif isinstance(value, dict):
                 item[name] = {"M": {k: {"N": str(v)} for k, v in value.items()}}
             elif isinstance(value, int):
                 item[name] = {"N": str(value)}
@@ -196,7 +202,7 @@ def test_submit_wait_states_the_lines_read_rejected_by_reason_and_where(
         f"Job {job} SUCCEEDED: 20 of 24 lines labeled",
         "Lines            24 read: 20 labeled, 3 rejected, 1 blank",
         "Rejected         not-json: 1, object-missing: 1, wrong-source-for-task: 1",
-        f"Rejects          s3://{RESULTS}/jobs/{job}/rejects.jsonl",
+        f"Rejects          s3://{RESULTS}/jobs/{job}/output/rejects.jsonl",
     ]
     assert out[-1] == f"Download all:    labelflow results {job} -o {job}/"
 
@@ -263,7 +269,10 @@ def test_status_json_lists_the_validation_of_every_job(
     assert rows[JOB]["key"] == KEY
     assert rows[JOB]["validation"]["lines"] == 24
     assert rows[JOB]["validation"]["byReason"] == REASONS
-    assert rows[JOB]["validation"]["rejectsUri"] == f"s3://{RESULTS}/jobs/{JOB}/rejects.jsonl"
+    assert rows[JOB]["validation"]["rejectsUri"] == (
+        f"s3://{RESULTS}/jobs/{JOB}/output/rejects.jsonl"
+    )
+    assert rows[JOB]["validation"]["manifest"] == f"s3://{INTAKE}/{KEY}"
     assert rows["00000000000000bb"]["validation"] is None
 
 
@@ -301,11 +310,37 @@ def test_status_of_a_job_validate_rejected_whole(
     assert f"Rejects    s3://{RESULTS}/jobs/{JOB}/rejects.jsonl" in out
 
 
-def test_status_from_the_table_alone_names_the_rejects(
+def test_status_of_an_ended_job_takes_the_tables_counts(
     stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # A job whose validation.json is gone: the table's counts still show
-    stack.published(JOB, report_validation=False, copy_rejects=False)
+    # validation.json is not read when the table has the counts (here it is gone)
+    stack.published(JOB, report_validation=False, copy_rejects=True)
+
+    assert main(["status", JOB]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "Lines      24 read: 20 labeled, 3 rejected, 1 blank" in out
+    assert f"Rejects    s3://{RESULTS}/jobs/{JOB}/output/rejects.jsonl" in out
+
+
+def test_status_of_a_job_an_older_stack_recorded_reads_validation_json(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A table item with lines and rejected only: the blank line comes from validation.json
+    stack.validated(JOB)
+    stack.record(JOB, status="SUCCEEDED", items=20, labeled=20, lines=24, rejected=3)
+
+    assert main(["status", JOB]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert "Lines      24 read: 20 labeled, 3 rejected, 1 blank" in out
+    assert f"Rejects    s3://{RESULTS}/jobs/{JOB}/rejects.jsonl" in out
+
+
+def test_status_of_a_job_with_partial_table_counts_alone(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stack.record(JOB, status="SUCCEEDED", items=20, labeled=20, lines=24, rejected=3)
 
     assert main(["status", JOB]) == 0
 
