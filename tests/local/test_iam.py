@@ -1,0 +1,171 @@
+"""IAM evaluated in the emulator: each function calls AWS as its own role.
+
+moto's access control evaluates every call of a function's role session
+(:mod:`labelflow.local.iam`), and a missing grant is refused.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from labelflow.local import iam
+from labelflow.local.deploy import deploy
+from labelflow.local.server import LocalAws
+from tests.local.conftest import STACK
+
+
+def _role_of(local_aws: LocalAws, function: str) -> str:
+    return str(local_aws.client("lambda").get_function_configuration(FunctionName=function)["Role"])
+
+
+def _function(local_aws: LocalAws, part: str) -> str:
+    names = [
+        item["FunctionName"]
+        for item in local_aws.client("lambda").list_functions()["Functions"]
+        if part in item["FunctionName"]
+    ]
+    (name,) = names
+    return str(name)
+
+
+def _record_failure(local_aws: LocalAws, function: str) -> dict[str, Any]:
+    """Invoke the RecordFailure function as the workflow's Catch does."""
+    response = local_aws.client("lambda").invoke(
+        FunctionName=function,
+        Payload=json.dumps(
+            {
+                "jobId": "batch-9",
+                "project": "reviews",
+                "failure": {"Error": "States.TaskFailed", "Cause": "the labeling job failed"},
+            }
+        ).encode(),
+    )
+    payload: dict[str, Any] = json.loads(response["Payload"].read())
+    return {"error": response.get("FunctionError"), "payload": payload}
+
+
+# --------------------------------------------------------------------------------------------
+# runtime: a missing grant is refused
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_function_calls_aws_as_its_own_role(local_aws: LocalAws, cdk_out: Path) -> None:
+    deploy(cdk_out, STACK, client=local_aws.client)
+    function = _function(local_aws, "RecordFailure")
+
+    result = _record_failure(local_aws, function)
+
+    assert result["error"] is None, result
+    role = _role_of(local_aws, function)
+    calls = [call for call in iam.access_log() if call.role_arn == role]
+    assert {call.action for call in calls} >= {"dynamodb:UpdateItem", "sns:Publish"}
+    assert all(call.allowed for call in calls)
+    assert {call.role_arn for call in iam.access_log()} == {role}
+
+
+def test_a_missing_grant_is_refused(local_aws: LocalAws, cdk_out: Path) -> None:
+    # Given the stack deployed, and one statement removed from RecordFailure's role
+    outputs = deploy(cdk_out, STACK, client=local_aws.client).outputs
+    function = _function(local_aws, "RecordFailure")
+    role = _role_of(local_aws, function).rsplit("/", 1)[1]
+    client = local_aws.client("iam")
+    (name,) = client.list_role_policies(RoleName=role)["PolicyNames"]
+    document = client.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+    kept = [
+        statement
+        for statement in document["Statement"]
+        if statement["Action"] != "dynamodb:UpdateItem"
+    ]
+    assert len(kept) == len(document["Statement"]) - 1
+    client.put_role_policy(
+        RoleName=role, PolicyName=name, PolicyDocument=json.dumps({**document, "Statement": kept})
+    )
+
+    # When the function runs
+    result = _record_failure(local_aws, function)
+
+    # Then its UpdateItem is refused as AWS refuses it
+    assert result["error"] is not None
+    assert result["payload"]["errorType"] == "ClientError"
+    assert "AccessDeniedException" in result["payload"]["errorMessage"]
+    assert "dynamodb:UpdateItem" in result["payload"]["errorMessage"]
+    (refused,) = [call for call in iam.access_log() if not call.allowed]
+    assert refused.action == "dynamodb:UpdateItem"
+    assert refused.resource.endswith(f":table/{outputs['JobsTableName']}")
+
+
+def test_the_emulators_own_clients_act_as_the_account(local_aws: LocalAws) -> None:
+    s3 = local_aws.client("s3")
+
+    s3.create_bucket(Bucket="anything")
+
+    assert s3.list_buckets()["Buckets"][0]["Name"] == "anything"
+    assert iam.access_log() == []
+
+
+def test_a_role_session_with_no_policy_is_refused(local_aws: LocalAws) -> None:
+    local_aws.client("iam").create_role(RoleName="bare", AssumeRolePolicyDocument="{}")
+    credentials = iam.role_credentials(
+        "123456789012", "us-east-1", "arn:aws:iam::123456789012:role/bare", "probe"
+    )
+    s3 = local_aws.client(
+        "s3",
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+    )
+
+    with pytest.raises(ClientError) as raised:
+        s3.list_buckets()
+
+    assert raised.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_iam_canary_internals() -> None:
+    """moto internals the IAM patch and :mod:`labelflow.local.iam` rely on (moto 5.2.5)."""
+    from moto import settings
+    from moto.awslambda.models import LambdaFunction
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.iam.access_control import IAMPolicy, IAMRequestBase, PermissionResult
+    from moto.sts.models import STSBackend
+
+    assert list(
+        inspect.signature(ActionAuthenticatorMixin._authenticate_and_authorize_action).parameters
+    ) == ["self", "iam_request_cls", "resource"]
+    assert list(inspect.signature(IAMRequestBase.__init__).parameters) == [
+        "self",
+        "account_id",
+        "method",
+        "path",
+        "data",
+        "body",
+        "headers",
+        "action",
+    ]
+    assert callable(IAMRequestBase.check_signature)
+    assert callable(IAMRequestBase._raise_access_denied)
+    assert list(inspect.signature(IAMPolicy.is_action_permitted).parameters) == [
+        "self",
+        "action",
+        "resource",
+        "principal",
+        "incoming_condition_values",
+    ]
+    assert {result.name for result in PermissionResult} == {"PERMITTED", "DENIED", "NEUTRAL"}
+    assert list(inspect.signature(STSBackend.assume_role).parameters) == [
+        "self",
+        "region_name",
+        "role_session_name",
+        "role_arn",
+        "policy",
+        "duration",
+        "external_id",
+    ]
+    assert isinstance(settings.INITIAL_NO_AUTH_ACTION_COUNT, float)
+    assert "self.role = " in inspect.getsource(LambdaFunction.__init__)
