@@ -40,7 +40,10 @@ every call is allowed or refused by that role's policies. The emulator does the 
   (it fails loudly, never passes unchecked);
 * requests signed with credentials that are not a role session of this emulator (the
   emulator's own clients, the deployer, the Step Functions executor, tests, the command
-  line) act as the account's administrator, as the account's root user would.
+  line) act as the account's administrator, as the account's root user would;
+* the fake labeling jobs read the manifest, the label categories, the worker template and
+  the items, write their output and invoke the job's Lambdas as the job's ``RoleArn``
+  (:func:`require`).
 
 Every authorization of a role session is recorded in :func:`access_log` (role, action,
 resource, condition context, and the decision).

@@ -76,7 +76,9 @@ class LocalAws:
         region: Region of the clients and of the labeling-job fakes.
         fast_waits: Wait states and Retry back-off return at once (history is unchanged).
         run_jobs_in_background: Fake labeling jobs run on a background thread as soon as
-            they are created; otherwise they stay ``InProgress`` until :meth:`run_jobs`.
+            they are created; otherwise they stay ``Initializing`` until :meth:`run_jobs`.
+        consolidation_batch_size: Data objects per call of a fake labeling job's
+            consolidation Lambda (see :mod:`labelflow.local.fake_sagemaker`).
         evaluate_iam: Evaluate the functions' role policies (moto's IAM access control).
     """
 
@@ -86,11 +88,13 @@ class LocalAws:
         region: str = "us-east-1",
         fast_waits: bool = True,
         run_jobs_in_background: bool = False,
+        consolidation_batch_size: int = fake_sagemaker.DEFAULT_CONSOLIDATION_BATCH_SIZE,
         evaluate_iam: bool = True,
     ) -> None:
         self.region = region
         self._fast_waits = fast_waits
         self._background = run_jobs_in_background
+        self._batch_size = consolidation_batch_size
         self._evaluate_iam = evaluate_iam
         self._iam: Any = None
         self._server: Any = None
@@ -152,7 +156,7 @@ class LocalAws:
         self._saved_env = {key: os.environ.get(key) for key in _ENVIRONMENT_KEYS}
         os.environ.update(values)
         transport.serve(self.endpoint_url, self._server._server.app)
-        fake_sagemaker.runner().start(background=self._background)
+        fake_sagemaker.runner().start(background=self._background, batch_size=self._batch_size)
         self._function_urls = WebhookRelay(self._invoke_by_url).start()
 
     def _quiet_request_log(self) -> None:
