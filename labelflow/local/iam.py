@@ -46,12 +46,14 @@ every call is allowed or refused by that role's policies. The emulator does the 
   (:func:`require`).
 
 Every authorization of a role session is recorded in :func:`access_log` (role, action,
-resource, condition context, and the decision).
+resource, condition context, and the decision), so each call can be decided again from the
+synthesized template, with what moto leaves out (:mod:`labelflow.local.iam_policies`).
 
 What moto does not evaluate, the emulator does not either: resource-based policies (bucket,
 key, topic and queue policies; a Lambda function's resource policy), permission boundaries,
 session policies, and conditions of identity policies (moto refuses an ``Allow`` whose
-condition it cannot check, so a call that needs one fails loudly).
+condition it cannot check, so a call that needs one fails loudly);
+:mod:`labelflow.local.iam_policies` does, for the recorded calls.
 """
 
 from __future__ import annotations

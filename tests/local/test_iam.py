@@ -1,7 +1,13 @@
 """IAM evaluated in the emulator: each function calls AWS as its own role.
 
-moto's access control evaluates every call of a function's role session
-(:mod:`labelflow.local.iam`), and a missing grant is refused.
+The runtime side: moto's access control evaluates every call of a function's role session
+(:mod:`labelflow.local.iam`), and a missing grant is refused. The static side
+(``test_every_call_of_a_job_is_allowed_by_the_synthesized_policies``): every call the
+functions and the labeling-job role made during a job's run, as recorded by the emulator,
+is decided again from the synthesized template (:mod:`labelflow.local.iam_policies`), with
+what moto does not evaluate: key and bucket policies, conditions, IAM's wildcards. Recording
+calls, rather than scanning the code for client calls, gives each call's real resource (the
+bucket and key, the table, the state machine behind a task token), which only a run knows.
 """
 
 from __future__ import annotations
@@ -16,12 +22,19 @@ from botocore.exceptions import ClientError
 
 from labelflow.local import iam
 from labelflow.local.deploy import deploy
+from labelflow.local.iam_policies import TemplatePolicies
 from labelflow.local.server import LocalAws
 from tests.local.conftest import STACK
+from tests.local.workflow_run import register_reviewers, review_lines, wait_for
 
 
 def _role_of(local_aws: LocalAws, function: str) -> str:
     return str(local_aws.client("lambda").get_function_configuration(FunctionName=function)["Role"])
+
+
+def _ended(sfn: Any, arn: str) -> dict[str, Any] | None:
+    described: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+    return None if described["status"] == "RUNNING" else described
 
 
 def _function(local_aws: LocalAws, part: str) -> str:
@@ -169,3 +182,48 @@ def test_iam_canary_internals() -> None:
     ]
     assert isinstance(settings.INITIAL_NO_AUTH_ACTION_COUNT, float)
     assert "self.role = " in inspect.getsource(LambdaFunction.__init__)
+
+
+# --------------------------------------------------------------------------------------------
+# static: every recorded call against the synthesized policies
+# --------------------------------------------------------------------------------------------
+
+
+def test_every_call_of_a_job_is_allowed_by_the_synthesized_policies(
+    local_aws: LocalAws, cdk_out: Path
+) -> None:
+    # Given the stage deployed with its intake trigger, and a simulated workforce
+    deployment = deploy(cdk_out, STACK, client=local_aws.client)
+    outputs = deployment.outputs
+    s3, sfn = local_aws.client("s3"), local_aws.client("stepfunctions")
+    register_reviewers()
+
+    # When a manifest is dropped into intake and its job runs to the end
+    body = "\n".join(json.dumps(line) for line in review_lines()).encode()
+    s3.put_object(Bucket=outputs["IntakeBucketName"], Key="reviews/batch.jsonl", Body=body)
+    machine = outputs["WorkflowStateMachineArn"]
+    (execution,) = wait_for(lambda: sfn.list_executions(stateMachineArn=machine)["executions"])
+    wait_for(local_aws.run_jobs)
+    ended = wait_for(lambda: _ended(sfn, execution["executionArn"]))
+    # And the reconciliation sweep runs, as its schedule would start it
+    sweep = _function(local_aws, "ReconcileJobs")
+    swept = local_aws.client("lambda").invoke(FunctionName=sweep, Payload=b"{}")
+
+    # Then every call any role made is one the synthesized policies allow
+    calls = iam.access_log()
+    policies = TemplatePolicies.from_resolver(deployment.resolver)
+    assert policies.check(calls) == []
+    assert ended["status"] == "SUCCEEDED"
+    assert swept.get("FunctionError") is None
+    # And the calls came from every role that calls AWS in a job
+    roles = {call.role_arn.rsplit("/", 1)[1].split("-")[2] for call in calls}
+    assert {role.rstrip("0123456789ABCDEF") for role in roles} >= {
+        "WorkflowStartJobRole",
+        "WorkflowValidateRole",
+        "WorkflowStartLabelingJobRole",
+        "LabelingJobRole",
+        "GroundTruthConsolidationRole",
+        "WorkflowJobEventsRole",
+        "WorkflowPublishJobRole",
+        "MonitoringReconcileJobsRole",
+    }
