@@ -740,6 +740,8 @@ def _map_applied() -> bool:
 
 #: moto's S3 action names that are not IAM action names.
 _S3_IAM_ACTIONS = {"HeadBucket": "ListBucket"}
+#: Actions AWS allows every signed caller, whatever its policies say.
+_ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 
 
 def _credential(headers: Any, query: Any) -> tuple[str, str, str] | None:
@@ -839,6 +841,8 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         )
         iam_request.check_signature()
         principal = str(iam_request._access_key.arn)
+    if f"{service}:{action}" in _ALWAYS_ALLOWED:
+        return
     needed = (
         None
         if s3

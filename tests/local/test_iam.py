@@ -138,6 +138,14 @@ def test_a_role_session_with_no_policy_is_refused(local_aws: LocalAws) -> None:
         s3.list_buckets()
 
     assert raised.value.response["Error"]["Code"] == "AccessDenied"
+    # as in AWS, every signed caller may ask who it is
+    identity = local_aws.client(
+        "sts",
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+    ).get_caller_identity()
+    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/bare/probe"
 
 
 def test_iam_canary_internals() -> None:
