@@ -224,7 +224,7 @@ def test_every_call_of_a_job_is_allowed_by_the_synthesized_policies(
     assert ended["status"] == "SUCCEEDED"
     assert swept.get("FunctionError") is None
     # And the calls came from every role that calls AWS in a job
-    roles = {call.role_arn.rsplit("/", 1)[1].split("-")[2] for call in calls}
+    roles = {call.role_arn.rsplit("/", 1)[1].removeprefix(f"{STACK}-") for call in calls}
     assert {role.rstrip("0123456789ABCDEF") for role in roles} >= {
         "WorkflowStartJobRole",
         "WorkflowValidateRole",

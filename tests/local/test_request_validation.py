@@ -16,8 +16,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from gt_contracts import TASK_TYPES, parse_projects
+from gt_contracts.project_schema import PUBLIC_TASK_PRICES_USD
 from infra.config import STAGES, ConfigError, ProjectConfig, Workforce, projects_setting
-from infra.config import public_prices as infra_public_prices
 from job_contracts.steps import StartRequest
 from labelflow.local.java_regex import UntranslatablePattern
 from labelflow.local.request_validation import (
@@ -44,7 +44,8 @@ SETTINGS = JobSettings(
 
 def _workforce(kind: str, task_type: str) -> Workforce:
     if kind == "public":
-        price = infra_public_prices(task_type)[0]
+        # a different allowed price for each task type, so every price is built once
+        price = PUBLIC_TASK_PRICES_USD[TASK_TYPES.index(task_type) % len(PUBLIC_TASK_PRICES_USD)]
         return Workforce(type="public", price_usd=price, free_of_pii=True)
     if kind == "vendor":
         return Workforce(type="vendor", workteam_arn=VENDOR)
@@ -126,6 +127,37 @@ _HUMAN_TASK_MEMBERS = set(
     .input_shape.members["HumanTaskConfig"]
     .members
 )
+
+
+@pytest.mark.parametrize("price", PUBLIC_TASK_PRICES_USD, ids=str)
+def test_every_price_a_project_may_set_is_one_the_service_accepts(
+    sagemaker: Any, price: Any
+) -> None:
+    (project,) = parse_projects(
+        projects_setting(
+            (
+                ProjectConfig(
+                    name="pets",
+                    task_type="image-classification",
+                    labels=("cat", "dog"),
+                    short_instruction="Which animal?",
+                    full_instruction="<p>Which animal?</p>",
+                    workers_per_item=3,
+                    workforce=Workforce(type="public", price_usd=price, free_of_pii=True),
+                ),
+            )
+        )
+    ).values()
+    start = StartRequest.from_event(
+        {
+            "taskToken": "token",
+            "jobId": f"price-{price}",
+            "project": "pets",
+            "chunk": {"index": 0, "manifestUri": "s3://results/jobs/p/chunks/0.manifest"},
+        }
+    )
+
+    sagemaker.create_labeling_job(**build_request(start, project, SETTINGS))
 
 
 def _request(**changes: Any) -> dict[str, Any]:
