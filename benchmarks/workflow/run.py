@@ -55,6 +55,7 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 
 from labelflow.jobs import JobRecord, StackInfo, parse_s3_uri, upload_key  # noqa: E402
 from labelflow.jobs_aws import JobsAws  # noqa: E402
+from labelflow.local.fake_sagemaker import DEFAULT_CONSOLIDATION_BATCH_SIZE  # noqa: E402
 from labelflow.local.up import LocalStack, LocalWorkforce  # noqa: E402
 from labelflow.pinned_node import use_pinned_node  # noqa: E402
 
@@ -172,13 +173,16 @@ STAGES = (
     ("job: start", "Map entered → labeling job created (child execution, start Lambda)"),
     (
         "job: label",
-        "job created → consolidation request written (pre-annotation Lambda per item, "
+        "job created → first consolidation request written (pre-annotation Lambda per item, "
         "simulated answers, one worker-response file per item)",
     ),
-    ("job: consolidate", "consolidation Lambda (request → response written)"),
+    (
+        "job: consolidate",
+        "consolidation Lambda, batch by batch (first request → last response written)",
+    ),
     (
         "job: finish",
-        "consolidation response → Map exited (output manifest, job event, callback)",
+        "last consolidation response → Map exited (output manifest, job event, callback)",
     ),
     (
         "publish",
@@ -200,6 +204,7 @@ class Run:
     job_id: str
     labeled: int
     accuracy: float
+    batches: int = 0
     notes: list[str] = field(default_factory=list)
 
 
@@ -239,18 +244,27 @@ def _object_time(bucket: str, key: str) -> float:
 
 
 def _job_files(api: JobsAws, job_name: str) -> dict[str, float]:
-    """Creation time of the labeling job and write times of its consolidation files."""
+    """Creation time of the labeling job, when it wrote its first consolidation request and
+    its last consolidation response, and how many consolidation batches it had."""
     described = api.client("sagemaker").describe_labeling_job(LabelingJobName=job_name)
     times = {"created": described["CreationTime"].timestamp()}
     bucket, prefix = parse_s3_uri(
         described["OutputConfig"]["S3OutputPath"].rstrip("/") + f"/{job_name}/"
     )
     listing = api.client("s3").get_paginator("list_objects_v2")
+    requests: list[float] = []
+    responses: list[float] = []
     for page in listing.paginate(Bucket=bucket, Prefix=f"{prefix}annotations/consolidated"):
         for entry in page.get("Contents", []):
-            for part in ("consolidation-request", "consolidation-response"):
-                if f"/{part}/" in entry["Key"]:
-                    times[part] = _object_time(bucket, entry["Key"])
+            if "/consolidation-request/" in entry["Key"]:
+                requests.append(_object_time(bucket, entry["Key"]))
+            elif "/consolidation-response/" in entry["Key"]:
+                responses.append(_object_time(bucket, entry["Key"]))
+    if requests:
+        times["consolidation-request"] = min(requests)
+        times["batches"] = float(len(requests))
+    if responses:
+        times["consolidation-response"] = max(responses)
     return times
 
 
@@ -315,7 +329,8 @@ def measure(api: JobsAws, items: Sequence[Item], body: bytes, timeout: float) ->
     correct = sum(label == item.label for label, item in zip(labels, items, strict=True))
     history = _history(api, record.execution_arn)
     jobs = [f"{PROJECT}-{record.job_id}-0"]
-    stages = _breakdown(uploaded, observed, _state_times(history), _job_files(api, jobs[0]))
+    files = _job_files(api, jobs[0])
+    stages = _breakdown(uploaded, observed, _state_times(history), files)
     notes = [] if reset else ["peak RSS since the process started (VmHWM reset unavailable)"]
     return Run(
         wall_seconds=wall,
@@ -326,6 +341,7 @@ def measure(api: JobsAws, items: Sequence[Item], body: bytes, timeout: float) ->
         job_id=record.job_id,
         labeled=sum(label is not None for label in labels),
         accuracy=correct / len(items),
+        batches=int(files.get("batches", 0)),
         notes=notes,
     )
 
@@ -445,7 +461,10 @@ def render(
         "",
         "Median (min-max) per stage, from the execution history (state entered/exited) and, "
         "inside the labeling job, from the job's creation time and the times the fake job "
-        "wrote its consolidation request and response.",
+        "wrote its first consolidation request and its last consolidation response (the job "
+        f"consolidates in {max(r.batches for r in runs):,} batches of at most "
+        f"{DEFAULT_CONSOLIDATION_BATCH_SIZE} items, as Ground Truth calls the consolidation "
+        "Lambda batch by batch).",
         "",
         "| stage | what it covers | time | share of the median run |",
         "|---|---|---|---|",

@@ -12,8 +12,15 @@ service's length limit. ARNs use the emulator's account and region.
 =============================== ==========================================================
 resource                        created as
 =============================== ==========================================================
-``AWS::IAM::Role``              ``create_role`` (trust policy; policies are not attached:
-                                moto enforces no IAM)
+``AWS::IAM::Role``              ``create_role`` (trust policy), its inline ``Policies``
+                                (``put_role_policy``) and ``ManagedPolicyArns``
+                                (``attach_role_policy``; an AWS managed policy moto does not
+                                know is listed in :attr:`Deployment.skipped` as
+                                ``<role>/<policy ARN>``: the role has none of its
+                                permissions)
+``AWS::IAM::Policy``            ``put_role_policy`` on each of its ``Roles``: the emulator
+                                evaluates the roles' policies (:mod:`labelflow.local.iam`)
+``AWS::IAM::ManagedPolicy``     ``create_policy``, attached to each of its ``Roles``
 ``AWS::KMS::Key``               nothing: the key id is a fake, stable id; buckets keep the
                                 key ARN in their encryption settings, moto never calls KMS
 ``AWS::S3::Bucket``             ``create_bucket`` plus versioning and encryption settings
@@ -41,14 +48,16 @@ StateMachine``                  (``DefinitionString``/``Definition`` and
                                 ``SecretString``, or a value made as
                                 ``GenerateSecretString`` asks (length, punctuation, a
                                 template with ``GenerateStringKey``); ``Ref`` is its ARN
+                                (before it exists: the ARN with ``-??????`` for the six
+                                characters the service appends)
 ``AWS::Lambda::Url``            nothing to create: ``Fn::GetAtt <url>.FunctionUrl`` is
                                 ``<function_url_base><function name>/``, served by
                                 :class:`labelflow.local.server.LocalAws`
 =============================== ==========================================================
 
-Everything else (bucket and queue policies, IAM policies, log groups, layer versions, Lambda
+Everything else (bucket, key, topic and queue policies, log groups, layer versions, Lambda
 permissions, CDK metadata) is skipped and listed in :attr:`Deployment.skipped` with the
-reason.
+reason: the emulator evaluates no resource-based policy.
 """
 
 from __future__ import annotations
@@ -80,6 +89,8 @@ _LIMITS = {
     "AWS::S3::Bucket": 63,
     "AWS::Lambda::Function": 64,
     "AWS::IAM::Role": 64,
+    "AWS::IAM::ManagedPolicy": 128,
+    "AWS::IAM::Policy": 128,
     "AWS::StepFunctions::StateMachine": 80,
     "AWS::Events::Rule": 64,
     "AWS::SQS::Queue": 80,
@@ -100,6 +111,8 @@ _NAME_PROPERTIES = {
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Lambda::LayerVersion": "LayerName",
     "AWS::SecretsManager::Secret": "Name",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::IAM::Policy": "PolicyName",
 }
 
 
@@ -214,6 +227,11 @@ class TemplateResolver:
             return self.get_att(name, "QueueUrl")
         if kind == "AWS::KMS::Key":
             return self._key_id(name)
+        if kind == "AWS::SecretsManager::Secret":
+            # the service appends six random characters; known once the secret exists
+            return self._arn("secretsmanager", f"secret:{self.name(name)}-??????")
+        if kind == "AWS::IAM::ManagedPolicy":
+            return self._arn("iam", f"policy/{self.name(name)}", region=False)
         if kind in _NAME_PROPERTIES:
             return self.name(name)
         return f"{self.stack_name}-{name}"
@@ -444,8 +462,6 @@ class Deployment:
 
 
 _SKIP_REASONS = {
-    "AWS::IAM::Policy": "moto enforces no IAM; policies are not needed",
-    "AWS::IAM::ManagedPolicy": "moto enforces no IAM; policies are not needed",
     "AWS::S3::BucketPolicy": "moto enforces no bucket policies",
     "AWS::SQS::QueuePolicy": "moto enforces no queue policies",
     "AWS::SNS::TopicPolicy": "moto enforces no topic policies",
@@ -472,6 +488,9 @@ _ORDER = (
     "AWS::Events::Rule",
     "Custom::S3BucketNotifications",
     "Custom::CDKBucketDeployment",
+    # policies name the ARNs of everything above (a secret's ARN is known once it exists)
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Policy",
 )
 _EMULATED_CUSTOM = ("Custom::S3BucketNotifications", "Custom::CDKBucketDeployment")
 
@@ -553,6 +572,8 @@ class _Deployer:
         }
         creators: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
             "AWS::IAM::Role": self._role,
+            "AWS::IAM::ManagedPolicy": self._managed_policy,
+            "AWS::IAM::Policy": self._policy,
             "AWS::S3::Bucket": self._bucket,
             "AWS::SQS::Queue": self._queue,
             "AWS::SNS::Topic": self._topic,
@@ -583,6 +604,7 @@ class _Deployer:
                 except Exception as exc:
                     raise DeployError(f"deploying {logical_id} ({kind}) failed: {exc}") from exc
                 self.physical[logical_id] = self.resolver.ref(logical_id)
+        self._attach_managed_policies()
         for logical_id, resource in resources.items():
             if logical_id not in self.physical and logical_id not in self.skipped:
                 self.skipped[logical_id] = _SKIP_REASONS.get(
@@ -611,12 +633,61 @@ class _Deployer:
 
     def _role(self, logical_id: str, props: Mapping[str, Any]) -> None:
         props = self.resolver.resolve(props)
-        self.client("iam").create_role(
-            RoleName=self.resolver.name(logical_id),
+        iam = self.client("iam")
+        name = self.resolver.name(logical_id)
+        iam.create_role(
+            RoleName=name,
             Path=props.get("Path", "/"),
             AssumeRolePolicyDocument=json.dumps(props.get("AssumeRolePolicyDocument", {})),
             Description=props.get("Description", ""),
         )
+        for policy in props.get("Policies", []):
+            iam.put_role_policy(
+                RoleName=name,
+                PolicyName=policy["PolicyName"],
+                PolicyDocument=json.dumps(policy["PolicyDocument"]),
+            )
+
+    def _attach_managed_policies(self) -> None:
+        """Attach each deployed role's ``ManagedPolicyArns`` (once every policy exists)."""
+        iam = self.client("iam")
+        for logical_id, resource in self.resolver.resources.items():
+            if resource["Type"] != "AWS::IAM::Role" or logical_id not in self.physical:
+                continue
+            arns = self.resolver.resolve(
+                (resource.get("Properties") or {}).get("ManagedPolicyArns")
+            )
+            for arn in arns or []:
+                try:
+                    iam.attach_role_policy(RoleName=self.resolver.name(logical_id), PolicyArn=arn)
+                except iam.exceptions.NoSuchEntityException:
+                    self.skipped[f"{logical_id}/{arn}"] = (
+                        "AWS managed policy unknown to the emulator: the role has none of "
+                        "its permissions"
+                    )
+
+    def _policy(self, logical_id: str, props: Mapping[str, Any]) -> None:
+        props = self.resolver.resolve(props)
+        iam = self.client("iam")
+        document = json.dumps(props["PolicyDocument"])
+        for role in props.get("Roles", []):
+            iam.put_role_policy(
+                RoleName=str(role).rsplit("/", 1)[-1],
+                PolicyName=props.get("PolicyName") or logical_id,
+                PolicyDocument=document,
+            )
+
+    def _managed_policy(self, logical_id: str, props: Mapping[str, Any]) -> None:
+        props = self.resolver.resolve(props)
+        iam = self.client("iam")
+        arn = iam.create_policy(
+            PolicyName=self.resolver.name(logical_id),
+            Path=props.get("Path", "/"),
+            PolicyDocument=json.dumps(props["PolicyDocument"]),
+            Description=props.get("Description", ""),
+        )["Policy"]["Arn"]
+        for role in props.get("Roles", []):
+            iam.attach_role_policy(RoleName=str(role).rsplit("/", 1)[-1], PolicyArn=arn)
 
     def _bucket(self, logical_id: str, props: Mapping[str, Any]) -> None:
         props = self.resolver.resolve(props)
@@ -652,7 +723,7 @@ class _Deployer:
         value = props.get("SecretString")
         if value is None:
             value = _generated_secret(props.get("GenerateSecretString") or {})
-        options: dict[str, Any] = {"Name": self.resolver.ref(logical_id), "SecretString": value}
+        options: dict[str, Any] = {"Name": self.resolver.name(logical_id), "SecretString": value}
         if props.get("Description"):
             options["Description"] = props["Description"]
         created = self.client("secretsmanager").create_secret(**options)

@@ -14,25 +14,69 @@ requests are signed as service ``sagemaker``, so moto's dispatcher routes them t
 SageMaker app) and served in-process by a botocore ``before-send`` handler while
 ``mock_aws`` is active.
 
-Requests are validated like the real API: against the constraints of botocore's service
-model (required members, lengths, ranges, patterns, enums; patterns Python cannot compile
-are skipped), plus the rules the model cannot express (one UI source, one data source, a
-task price for the public workforce, unique names, ``TaskAvailabilityLifetimeInSeconds`` at
-most 10 days). Work teams named in a job are not required to exist.
+Every request is validated as the service validates it: against botocore's model by
+:mod:`labelflow.local.request_validation` (required members, lengths, list sizes, ranges,
+enums, patterns with Java's semantics), then by the rules the model cannot express, each a
+``ValidationException``:
 
-A created labeling job is ``InProgress`` until it runs: :func:`runner` runs pending jobs on
-``run_pending()`` (deterministic) or on a background thread. Running a job reads its input
-manifest, calls the pre-annotation Lambda per line and the consolidation Lambda once, both
-by ARN through moto's Lambda backend; gets answers from the :mod:`~labelflow.local.workforce`
-registered for the job (:func:`register_workforce`); writes Ground Truth's S3 layout under
-``<S3OutputPath>/<job>/`` (worker responses, consolidation request and response, output
-manifest); sets ``LabelCounters``, the status and ``LabelingJobOutput``; and sends the
-``SageMaker Ground Truth Labeling Job State Change`` event to the default bus.
+* exactly one UI source (``UiTemplateS3Uri`` or ``HumanTaskUiArn``) and one data source;
+* ``TaskAvailabilityLifetimeInSeconds`` at most 12 hours (43,200 s) for the public work team
+  (Amazon Mechanical Turk), 30 days (2,592,000 s) for a private or vendor team;
+* ``TaskTimeLimitInSeconds`` at most 8 hours (28,800 s), 30 days for video-frame and 3D
+  point-cloud tasks;
+* the public work team needs a ``PublicWorkforceTaskPrice`` among the prices Ground Truth
+  allows for the task type (custom and classification tasks: 0.012, 0.024, 0.036, 0.048,
+  0.060, 0.072, 0.120, 0.240, 0.360, 0.480, 0.600, 0.720, 0.840, 0.960, 1.080 or 1.200 USD;
+  bounding boxes from 0.036; semantic segmentation from 0.840);
+* names are unique (a labeling job's case-insensitively). Work teams named in a job are not
+  required to exist.
 
-Simplifications: one iteration, one consolidation batch; ``OutputConfig.KmsKeyId`` is not
-used for writes; a stopped job keeps no partial output; an item whose pre-annotation response
-says ``isHumanAnnotationRequired: false`` is left unlabeled; human loops stay ``InProgress``
-until :func:`complete_human_loop`.
+A public-workforce job whose input is not declared
+``FreeOfPersonallyIdentifiableInformation`` is created, then fails while it initializes, as
+Ground Truth documents ("omitting the PII flag makes the job fail").
+
+A created labeling job is ``Initializing`` until it runs: :func:`runner` runs pending jobs on
+``run_pending()`` (deterministic) or on a background thread. Running a job, as Ground Truth
+does and acting as the job's ``RoleArn`` (each read, write and invocation below is allowed
+or refused by that role's policies while the emulator evaluates IAM, :mod:`labelflow.local.
+iam`):
+
+1. initializes: reads the input manifest, the label categories and the worker template
+   (``UiTemplateS3Uri``); the answer element of the template (the first ``crowd-*`` element
+   with a ``name``) names the key of every worker answer, as the form Ground Truth submits.
+   A read the role is refused fails the job;
+2. becomes ``InProgress``, and sends the data objects to workers in batches of at most
+   ``MaxConcurrentTaskCount`` (default 1,000): per object it invokes the pre-annotation
+   Lambda (an object is left out only when the response's ``isHumanAnnotationRequired`` is
+   ``false``; absent means ``true``), checks that the role can read the object the workers
+   would be shown (``source-ref``; an object it cannot read fails with the reason, as an
+   expired task does), gets the answers of the :mod:`~labelflow.local.workforce` registered
+   for the job (:func:`register_workforce`) and writes their worker-response file;
+3. calls the consolidation Lambda in batches of ``batch_size`` objects (:data:`DEFAULT_
+   CONSOLIDATION_BATCH_SIZE` unless the runner is given another), each batch with its own
+   consolidation-request and consolidation-response file under a distinct time stamp, as
+   Ground Truth consolidates objects as their workers finish;
+4. writes the output manifest: every input line, in order and including repeated sources,
+   with the label and ``-metadata`` of the objects consolidated and the failure of those
+   that failed; sets ``LabelCounters``, ``LabelingJobOutput`` and the status, and sends the
+   ``SageMaker Ground Truth Labeling Job State Change`` event (``Completed``, ``Failed``,
+   ``Stopped``: the values Ground Truth documents) to the default bus.
+
+Keys follow Ground Truth's layout (:class:`job_contracts.layout.LabelingJobFolder`).
+
+Why 10 objects per consolidation call by default: Ground Truth calls the consolidation
+Lambda once per batch of objects whose workers have finished, and documents no batch size;
+the one batch size it does document is the first batch of 10 objects it sends a public
+work team to validate a job's setup. A small batch makes every local run, test and
+benchmark go through many consolidation calls per job (per-batch idempotency, skill
+updates, request files), the regime of a production job, instead of one call per job.
+
+Simplifications: one iteration; every object's workers answer at once (no task expiry, no
+worker declines); ``OutputConfig.KmsKeyId`` is checked (the role must be allowed
+``kms:GenerateDataKey`` on it) but files are written with the bucket's default encryption;
+a stopped job keeps no partial output; the template is not rendered (its ``taskInput``
+references are not checked); human loops stay ``InProgress`` until
+:func:`complete_human_loop`.
 
 Throttling: :func:`throttle_job_creation` makes the next N ``CreateLabelingJob`` requests (or
 every one) fail with ``ThrottlingException`` (HTTP 400, moto's JSON error body
@@ -43,23 +87,29 @@ nothing. The setting is process-wide and cleared by :func:`uninstall`.
 
 from __future__ import annotations
 
-import functools
 import json
 import queue
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from html.parser import HTMLParser
 from typing import Any
 
+from job_contracts.layout import LabelingJobFolder
+from labelflow.local import iam
+from labelflow.local.request_validation import RequestValidationError, validate_request
 from labelflow.local.workforce import WorkerAnswer, WorkerTask, Workforce
 
 __all__ = [
+    "DEFAULT_CONSOLIDATION_BATCH_SIZE",
     "EVENT_DETAIL_TYPE",
     "FakeValidationError",
     "JobRunner",
+    "answer_element_name",
     "clear_workforces",
     "complete_human_loop",
     "install",
@@ -73,11 +123,20 @@ __all__ = [
 ]
 
 EVENT_DETAIL_TYPE = "SageMaker Ground Truth Labeling Job State Change"
-_ITERATION = "iteration-1"
-_TASK_AVAILABILITY_MAX = 864_000
+#: Data objects per consolidation call (module docstring: why 10).
+DEFAULT_CONSOLIDATION_BATCH_SIZE = 10
+#: ``MaxConcurrentTaskCount`` when a job does not set it.
+_DEFAULT_CONCURRENT_TASKS = 1_000
+_PUBLIC_TASK_AVAILABILITY_MAX = 43_200
+_PRIVATE_TASK_AVAILABILITY_MAX = 2_592_000
+_TASK_TIME_LIMIT_MAX = 28_800
+_LONG_TASK_TIME_LIMIT_MAX = 2_592_000
+#: Statuses whose change Ground Truth documents as events.
+_ANNOUNCED = frozenset({"Completed", "Failed", "Stopped"})
 #: moto's default account, which requests with the emulator's fake credentials act in.
 _DEFAULT_ACCOUNT = "123456789012"
 _PUBLIC_WORKTEAM = re.compile(r":workteam/public-crowd/")
+_PII = "FreeOfPersonallyIdentifiableInformation"
 #: Built-in pre-annotation Lambdas (``arn:...:function:PRE-<TaskName>``) by task type.
 _BUILT_IN_TASKS = {
     "PRE-ImageMultiClass": "image-classification",
@@ -88,130 +147,37 @@ _BUILT_IN_TASKS = {
     "PRE-SemanticSegmentation": "semantic-segmentation",
     "PRE-NamedEntityRecognition": "named-entity",
 }
+_BOX_PRICES = tuple(
+    Decimal(price)
+    for price in (
+        "0.036",
+        "0.048",
+        "0.060",
+        "0.072",
+        "0.120",
+        "0.240",
+        "0.360",
+        "0.480",
+        "0.600",
+        "0.720",
+        "0.840",
+        "0.960",
+        "1.080",
+        "1.200",
+    )
+)
+#: Allowed ``PublicWorkforceTaskPrice`` values (USD) by the built-in Lambda's name; any
+#: other (custom tasks, classification) takes the custom list.
+_PRICES: dict[str, tuple[Decimal, ...]] = {
+    "BoundingBox": _BOX_PRICES,
+    "SemanticSegmentation": tuple(Decimal(p) for p in ("0.840", "0.960", "1.080", "1.200")),
+}
+_CUSTOM_PRICES = (Decimal("0.012"), Decimal("0.024"), *_BOX_PRICES)
+#: Built-in task families whose tasks may take up to 30 days.
+_LONG_TASKS = ("Video", "3DPointCloud", "PointCloud")
 
-
-class FakeValidationError(Exception):
-    """A request the real API would reject with ``ValidationException``."""
-
-
-# --------------------------------------------------------------------------------------------
-# validation against botocore's model
-# --------------------------------------------------------------------------------------------
-
-
-def _pattern(pattern: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(pattern)
-    except re.error:
-        return None
-
-
-def _check(shape: Any, value: Any, where: str, problems: list[str]) -> None:
-    meta = shape.metadata
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, dict):
-            problems.append(
-                f"Value at '{where}' failed to satisfy constraint: Member must be a structure"
-            )
-            return
-        for name in shape.required_members:
-            if value.get(name) is None:
-                problems.append(
-                    f"Value null at '{_child(where, name)}' failed to satisfy constraint: "
-                    "Member must not be null"
-                )
-        for name, member in shape.members.items():
-            if value.get(name) is not None:
-                _check(member, value[name], _child(where, name), problems)
-        return
-    if kind == "list":
-        if not isinstance(value, list):
-            problems.append(
-                f"Value at '{where}' failed to satisfy constraint: Member must be a list"
-            )
-            return
-        _length(meta, len(value), value, where, problems)
-        for index, item in enumerate(value):
-            _check(shape.member, item, f"{where}.{index + 1}.member", problems)
-        return
-    if kind == "string":
-        text = str(value)
-        _length(meta, len(text), text, where, problems)
-        compiled = _pattern(meta["pattern"]) if "pattern" in meta else None
-        if compiled is not None and compiled.fullmatch(text) is None:
-            problems.append(
-                f"Value '{text}' at '{where}' failed to satisfy constraint: Member must satisfy "
-                f"regular expression pattern: {meta['pattern']}"
-            )
-        if shape.enum and text not in shape.enum:
-            problems.append(
-                f"Value '{text}' at '{where}' failed to satisfy constraint: Member must satisfy "
-                f"enum value set: {list(shape.enum)}"
-            )
-        return
-    if kind in ("integer", "long", "float", "double"):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            problems.append(
-                f"Value '{value}' at '{where}' failed to satisfy constraint: "
-                "Member must be a number"
-            )
-            return
-        if "min" in meta and value < meta["min"]:
-            problems.append(
-                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have "
-                f"value greater than or equal to {meta['min']}"
-            )
-        if "max" in meta and value > meta["max"]:
-            problems.append(
-                f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have "
-                f"value less than or equal to {meta['max']}"
-            )
-
-
-def _length(
-    meta: Mapping[str, Any], size: int, value: Any, where: str, problems: list[str]
-) -> None:
-    if "min" in meta and size < meta["min"]:
-        problems.append(
-            f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have "
-            f"length greater than or equal to {meta['min']}"
-        )
-    if "max" in meta and size > meta["max"]:
-        problems.append(
-            f"Value '{value}' at '{where}' failed to satisfy constraint: Member must have "
-            f"length less than or equal to {meta['max']}"
-        )
-
-
-def _child(where: str, name: str) -> str:
-    lowered = name[:1].lower() + name[1:]
-    return f"{where}.{lowered}" if where else lowered
-
-
-@functools.cache
-def _service_model(service: str) -> Any:
-    """botocore's model of ``service``, parsed once (a new session parses the JSON again)."""
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model(service)
-
-
-def validate_request(service: str, operation: str, params: Mapping[str, Any]) -> None:
-    """Check ``params`` against the input shape of ``service``'s ``operation``.
-
-    Raises:
-        FakeValidationError: with the real API's "N validation errors detected: ..." text.
-    """
-    shape = _service_model(service).operation_model(operation).input_shape
-    problems: list[str] = []
-    _check(shape, dict(params), "", problems)
-    if problems:
-        noun = "error" if len(problems) == 1 else "errors"
-        raise FakeValidationError(
-            f"{len(problems)} validation {noun} detected: " + "; ".join(problems)
-        )
-
+#: The name the validation error kept before :mod:`labelflow.local.request_validation`.
+FakeValidationError = RequestValidationError
 
 # --------------------------------------------------------------------------------------------
 # state
@@ -225,7 +191,7 @@ class _Job:
     account: str
     region: str
     created: datetime
-    status: str = "InProgress"
+    status: str = "Initializing"
     modified: datetime = field(default_factory=lambda: datetime.now(UTC))
     counters: dict[str, int] = field(
         default_factory=lambda: {
@@ -345,7 +311,7 @@ def _validated(response: Any, operation: str) -> dict[str, Any]:
     params: dict[str, Any] = dict(response._get_params())
     try:
         validate_request("sagemaker", operation, params)
-    except FakeValidationError as exc:
+    except RequestValidationError as exc:
         raise _validation(str(exc)) from None
     return params
 
@@ -356,7 +322,22 @@ def _result(body: Mapping[str, Any]) -> Any:
     return ActionResult(dict(body))
 
 
+def _built_in(task: Mapping[str, Any]) -> str | None:
+    """The built-in task name of the job's pre-annotation Lambda (``BoundingBox``...)."""
+    name = str(task.get("PreHumanTaskLambdaArn") or "").rsplit(":", 1)[-1]
+    return name.removeprefix("PRE-") if name.startswith("PRE-") else None
+
+
+def _price(amount: Mapping[str, Any]) -> Decimal:
+    return (
+        Decimal(int(amount.get("Dollars", 0)))
+        + Decimal(int(amount.get("Cents", 0))) / 100
+        + Decimal(int(amount.get("TenthFractionsOfACent", 0))) / 1000
+    )
+
+
 def _check_labeling_job(params: Mapping[str, Any]) -> None:
+    """The rules of ``CreateLabelingJob`` the model cannot express (module docstring)."""
     task = params["HumanTaskConfig"]
     ui = task.get("UiConfig") or {}
     if bool(ui.get("UiTemplateS3Uri")) == bool(ui.get("HumanTaskUiArn")):
@@ -364,19 +345,39 @@ def _check_labeling_job(params: Mapping[str, Any]) -> None:
     source = params["InputConfig"]["DataSource"]
     if bool(source.get("S3DataSource")) == bool(source.get("SnsDataSource")):
         raise _validation("DataSource needs exactly one of S3DataSource and SnsDataSource")
+    public = bool(_PUBLIC_WORKTEAM.search(task["WorkteamArn"]))
+    built_in = _built_in(task)
     lifetime = task.get("TaskAvailabilityLifetimeInSeconds")
-    if lifetime is not None and lifetime > _TASK_AVAILABILITY_MAX:
+    most = _PUBLIC_TASK_AVAILABILITY_MAX if public else _PRIVATE_TASK_AVAILABILITY_MAX
+    if lifetime is not None and lifetime > most:
+        workforce = (
+            "the public workforce (Amazon Mechanical Turk)"
+            if public
+            else ("a private or vendor workforce")
+        )
         raise _validation(
-            f"TaskAvailabilityLifetimeInSeconds {lifetime} exceeds the maximum of "
-            f"{_TASK_AVAILABILITY_MAX} seconds"
+            f"TaskAvailabilityLifetimeInSeconds {lifetime} exceeds the maximum of {most} "
+            f"seconds for {workforce}"
         )
-    price = (task.get("PublicWorkforceTaskPrice") or {}).get("AmountInUsd")
-    if _PUBLIC_WORKTEAM.search(task["WorkteamArn"]):
-        amount = price and (
-            price.get("Dollars", 0) + price.get("Cents", 0) + price.get("TenthFractionsOfACent", 0)
+    long_tasks = built_in is not None and any(family in built_in for family in _LONG_TASKS)
+    limit = _LONG_TASK_TIME_LIMIT_MAX if long_tasks else _TASK_TIME_LIMIT_MAX
+    if task["TaskTimeLimitInSeconds"] > limit:
+        raise _validation(
+            f"TaskTimeLimitInSeconds {task['TaskTimeLimitInSeconds']} exceeds the maximum of "
+            f"{limit} seconds for this task type"
         )
+    amount = (task.get("PublicWorkforceTaskPrice") or {}).get("AmountInUsd")
+    if public:
         if not amount:
             raise _validation("PublicWorkforceTaskPrice is required for the public workforce")
+        prices = _PRICES.get(built_in or "", _CUSTOM_PRICES)
+        price = _price(amount)
+        if price not in prices:
+            allowed = ", ".join(f"{value:.3f}" for value in prices)
+            raise _validation(
+                f"PublicWorkforceTaskPrice {price:.3f} USD is not a price allowed for this "
+                f"task type; use one of {allowed}"
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +485,7 @@ def stop_labeling_job(self: Any) -> Any:
     _validated(self, "StopLabelingJob")
     job = _job(self)
     with _state(job.account, job.region).lock:
-        if job.status == "InProgress":
+        if job.status in ("Initializing", "InProgress"):
             job.status = "Stopping"
             job.modified = datetime.now(UTC)
     return _result({})
@@ -626,8 +627,33 @@ def _a2i_error(status: int, code: str, message: str) -> tuple[int, dict[str, str
     return status, headers, json.dumps({"message": message, "Message": message})
 
 
+def _a2i_refusal(
+    account: str, region: str, access_key: str, action: str, resource: str
+) -> tuple[int, dict[str, str], str] | None:
+    """AccessDeniedException when a role session may not do ``action`` (None: it may).
+
+    The emulator does not verify A2I signatures; the caller is the access key's role.
+    """
+    if not iam.enabled() or not access_key:
+        return None
+    role = iam.session_role(account, region, access_key)
+    if role is None:
+        return None  # not a role session: the account's administrator
+    try:
+        iam.require(account, region, role, iam.Authorization(action, resource), source="request")
+    except iam.AccessDenied as denied:
+        return _a2i_error(400, "AccessDeniedException", str(denied))
+    return None
+
+
 def _a2i(
-    method: str, path: str, body: bytes | str | None, region: str, account: str
+    method: str,
+    path: str,
+    body: bytes | str | None,
+    region: str,
+    account: str,
+    *,
+    access_key: str = "",
 ) -> tuple[int, dict[str, str], str]:
     """Serve one A2I runtime request; return ``(status, headers, body)``."""
     match = _A2I_PATH.match(path.split("?", 1)[0])
@@ -639,8 +665,13 @@ def _a2i(
         params = json.loads(body or b"{}")
         try:
             validate_request("sagemaker-a2i-runtime", "StartHumanLoop", params)
-        except FakeValidationError as exc:
+        except RequestValidationError as exc:
             return _a2i_error(400, "ValidationException", str(exc))
+        refused = _a2i_refusal(
+            account, region, access_key, "sagemaker:StartHumanLoop", params["FlowDefinitionArn"]
+        )
+        if refused is not None:
+            return refused
         flow_name = params["FlowDefinitionArn"].rsplit("/", 1)[-1]
         with state.lock:
             if flow_name not in state.flows:
@@ -662,6 +693,15 @@ def _a2i(
             }
         return 200, {"Content-Type": "application/json"}, json.dumps({"HumanLoopArn": arn})
     if method == "GET" and name is not None:
+        refused = _a2i_refusal(
+            account,
+            region,
+            access_key,
+            "sagemaker:DescribeHumanLoop",
+            _arn(region, account, "human-loop", name),
+        )
+        if refused is not None:
+            return refused
         loop = state.loops.get(name)
         if loop is None:
             return _a2i_error(404, "ResourceNotFoundException", f"Human loop {name} not found")
@@ -687,14 +727,27 @@ def complete_human_loop(
 
 def _a2i_url_handler(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
     """moto url_paths handler (server mode)."""
-    region = _region_from_authorization(str(headers.get("Authorization", "")))
+    authorization = str(headers.get("Authorization", ""))
+    region = _region_from_authorization(authorization)
     data = request.get_data() if hasattr(request, "get_data") else getattr(request, "body", b"")
-    return _a2i(request.method, request.path, data, region, _DEFAULT_ACCOUNT)
+    return _a2i(
+        request.method,
+        request.path,
+        data,
+        region,
+        _DEFAULT_ACCOUNT,
+        access_key=_access_key_from_authorization(authorization),
+    )
 
 
 def _region_from_authorization(value: str) -> str:
     match = re.search(r"Credential=[^/]+/\d{8}/([^/]+)/", value)
     return match.group(1) if match else "us-east-1"
+
+
+def _access_key_from_authorization(value: str) -> str:
+    match = re.search(r"Credential=([^/]+)/", value)
+    return match.group(1) if match else ""
 
 
 def _a2i_before_send(request: Any, **_: Any) -> Any:
@@ -712,7 +765,14 @@ def _a2i_before_send(request: Any, **_: Any) -> Any:
     if isinstance(authorization, bytes):
         authorization = authorization.decode("utf-8")
     region = _region_from_authorization(str(authorization))
-    status, headers, body = _a2i(request.method, url.path, request.body, region, _DEFAULT_ACCOUNT)
+    status, headers, body = _a2i(
+        request.method,
+        url.path,
+        request.body,
+        region,
+        _DEFAULT_ACCOUNT,
+        access_key=_access_key_from_authorization(str(authorization)),
+    )
     http_headers = HTTPHeaders()
     for key, value in headers.items():
         http_headers[key] = value
@@ -804,15 +864,29 @@ class _JobFailed(Exception):
 
 
 class JobRunner:
-    """Runs fake labeling jobs: on :meth:`run_pending`, or on a background thread."""
+    """Runs fake labeling jobs: on :meth:`run_pending`, or on a background thread.
+
+    ``batch_size`` is the number of data objects per call of a job's consolidation Lambda.
+    """
 
     def __init__(self) -> None:
         self._pending: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._background = False
+        self.batch_size = DEFAULT_CONSOLIDATION_BATCH_SIZE
 
-    def start(self, *, background: bool) -> None:
+    def start(
+        self, *, background: bool, batch_size: int = DEFAULT_CONSOLIDATION_BATCH_SIZE
+    ) -> None:
+        """Start running jobs (on a thread when ``background``).
+
+        Raises:
+            ValueError: a ``batch_size`` below 1.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.stop()
+        self.batch_size = batch_size
         self._background = background
         if background:
             self._thread = threading.Thread(
@@ -826,6 +900,7 @@ class JobRunner:
             self._thread.join(timeout=60)
             self._thread = None
         self._background = False
+        self.batch_size = DEFAULT_CONSOLIDATION_BATCH_SIZE
         while not self._pending.empty():
             self._pending.get_nowait()
 
@@ -841,7 +916,7 @@ class JobRunner:
             except queue.Empty:
                 return names
             if job is not None:
-                run_job(job)
+                run_job(job, batch_size=self.batch_size)
                 names.append(job.name)
 
     def _loop(self) -> None:
@@ -849,7 +924,7 @@ class JobRunner:
             job = self._pending.get()
             if job is None:
                 return
-            run_job(job)
+            run_job(job, batch_size=self.batch_size)
 
 
 _runner = JobRunner()
@@ -858,6 +933,11 @@ _runner = JobRunner()
 def runner() -> JobRunner:
     """The process's job runner."""
     return _runner
+
+
+# --------------------------------------------------------------------------------------------
+# running a job: S3 and Lambda as the job's role
+# --------------------------------------------------------------------------------------------
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -880,45 +960,181 @@ def _s3_store(job: _Job) -> Any:
     return s3_backends[job.account][get_partition(job.region)]
 
 
-def _read(s3: Any, uri: str) -> bytes:
+def _object_arn(uri: str) -> str:
     bucket, key = _split_s3(uri)
-    stored = s3.get_object(bucket, key)
-    if stored is None:
-        raise KeyError(f"no object {uri}")
-    return bytes(stored.value)
+    return f"arn:aws:s3:::{bucket}/{key}"
 
 
-def _write(s3: Any, uri: str, body: Any) -> None:
-    bucket, key = _split_s3(uri)
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    s3.put_object(bucket, key, data)
+def _kms_key_arn(job: _Job, key: str) -> str:
+    if key.startswith("arn:"):
+        return key
+    if key.startswith("alias/"):
+        return f"arn:aws:kms:{job.region}:{job.account}:{key}"
+    return f"arn:aws:kms:{job.region}:{job.account}:key/{key}"
 
 
-def _invoke(job: _Job, arn: str, event: Any, role: str) -> Any:
-    from moto.awslambda.models import lambda_backends
+class _AsRole:
+    """The job's reads, writes and invocations, each allowed or refused by its ``RoleArn``."""
 
-    headers: dict[str, str] = {}
-    try:
-        payload = lambda_backends[job.account][job.region].invoke(
-            arn, None, json.dumps(event), {}, headers
+    def __init__(self, job: _Job) -> None:
+        self.job = job
+        self.role = str(job.request["RoleArn"])
+        self.s3 = _s3_store(job)
+        kms = (job.request.get("OutputConfig") or {}).get("KmsKeyId")
+        self.output_key = _kms_key_arn(job, str(kms)) if kms else None
+
+    def _authorized(self, authorizations: Sequence[iam.Authorization | None]) -> str | None:
+        """None when the role may do all of ``authorizations``; else why it may not."""
+        if not iam.enabled():
+            return None
+        for authorization in authorizations:
+            if authorization is None:
+                continue
+            try:
+                iam.require(
+                    self.job.account,
+                    self.job.region,
+                    self.role,
+                    authorization,
+                    source="labeling-job",
+                )
+            except iam.AccessDenied as denied:
+                return str(denied)
+        return None
+
+    def _key(self, action: str, uri: str) -> iam.Authorization | None:
+        bucket, _ = _split_s3(uri)
+        return iam.s3_key_authorization(action, bucket, self.job.region, self.job.account)
+
+    def readable(self, uri: str) -> str | None:
+        """None when the role may read the object at ``uri``; else why it may not."""
+        return self._authorized(
+            [iam.Authorization("s3:GetObject", _object_arn(uri)), self._key("GetObject", uri)]
         )
-    except Exception as exc:
-        raise _JobFailed(
-            f"ClientError: The {role} Lambda function {arn} could not be invoked: {exc}"
-        ) from None
-    text = payload.decode() if isinstance(payload, bytes) else str(payload)
-    if "x-amz-function-error" in headers:
+
+    def read(self, uri: str, what: str) -> bytes:
+        """The object at ``uri``; a refused or failed read fails the job, naming ``what``."""
+        refused = self.readable(uri)
+        if refused is not None:
+            raise _JobFailed(f"ClientError: Access denied reading the {what} {uri}: {refused}")
+        bucket, key = _split_s3(uri)
+        stored = self.s3.get_object(bucket, key)
+        if stored is None:
+            raise _JobFailed(f"ClientError: Could not read the {what} {uri}: no such object")
+        return bytes(stored.value)
+
+    def write(self, uri: str, body: Any) -> None:
+        key_check = (
+            iam.Authorization("kms:GenerateDataKey", self.output_key)
+            if self.output_key
+            else self._key("PutObject", uri)
+        )
+        refused = self._authorized([iam.Authorization("s3:PutObject", _object_arn(uri)), key_check])
+        if refused is not None:
+            raise _JobFailed(f"ClientError: Access denied writing the output {uri}: {refused}")
+        bucket, key = _split_s3(uri)
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self.s3.put_object(bucket, key, data)
+
+    def invoke(self, arn: str, event: Any, role: str) -> Any:
+        """The response of the Lambda ``arn``; a refused or failed call fails the job."""
+        from moto.awslambda.models import lambda_backends
+
+        refused = self._authorized([iam.Authorization("lambda:InvokeFunction", arn)])
+        if refused is not None:
+            raise _JobFailed(
+                f"ClientError: Exception invoking the Lambda function {arn}. LambdaErrorCode: "
+                f"AccessDeniedException. Ensure the Lambda function exists, that the role "
+                f"{self.role} has permissions to invoke it and try your request again. "
+                f"({refused})"[:1024]
+            )
+        headers: dict[str, str] = {}
         try:
-            error = json.loads(text)
-            detail = f"{error.get('errorType')}: {error.get('errorMessage')}"
-        except (ValueError, AttributeError):
-            detail = text
-        raise _JobFailed(f"ClientError: The {role} Lambda function {arn} failed: {detail}"[:1024])
-    return json.loads(text) if text else None
+            payload = lambda_backends[self.job.account][self.job.region].invoke(
+                arn, None, json.dumps(event), {}, headers
+            )
+        except Exception as exc:
+            raise _JobFailed(
+                f"ClientError: The {role} Lambda function {arn} could not be invoked: {exc}"
+            ) from None
+        text = payload.decode() if isinstance(payload, bytes) else str(payload)
+        if "x-amz-function-error" in headers:
+            try:
+                error = json.loads(text)
+                detail = f"{error.get('errorType')}: {error.get('errorMessage')}"
+            except (ValueError, AttributeError):
+                detail = text
+            raise _JobFailed(
+                f"ClientError: The {role} Lambda function {arn} failed: {detail}"[:1024]
+            )
+        return json.loads(text) if text else None
+
+
+# --------------------------------------------------------------------------------------------
+# running a job
+# --------------------------------------------------------------------------------------------
+
+#: Crowd elements that are never the answer (containers, buttons, decoration).
+_NOT_ANSWERS = frozenset(
+    {
+        "crowd-form",
+        "crowd-button",
+        "crowd-instructions",
+        "crowd-alert",
+        "crowd-badge",
+        "crowd-card",
+        "crowd-fab",
+        "crowd-icon-button",
+        "crowd-toast",
+        "crowd-tooltip",
+    }
+)
+
+
+class _AnswerElements(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag.startswith("crowd-") and tag not in _NOT_ANSWERS:
+            name = dict(attrs).get("name")
+            if name:
+                self.names.append(name)
+
+
+def answer_element_name(template: str) -> str | None:
+    """The ``name`` of a worker template's answer element (its first named crowd element).
+
+    Ground Truth submits the form as one JSON object keyed by the ``name`` of each crowd
+    element, so a worker's answer lives under this key. None: the template names none.
+    """
+    parser = _AnswerElements()
+    parser.feed(template)
+    parser.close()
+    return parser.names[0] if parser.names else None
 
 
 def _timestamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class _Stamps:
+    """Ground Truth's file stamps (``YYYY-MM-DD_HH:MM:SS``): the time, a second apart at least.
+
+    Each consolidation batch of a job gets its own request and response file, so two
+    batches written within the same second must not share a stamp.
+    """
+
+    def __init__(self) -> None:
+        self._last: datetime | None = None
+
+    def next(self) -> str:
+        now = datetime.now(UTC).replace(microsecond=0)
+        if self._last is not None and now <= self._last:
+            now = self._last + timedelta(seconds=1)
+        self._last = now
+        return now.strftime("%Y-%m-%d_%H:%M:%S")
 
 
 def _response_file(answers: list[WorkerAnswer], region: str) -> dict[str, Any]:
@@ -956,6 +1172,8 @@ def _set_status(job: _Job, status: str, reason: str | None = None) -> None:
         job.status = status
         job.failure_reason = reason
         job.modified = datetime.now(UTC)
+    if status not in _ANNOUNCED:
+        return
     from moto.events.models import events_backends
 
     events_backends[job.account][job.region].put_events(
@@ -976,153 +1194,260 @@ def _stopping(job: _Job) -> bool:
         return job.status == "Stopping"
 
 
-def run_job(job: _Job) -> None:
+class _Stopped(Exception):
+    """The job was asked to stop."""
+
+
+def run_job(job: _Job, *, batch_size: int = DEFAULT_CONSOLIDATION_BATCH_SIZE) -> None:
     """Run one fake labeling job to Completed, Failed or Stopped."""
     try:
-        if _stopping(job):
-            _set_status(job, "Stopped")
-            return
-        _run(job)
+        _Run(job, batch_size).run()
+    except _Stopped:
+        _set_status(job, "Stopped")
     except _JobFailed as exc:
         _set_status(job, "Failed", str(exc)[:1024])
     except Exception as exc:
         _set_status(job, "Failed", f"InternalServerError: {type(exc).__name__}: {exc}"[:1024])
 
 
-def _run(job: _Job) -> None:
-    request = job.request
-    task = request["HumanTaskConfig"]
-    attribute = request["LabelAttributeName"]
-    output = request["OutputConfig"]["S3OutputPath"].rstrip("/") + f"/{job.name}"
-    s3 = _s3_store(job)
-    manifest_uri = request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
-    try:
-        raw = _read(s3, manifest_uri).decode("utf-8")
-    except Exception as exc:
-        raise _JobFailed(
-            f"ClientError: Could not read the input manifest {manifest_uri}: {exc}"
-        ) from None
-    lines = [json.loads(text) for text in raw.splitlines() if text.strip()]
-    limit = (request.get("StoppingConditions") or {}).get("MaxHumanLabeledObjectCount")
-    labels: list[str] | None = None
-    if request.get("LabelCategoryConfigS3Uri"):
-        categories = json.loads(_read(s3, request["LabelCategoryConfigS3Uri"]))
-        labels = [entry["label"] for entry in categories.get("labels", [])]
-    workforce = _workforce_for(job.name)
-    if workforce is None:
-        raise _JobFailed(f"ClientError: no simulated workforce is registered for {job.name}")
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d_%H:%M:%S")
+@dataclass
+class _Item:
+    """One data object sent to workers."""
 
-    payload: list[dict[str, Any]] = []
-    for index, line in enumerate(lines):
-        if limit is not None and len(payload) >= limit:
-            break
-        if _stopping(job):
-            _set_status(job, "Stopped")
-            return
-        object_id = str(index)
-        task_input: Mapping[str, Any] = {"taskObject": line.get("source-ref", line.get("source"))}
-        if task.get("PreHumanTaskLambdaArn"):
-            event = {"version": "2018-10-16", "labelingJobArn": job.arn, "dataObject": line}
-            response = _invoke(job, task["PreHumanTaskLambdaArn"], event, "pre-human task")
-            if not response or response.get("isHumanAnnotationRequired") is not True:
-                continue
-            task_input = response.get("taskInput") or {}
-        work = WorkerTask(
-            job_name=job.name,
-            dataset_object_id=object_id,
-            line=line,
-            task_input=task_input,
-            task_type=_task_type(job, task_input),
-            labels=tuple(labels or task_input.get("labels") or ()),
-            workers_per_object=int(task["NumberOfHumanWorkersPerDataObject"]),
-            element_name=attribute,
-            region=job.region,
-        )
-        answers = workforce.answers(work)
-        _write(
-            s3,
-            f"{output}/annotations/worker-response/{_ITERATION}/{object_id}/{stamp}.json",
-            _response_file(answers, job.region),
-        )
-        data_object = (
-            {"s3Uri": line["source-ref"]}
-            if "source-ref" in line
-            else {"content": line.get("source")}
-        )
-        payload.append(
+    object_id: str
+    line: Mapping[str, Any]
+    answers: list[WorkerAnswer]
+
+
+class _Run:
+    """One run of a labeling job (module docstring, steps 1-4)."""
+
+    def __init__(self, job: _Job, batch_size: int) -> None:
+        self.job = job
+        self.batch_size = batch_size
+        self.request = job.request
+        self.task = job.request["HumanTaskConfig"]
+        self.attribute = str(job.request["LabelAttributeName"])
+        output = job.request["OutputConfig"]["S3OutputPath"].rstrip("/")
+        self.folder = LabelingJobFolder(f"{output}/{job.name}")
+        self.role = _AsRole(job)
+        self.stamps = _Stamps()
+        self.labels: list[str] | None = None
+        self.answer_name = self.attribute
+        self.results: dict[str, Any] = {}
+        self.failed: dict[str, str] = {}
+        self.sent: set[str] = set()
+
+    def check_stop(self) -> None:
+        if _stopping(self.job):
+            raise _Stopped
+
+    def run(self) -> None:
+        self.check_stop()
+        lines = self.initialize()
+        _set_status(self.job, "InProgress")
+        limit = (self.request.get("StoppingConditions") or {}).get("MaxHumanLabeledObjectCount")
+        wanted = list(enumerate(lines))
+        if limit is not None:
+            wanted = wanted[: int(limit)]
+        concurrent = int(self.task.get("MaxConcurrentTaskCount") or _DEFAULT_CONCURRENT_TASKS)
+        for start in range(0, len(wanted), concurrent):
+            items = self.label(wanted[start : start + concurrent])
+            for first in range(0, len(items), self.batch_size):
+                self.check_stop()
+                self.consolidate(items[first : first + self.batch_size])
+        self.check_stop()
+        self.finish(lines)
+
+    # ------------------------------------------------------------------------- initialize
+
+    def initialize(self) -> list[dict[str, Any]]:
+        """Check the declarations, read the manifest, categories and template as the role."""
+        public = bool(_PUBLIC_WORKTEAM.search(str(self.task["WorkteamArn"])))
+        classifiers = (self.request["InputConfig"].get("DataAttributes") or {}).get(
+            "ContentClassifiers"
+        ) or []
+        if public and _PII not in classifiers:
+            raise _JobFailed(
+                "ClientError: Tasks for the public workforce (Amazon Mechanical Turk) need the "
+                f"input declared {_PII} (InputConfig.DataAttributes.ContentClassifiers)"
+            )
+        manifest_uri = self.request["InputConfig"]["DataSource"]["S3DataSource"]["ManifestS3Uri"]
+        raw = self.role.read(manifest_uri, "input manifest").decode("utf-8")
+        try:
+            lines = [json.loads(text) for text in raw.splitlines() if text.strip()]
+        except ValueError as exc:
+            raise _JobFailed(
+                f"ClientError: The input manifest {manifest_uri} is not JSON Lines: {exc}"
+            ) from None
+        if self.request.get("LabelCategoryConfigS3Uri"):
+            uri = self.request["LabelCategoryConfigS3Uri"]
+            categories = json.loads(self.role.read(uri, "label category configuration"))
+            self.labels = [entry["label"] for entry in categories.get("labels", [])]
+        template_uri = (self.task.get("UiConfig") or {}).get("UiTemplateS3Uri")
+        if template_uri:
+            template = self.role.read(template_uri, "worker task template").decode("utf-8")
+            name = answer_element_name(template)
+            if name is None:
+                raise _JobFailed(
+                    f"ClientError: The worker task template {template_uri} has no crowd "
+                    "element with a name: workers' answers would be empty"
+                )
+            self.answer_name = name
+        return lines
+
+    # ------------------------------------------------------------------------------ label
+
+    def label(self, lines: Sequence[tuple[int, Mapping[str, Any]]]) -> list[_Item]:
+        """Send one batch of objects to workers; their answers, and failures, recorded."""
+        workforce = _workforce_for(self.job.name)
+        if workforce is None:
+            raise _JobFailed(
+                f"ClientError: no simulated workforce is registered for {self.job.name}"
+            )
+        stamp = self.stamps.next()
+        items = []
+        for index, line in lines:
+            self.check_stop()
+            object_id = str(index)
+            task_input: Mapping[str, Any] = {
+                "taskObject": line.get("source-ref", line.get("source"))
+            }
+            pre = self.task.get("PreHumanTaskLambdaArn")
+            if pre:
+                event = {
+                    "version": "2018-10-16",
+                    "labelingJobArn": self.job.arn,
+                    "dataObject": line,
+                }
+                response = self.role.invoke(pre, event, "pre-human task")
+                if not isinstance(response, Mapping):
+                    raise _JobFailed(
+                        f"ClientError: The pre-human task Lambda function {pre} returned "
+                        f"{type(response).__name__}, not an object"
+                    )
+                if response.get("isHumanAnnotationRequired") is False:
+                    continue
+                if not isinstance(response.get("taskInput"), Mapping):
+                    raise _JobFailed(
+                        f"ClientError: The pre-human task Lambda function {pre} returned no "
+                        f"taskInput object for data object {object_id}"
+                    )
+                task_input = response["taskInput"]
+            self.sent.add(object_id)
+            if "source-ref" in line:
+                refused = self.role.readable(str(line["source-ref"]))
+                if refused is not None:
+                    self.failed[object_id] = (
+                        "ClientError: The labeling job's role cannot read the data object "
+                        f"{line['source-ref']}, so no worker could see it: {refused}"
+                    )
+                    continue
+            work = WorkerTask(
+                job_name=self.job.name,
+                dataset_object_id=object_id,
+                line=line,
+                task_input=task_input,
+                task_type=_task_type(self.job, task_input),
+                labels=tuple(self.labels or task_input.get("labels") or ()),
+                workers_per_object=int(self.task["NumberOfHumanWorkersPerDataObject"]),
+                element_name=self.answer_name,
+                region=self.job.region,
+            )
+            answers = workforce.answers(work)
+            self.role.write(
+                self.folder.worker_response(object_id, stamp),
+                _response_file(answers, self.job.region),
+            )
+            items.append(_Item(object_id, line, answers))
+        return items
+
+    # ------------------------------------------------------------------------ consolidate
+
+    def consolidate(self, items: Sequence[_Item]) -> None:
+        """One consolidation batch: request file, the Lambda, response file."""
+        payload = [
             {
-                "datasetObjectId": object_id,
-                "dataObject": data_object,
+                "datasetObjectId": item.object_id,
+                "dataObject": (
+                    {"s3Uri": item.line["source-ref"]}
+                    if "source-ref" in item.line
+                    else {"content": item.line.get("source")}
+                ),
                 "annotations": [
                     {
                         "workerId": answer.worker_id,
                         "annotationData": {"content": json.dumps(answer.answer_content)},
                     }
-                    for answer in answers
+                    for answer in item.answers
                 ],
             }
+            for item in items
+        ]
+        if not payload:
+            return
+        stamp = self.stamps.next()
+        request_uri = self.folder.consolidation_request(stamp)
+        self.role.write(request_uri, payload)
+        arn = (self.task.get("AnnotationConsolidationConfig") or {}).get(
+            "AnnotationConsolidationLambdaArn"
         )
-
-    consolidated = f"{output}/annotations/consolidated-annotation"
-    request_uri = f"{consolidated}/consolidation-request/{_ITERATION}/{stamp}.json"
-    _write(s3, request_uri, payload)
-    results: dict[str, Any] = {}
-    consolidation = (task.get("AnnotationConsolidationConfig") or {}).get(
-        "AnnotationConsolidationLambdaArn"
-    )
-    if consolidation and payload:
+        if not arn:
+            return
         event = {
             "version": "2018-10-16",
-            "labelingJobArn": job.arn,
-            "labelCategories": labels,
-            "labelAttributeName": attribute,
-            "roleArn": request["RoleArn"],
+            "labelingJobArn": self.job.arn,
+            "labelCategories": self.labels,
+            "labelAttributeName": self.attribute,
+            "roleArn": self.request["RoleArn"],
             "payload": {"s3Uri": request_uri},
-            "outputConfig": f"{output}/annotations",
+            "outputConfig": f"{self.folder.folder}/annotations",
         }
-        response = _invoke(job, consolidation, event, "annotation consolidation")
-        _write(s3, f"{consolidated}/consolidation-response/{_ITERATION}/{stamp}.json", response)
+        response = self.role.invoke(arn, event, "annotation consolidation")
+        self.role.write(self.folder.consolidation_response(stamp), response)
         for entry in response or []:
-            results[str(entry["datasetObjectId"])] = entry["consolidatedAnnotation"]["content"]
-    if _stopping(job):
-        _set_status(job, "Stopped")
-        return
+            self.results[str(entry["datasetObjectId"])] = entry["consolidatedAnnotation"]["content"]
 
-    created = datetime.now(UTC).replace(tzinfo=None).isoformat()
-    sent = {entry["datasetObjectId"] for entry in payload}
-    out_lines = []
-    labeled = failed = 0
-    for index, line in enumerate(lines):
-        object_id = str(index)
-        row = dict(line)
-        metadata: dict[str, Any] = {
-            "type": "groundtruth/custom",
-            "job-name": f"labeling-job/{job.name}",
-            "human-annotated": "yes",
-            "creation-date": created,
-        }
-        if object_id in results and attribute in results[object_id]:
-            row[attribute] = results[object_id][attribute]
-            row[f"{attribute}-metadata"] = metadata
-            labeled += 1
-        elif object_id in sent:
-            row[f"{attribute}-metadata"] = {
-                "retry-count": 1,
-                "failure-reason": "ClientError: The consolidation Lambda returned no annotation",
-                "human-annotated": "true",
-            }
-            failed += 1
-        out_lines.append(json.dumps(row))
-    manifest_out = f"{output}/manifests/output/output.manifest"
-    _write(s3, manifest_out, ("\n".join(out_lines) + "\n").encode())
-    with _state(job.account, job.region).lock:
-        job.counters.update(
-            TotalLabeled=labeled,
-            HumanLabeled=labeled,
-            MachineLabeled=0,
-            FailedNonRetryableError=failed,
-            Unlabeled=len(lines) - labeled - failed,
-        )
-        job.output_manifest = manifest_out
-    _set_status(job, "Completed")
+    # ----------------------------------------------------------------------------- finish
+
+    def finish(self, lines: Sequence[Mapping[str, Any]]) -> None:
+        """The output manifest (every input line, in order), counters and status."""
+        created = datetime.now(UTC).replace(tzinfo=None).isoformat()
+        out_lines = []
+        labeled = failed = 0
+        attribute = self.attribute
+        for index, line in enumerate(lines):
+            object_id = str(index)
+            row = dict(line)
+            result = self.results.get(object_id)
+            if result is not None and attribute in result:
+                row[attribute] = result[attribute]
+                row[f"{attribute}-metadata"] = {
+                    "type": "groundtruth/custom",
+                    "job-name": f"labeling-job/{self.job.name}",
+                    "human-annotated": "yes",
+                    "creation-date": created,
+                }
+                labeled += 1
+            elif object_id in self.sent:
+                row[f"{attribute}-metadata"] = {
+                    "retry-count": 1,
+                    "failure-reason": self.failed.get(
+                        object_id, "ClientError: The consolidation Lambda returned no annotation"
+                    ),
+                    "human-annotated": "true",
+                }
+                failed += 1
+            out_lines.append(json.dumps(row))
+        manifest_out = self.folder.output_manifest
+        self.role.write(manifest_out, ("\n".join(out_lines) + "\n").encode())
+        with _state(self.job.account, self.job.region).lock:
+            self.job.counters.update(
+                TotalLabeled=labeled,
+                HumanLabeled=labeled,
+                MachineLabeled=0,
+                FailedNonRetryableError=failed,
+                Unlabeled=len(lines) - labeled - failed,
+            )
+            self.job.output_manifest = manifest_out
+        _set_status(self.job, "Completed")

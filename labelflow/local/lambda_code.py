@@ -172,14 +172,21 @@ def _owned(names: frozenset[str]) -> list[str]:
 
 
 def _clear_module_caches(module_names: Iterable[str]) -> None:
-    """Clear the ``functools.cache``/``lru_cache`` functions defined in these modules."""
-    for name in module_names:
+    """Clear the ``functools.cache``/``lru_cache`` functions these modules hold.
+
+    A cache counts when the function it wraps was defined in one of these modules, in any
+    of them: a cached loader made by a factory of a shared module (``get_settings =
+    settings_loader(Settings)``) lives in the function's module but was defined in the
+    factory's. Caches of code outside the folder (botocore's, say) are left alone.
+    """
+    names = frozenset(module_names)
+    for name in names:
         module = sys.modules.get(name)
         if module is None:
             continue
         for value in list(vars(module).values()):
             clear = getattr(value, "cache_clear", None)
-            if callable(clear) and getattr(value, "__module__", None) == name:
+            if callable(clear) and getattr(value, "__module__", None) in names:
                 clear()
 
 

@@ -9,7 +9,7 @@ patch               what it changes
 =================== =====================================================================
 ``lambda``          ``moto.awslambda.models.LambdaFunction._invoke_lambda``: the real
                     handler runs in this process from the function's stored zip, instead
-                    of in Docker
+                    of in Docker, with a session of the function's role
 ``sfn-responses``   ``StateTaskServiceAwsSdk._normalise_response``: aws-sdk task results
                     become JSON (streaming bodies to text, datetimes to ISO-8601 strings)
 ``fast-waits``      ``WaitFunction._wait_interval`` and ``retrier_decl.time``: Wait states
@@ -32,6 +32,13 @@ patch               what it changes
                     becomes a ``null`` result and the Map succeeds. moto also runs the
                     child executions without recording them anywhere; their events are
                     kept per Map run instead, for :func:`map_run_history`
+``iam``             ``ActionAuthenticatorMixin._authenticate_and_authorize_action``: with
+                    moto's access control on, a request signed by a role session of the
+                    emulator is checked (signature, then every authorization
+                    :func:`labelflow.local.iam.request_authorizations` names, evaluated by
+                    moto's policy evaluator); moto passes most services the resource
+                    ``*``, which no resource-scoped grant matches. Any other caller acts as
+                    the account's administrator
 =================== =====================================================================
 
 Every patch is idempotent and counted: :func:`acquire` applies all of them (or does nothing
@@ -104,13 +111,18 @@ def _lambda_error(exc: BaseException) -> str:
 def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
     """Replacement of ``LambdaFunction._invoke_lambda(self, event) -> (payload, errored, logs)``.
 
+    The handler calls AWS with credentials of a session of the function's role (``role``),
+    assumed through the emulator's STS, as Lambda provides them.
+
     Relies on these ``LambdaFunction`` attributes: ``code_bytes`` (the zip stored at
-    CreateFunction), ``handler``, ``environment_vars``, ``function_name``, ``function_arn``,
+    CreateFunction), ``handler``, ``role``, ``environment_vars``, ``function_name``,
+    ``function_arn``,
     ``memory_size``, ``timeout``, ``region``, ``account_id``, ``run_time``, ``version``,
     ``logs_backend`` and ``logs_group_name``. ``LambdaFunction.invoke`` has already parsed the
     request body, so ``event`` is the decoded payload (moto passes the string ``"{}"`` for an
     empty body).
     """
+    from labelflow.local.iam import role_credentials
     from labelflow.local.lambda_code import code_root_for_zip
     from labelflow.local.lambda_runtime import LambdaContext, invoke
 
@@ -134,14 +146,19 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
         region=self.region,
         account=self.account_id,
     )
-    # The endpoint is part of the tenant: a client cached while an earlier emulator ran
-    # would still point at that emulator's (closed) port.
-    tenant = (
-        self.function_arn,
-        os.environ.get("AWS_ENDPOINT_URL"),
-        tuple(sorted(environment.items())),
-    )
     try:
+        credentials = role_credentials(
+            self.account_id, self.region, str(self.role), self.function_name
+        )
+        # The endpoint and the role session are part of the tenant: a client cached while an
+        # earlier emulator ran would still point at its (closed) port and sign with a session
+        # it no longer knows.
+        tenant = (
+            self.function_arn,
+            os.environ.get("AWS_ENDPOINT_URL"),
+            credentials["AWS_ACCESS_KEY_ID"],
+            tuple(sorted(environment.items())),
+        )
         root = code_root_for_zip(self.code_bytes)
         result = invoke(
             str(self.handler),
@@ -150,6 +167,7 @@ def _invoke_in_process(self: Any, event: Any = None) -> tuple[str, bool, str]:
             context=context,
             code_root=root,
             tenant=tenant,
+            credentials=credentials,
         )
         return json.dumps(result), False, ""
     except Exception as exc:
@@ -717,6 +735,163 @@ def _map_applied() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# iam: role sessions evaluated, everything else the account's administrator
+# --------------------------------------------------------------------------------------------
+
+#: moto's S3 action names that are not IAM action names.
+_S3_IAM_ACTIONS = {"HeadBucket": "ListBucket"}
+#: Actions AWS allows every signed caller, whatever its policies say.
+_ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+
+
+def _credential(headers: Any, query: Any) -> tuple[str, str, str] | None:
+    """``(access key id, region, service)`` of a signed request (header or presigned URL)."""
+    scope = ""
+    authorization = headers.get("Authorization") or ""
+    if "Credential=" in authorization:
+        scope = authorization.partition("Credential=")[2].partition(",")[0]
+    else:
+        values = query.get("X-Amz-Credential") if query else None
+        if values:
+            scope = values[0] if isinstance(values, list) else str(values)
+    parts = scope.split("/")
+    if len(parts) < 4:
+        return None
+    return parts[0], parts[2], parts[3]
+
+
+def _request_param(response: Any) -> Callable[[str], Any]:
+    def get(name: str) -> Any:
+        value = response._get_param(name)
+        if value is None and name == "FunctionName":
+            match = response.uri_match if isinstance(response.uri_match, dict) else {}
+            value = match.get("function_name") or match.get("FunctionName")
+        return value
+
+    return get
+
+
+def _access_denied(service: str, principal: str, action: str, resource: str) -> Exception:
+    """The refusal in the service's protocol (JSON services answer AccessDeniedException)."""
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+
+    from labelflow.local.request_validation import service_model
+
+    boto3_names = {"states": "stepfunctions", "events": "events"}
+    try:
+        protocol = service_model(boto3_names.get(service, service)).protocol
+    except Exception:
+        protocol = "query"
+    message = f"User: {principal} is not authorized to perform: {action} on resource: {resource}"
+    if protocol in ("json", "rest-json"):
+        error = JsonRESTError("AccessDeniedException", message)
+        error.code = 403 if protocol == "rest-json" else 400
+        return error
+    denied = AccessDeniedError(user_arn=principal, action=action)
+    return denied
+
+
+def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    """Replacement of ``ActionAuthenticatorMixin._authenticate_and_authorize_action``.
+
+    With moto's access control off it defers to moto (which only counts). With it on, a
+    request signed by a role session of the emulator (:func:`labelflow.local.iam.
+    role_credentials`) has its signature checked by moto's ``IAMRequest`` and every
+    authorization :func:`labelflow.local.iam.request_authorizations` names (or moto's own
+    action and resource) evaluated by moto's policy evaluator; any other caller acts as the
+    account's administrator. Relies on ``self.headers``, ``self.querystring``,
+    ``self.current_account``, ``self._get_action()``, ``self._get_param()``,
+    ``self.uri_match``, ``moto.settings.INITIAL_NO_AUTH_ACTION_COUNT`` and the
+    ``IAMRequestBase`` constructor, ``check_signature``, ``_access_key.arn`` and
+    ``_raise_access_denied``.
+    """
+    from labelflow.local import iam
+
+    if not iam.enabled():
+        _ORIGINALS["iam"](self, iam_request_cls, resource)
+        return
+    credential = _credential(self.headers, getattr(self, "querystring", None))
+    if credential is None:
+        return  # unsigned: nothing the emulator's functions send
+    access_key, region, service = credential
+    account = self.current_account
+    role = iam.session_role(account, region, access_key)
+    if role is None:
+        return  # not a role session: the account's administrator
+    action = self._get_action()
+    action = action[0] if isinstance(action, list) else str(action)
+    s3 = service == "s3"
+    if s3:
+        action = _S3_IAM_ACTIONS.get(action, action)
+    principal = f"arn:aws:sts::{account}:assumed-role/{role.rsplit('/', 1)[-1]}"
+    iam_request = None
+    if "Authorization" in self.headers:
+        from urllib.parse import urlparse
+
+        path = self.raw_path
+        query = urlparse(self.uri).query
+        iam_request = iam_request_cls(
+            account_id=account,
+            method=self.method,
+            path=path + ("?" + query if query else ""),
+            data=self.data,
+            body=self.raw_body,
+            headers=self.headers,
+            action=action,
+        )
+        iam_request.check_signature()
+        principal = str(iam_request._access_key.arn)
+    if f"{service}:{action}" in _ALWAYS_ALLOWED:
+        return
+    needed = (
+        None
+        if s3
+        else iam.request_authorizations(service, action, _request_param(self), region, account)
+    )
+    if needed is None:
+        needed = [iam.Authorization(f"{service}:{action}", resource)]
+        if s3:
+            bucket = resource.split(":::", 1)[-1].split("/", 1)[0]
+            implied = iam.s3_key_authorization(action, bucket, region, account)
+            if implied is not None:
+                needed.append(implied)
+    for index, authorization in enumerate(needed):
+        source = "implied" if index and s3 else "request"
+        try:
+            iam.require(account, region, role, authorization, source=source, principal=principal)
+        except iam.AccessDenied:
+            if s3 and iam_request is not None:
+                iam_request._raise_access_denied()
+            raise _access_denied(
+                service, principal, authorization.action, authorization.resource
+            ) from None
+
+
+def _iam_class() -> Any:
+    from moto.core.authorization import ActionAuthenticatorMixin
+
+    return ActionAuthenticatorMixin
+
+
+def _iam_apply() -> None:
+    cls = _iam_class()
+    if getattr(cls._authenticate_and_authorize_action, _MARK, False):
+        return
+    _ORIGINALS["iam"] = cls._authenticate_and_authorize_action
+    setattr(_authorize, _MARK, True)
+    cls._authenticate_and_authorize_action = _authorize
+
+
+def _iam_restore() -> None:
+    if "iam" in _ORIGINALS:
+        _iam_class()._authenticate_and_authorize_action = _ORIGINALS.pop("iam")
+
+
+def _iam_applied() -> bool:
+    return bool(getattr(_iam_class()._authenticate_and_authorize_action, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
 
 _ORIGINALS: dict[str, Any] = {}
 
@@ -728,6 +903,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("server-dispatch", _dispatch_apply, _dispatch_restore, _dispatch_applied),
     Patch("dynamodb-atomic", _dynamodb_apply, _dynamodb_restore, _dynamodb_applied),
     Patch("map-tolerance", _map_apply, _map_restore, _map_applied),
+    Patch("iam", _iam_apply, _iam_restore, _iam_applied),
 )
 
 _users = 0

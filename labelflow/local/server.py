@@ -10,12 +10,17 @@ Starting it:
    aws-sdk response normalisation, fast waits, EventBridge ``states``/``lambda`` targets) and
    installs the SageMaker and A2I fakes of :mod:`labelflow.local.fake_sagemaker`;
 2. turns on moto's Step Functions executor (``stepfunctions.execute_state_machine`` in
-   ``moto.core.config.default_user_config``; moto has no environment variable for it);
+   ``moto.core.config.default_user_config``; moto has no environment variable for it) and
+   moto's IAM access control: each in-process function calls AWS with a session of its own
+   role and is refused what the role's policies do not allow; every other caller (these
+   clients, the deployer, the executor) acts as the account's administrator (see
+   :mod:`labelflow.local.iam`);
 3. starts ``ThreadedMotoServer`` on 127.0.0.1 with a free port chosen by the OS;
 4. sets ``MOTO_PORT`` (the executor's own aws-sdk and Lambda calls go to
    ``http://localhost:$MOTO_PORT``) and ``AWS_ENDPOINT_URL`` (in-process handlers and any
    boto3 client of this process then talk to the emulator), plus fake credentials and a
-   region when none are set;
+   region when none are set; the in-process functions' requests reach the server's
+   application without a socket (:mod:`labelflow.local.transport`);
 5. serves function URLs on 127.0.0.1 (:attr:`LocalAws.function_url_base`): a request to
    ``<base><function name>/<path>`` invokes that function with the function URL event and
    answers with its response, as a Lambda function URL does.
@@ -40,7 +45,14 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from labelflow.local import fake_sagemaker, lambda_code, patches
+from labelflow.local import (
+    fake_sagemaker,
+    iam,
+    lambda_code,
+    lambda_runtime,
+    patches,
+    transport,
+)
 from labelflow.local.webhook_relay import WebhookRelay
 
 __all__ = ["ACCOUNT_ID", "FAKE_CREDENTIALS", "LocalAws"]
@@ -64,7 +76,10 @@ class LocalAws:
         region: Region of the clients and of the labeling-job fakes.
         fast_waits: Wait states and Retry back-off return at once (history is unchanged).
         run_jobs_in_background: Fake labeling jobs run on a background thread as soon as
-            they are created; otherwise they stay ``InProgress`` until :meth:`run_jobs`.
+            they are created; otherwise they stay ``Initializing`` until :meth:`run_jobs`.
+        consolidation_batch_size: Data objects per call of a fake labeling job's
+            consolidation Lambda (see :mod:`labelflow.local.fake_sagemaker`).
+        evaluate_iam: Evaluate the functions' role policies (moto's IAM access control).
     """
 
     def __init__(
@@ -73,10 +88,15 @@ class LocalAws:
         region: str = "us-east-1",
         fast_waits: bool = True,
         run_jobs_in_background: bool = False,
+        consolidation_batch_size: int = fake_sagemaker.DEFAULT_CONSOLIDATION_BATCH_SIZE,
+        evaluate_iam: bool = True,
     ) -> None:
         self.region = region
         self._fast_waits = fast_waits
         self._background = run_jobs_in_background
+        self._batch_size = consolidation_batch_size
+        self._evaluate_iam = evaluate_iam
+        self._iam: Any = None
         self._server: Any = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] | None = None
@@ -116,6 +136,11 @@ class LocalAws:
         sfn["execute_state_machine"] = True
         _reset_moto()
         lambda_code.cold_start_all()
+        lambda_runtime.forget_sessions()
+        iam.clear_access_log()
+        if self._evaluate_iam:
+            self._iam = iam.enable()
+            self._iam.__enter__()
 
         self._quiet_request_log()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -130,7 +155,8 @@ class LocalAws:
         }
         self._saved_env = {key: os.environ.get(key) for key in _ENVIRONMENT_KEYS}
         os.environ.update(values)
-        fake_sagemaker.runner().start(background=self._background)
+        transport.serve(self.endpoint_url, self._server._server.app)
+        fake_sagemaker.runner().start(background=self._background, batch_size=self._batch_size)
         self._function_urls = WebhookRelay(self._invoke_by_url).start()
 
     def _quiet_request_log(self) -> None:
@@ -150,6 +176,7 @@ class LocalAws:
                 self._function_urls = None
             fake_sagemaker.runner().stop()
             patches.drain_async_invocations()
+            transport.serve(None)
             if self._server is not None:
                 self._server.stop()
                 inner = getattr(self._server, "_server", None)
@@ -169,6 +196,9 @@ class LocalAws:
                 moto_config.default_user_config["stepfunctions"] = self._saved_config  # type: ignore[typeddict-item]
                 self._saved_config = None
             patches.enable_fast_waits(self._fast_waits_before)
+            if self._iam is not None:
+                self._iam.__exit__(None, None, None)
+                self._iam = None
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
             if fake_sagemaker.installed():
                 fake_sagemaker.uninstall()

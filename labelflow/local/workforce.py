@@ -4,8 +4,9 @@ A workforce receives one :class:`WorkerTask` per data object (the manifest line,
 ``taskInput`` the pre-annotation Lambda built, the task type and labels, how many workers
 the job asked for) and returns one :class:`WorkerAnswer` per worker. Each answer's
 ``answer_content`` is the form submission Ground Truth would record: one JSON object keyed by
-the crowd element's ``name`` (the job's label attribute name unless ``element_name`` is
-given), holding the answer shape of the task type (``{"label": ...}`` for classification,
+the crowd element's ``name`` (:attr:`WorkerTask.element_name`: the answer element of the job's
+worker template, unless the workforce is given an ``element_name``), holding the answer shape
+of the task type (``{"label": ...}`` for classification,
 ``{"labels": [...]}`` for multi-label, ``{"boundingBoxes": [...], "inputImageProperties":
 {...}}`` for boxes, and so on; see ``gt_contracts.answers``).
 
@@ -55,6 +56,7 @@ class WorkerTask:
     task_type: str
     labels: tuple[str, ...]
     workers_per_object: int
+    #: The ``name`` of the answer element of the job's worker template.
     element_name: str
     region: str = "us-east-1"
 
@@ -138,7 +140,8 @@ class SimulatedWorkforce:
             them, drawn at random (all of them when the team is smaller).
         truth: The correct answer of a manifest line (see :func:`answer_shape`).
         seed: Seed of every random draw.
-        element_name: Crowd-element name of the answers (default: label attribute name).
+        element_name: Crowd-element name of the answers (default: the task's, the answer
+            element of the job's worker template).
         labels: Labels to draw wrong answers from when neither the job's label categories
             nor the task input list them.
         seconds_per_task: Time each simulated worker spends on a task.

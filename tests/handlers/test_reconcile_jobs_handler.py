@@ -1,7 +1,7 @@
 """The reconciliation sweep, in-process against moto DynamoDB and the SageMaker fakes.
 
 Labeling jobs are real (fake) Ground Truth jobs: created through the SageMaker API, run by
-:mod:`labelflow.local.fake_sagemaker` to Completed, Failed or Stopped, or left InProgress.
+:mod:`labelflow.local.fake_sagemaker` to Completed, Failed or Stopped, or left Initializing.
 Step Functions is :class:`Tokens`, which accepts each open task token once and answers
 ``TaskTimedOut`` afterwards, as Step Functions does for a task that has already ended.
 """
@@ -107,6 +107,11 @@ def states(monkeypatch: pytest.MonkeyPatch) -> Iterator[Tokens]:
                 Bucket=BUCKET,
                 Key="jobs/batch-1/chunks/0.manifest",
                 Body=b'{"source": "great product"}\n',
+            )
+            s3.put_object(
+                Bucket=BUCKET,
+                Key="template.liquid.html",
+                Body=b'<crowd-form><crowd-classifier name="tone"></crowd-classifier></crowd-form>',
             )
             yield tokens
     finally:

@@ -7,6 +7,9 @@ import json
 from pathlib import Path
 
 from labelflow.demo_job import DemoOptions, run_job_demo, summarize
+from labelflow.local import iam
+from labelflow.local.deploy import TemplateResolver, load_template
+from labelflow.local.iam_policies import TemplatePolicies
 
 
 def test_the_demo_labels_digits_through_label_studio_and_publishes(tmp_path: Path) -> None:
@@ -32,6 +35,14 @@ def test_the_demo_labels_digits_through_label_studio_and_publishes(tmp_path: Pat
         assert line["digits-metadata"]["human-annotated"] == "yes"
     assert (output / "report.html").stat().st_size > 1000
     assert (output / "exports" / "labels.csv").is_file()
+    # And every AWS call the Label Studio backend's functions made, each as its own role, is
+    # one the synthesized policies allow
+    (template,) = (tmp_path / "cdk.out").glob("*.template.json")
+    stack = template.name.removesuffix(".template.json")
+    resolver = TemplateResolver(load_template(tmp_path / "cdk.out", stack), stack_name=stack)
+    calls = iam.access_log()
+    assert {call.action for call in calls} >= {"secretsmanager:GetSecretValue", "s3:PutObject"}
+    assert TemplatePolicies.from_resolver(resolver).check(calls) == []
 
 
 def test_summary_scores_labels_against_the_truth() -> None:

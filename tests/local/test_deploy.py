@@ -182,6 +182,11 @@ def test_labeling_job_runs_the_deployed_lambdas(local_aws: LocalAws, cdk_out: Pa
         Key="reviews/batch.manifest",
         Body="\n".join(json.dumps(line) for line in lines).encode(),
     )
+    s3.put_object(
+        Bucket=intake,
+        Key="ui/text.liquid.html",
+        Body=b'<crowd-form><crowd-classifier name="tone"></crowd-classifier></crowd-form>',
+    )
     fake_sagemaker.register_workforce(
         SimulatedWorkforce(
             workers=[
@@ -387,3 +392,68 @@ def test_function_urls_are_served_and_secrets_generated(
 def test_function_urls_without_a_server_are_placeholders() -> None:
     resolver = TemplateResolver(URL_TEMPLATE, stack_name="hooks")
     assert resolver.get_att("HookUrl", "FunctionUrl").endswith(".lambda-url.us-east-1.on.aws/")
+
+
+_ALLOW_GET = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+}
+POLICIES: dict[str, Any] = {
+    "Resources": {
+        "Secret": {"Type": "AWS::SecretsManager::Secret", "Properties": {"SecretString": "x"}},
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {},
+                "Policies": [{"PolicyName": "inline", "PolicyDocument": _ALLOW_GET}],
+                "ManagedPolicyArns": [
+                    {"Ref": "Managed"},
+                    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+                ],
+            },
+        },
+        "Managed": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"PolicyDocument": _ALLOW_GET},
+        },
+        "Policy": {
+            "Type": "AWS::IAM::Policy",
+            "Properties": {
+                "PolicyName": "RoleDefaultPolicy",
+                "Roles": [{"Ref": "Role"}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": {"Ref": "Secret"},
+                        }
+                    ],
+                },
+            },
+        },
+    }
+}
+
+
+def test_roles_get_their_policies(local_aws: LocalAws, tmp_path: Path) -> None:
+    deployment = deploy_template(
+        POLICIES, stack_name="demo", asset_root=tmp_path, client=local_aws.client
+    )
+    iam = local_aws.client("iam")
+
+    inline = iam.list_role_policies(RoleName="demo-Role")["PolicyNames"]
+    policy = iam.get_role_policy(RoleName="demo-Role", PolicyName="RoleDefaultPolicy")
+    attached = iam.list_attached_role_policies(RoleName="demo-Role")["AttachedPolicies"]
+
+    assert sorted(inline) == ["RoleDefaultPolicy", "inline"]
+    # a policy names a secret by its ARN, known once the secret exists
+    resource = policy["PolicyDocument"]["Statement"][0]["Resource"]
+    assert resource.startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:demo-Secret")
+    assert [item["PolicyArn"] for item in attached] == [
+        "arn:aws:iam::123456789012:policy/demo-Managed"
+    ]
+    assert deployment.skipped[
+        "Role/arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ].startswith("AWS managed policy unknown to the emulator")

@@ -29,6 +29,9 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/labeling"
 TEAM = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/team"
+TEMPLATE = (
+    b'<crowd-form><crowd-classifier name="tone" categories="[]"></crowd-classifier></crowd-form>'
+)
 
 
 def job_request(**changes: Any) -> dict[str, Any]:
@@ -93,7 +96,14 @@ def sagemaker(patched: None) -> Iterator[Any]:
             "tenthFractionsOfACent",
         ),
         ({"HumanTaskConfig__UiConfig": {}}, "exactly one of UiTemplateS3Uri"),
-        ({"HumanTaskConfig__TaskAvailabilityLifetimeInSeconds": 864_001}, "exceeds the maximum"),
+        (
+            {"HumanTaskConfig__TaskAvailabilityLifetimeInSeconds": 2_592_001},
+            "exceeds the maximum of 2592000 seconds for a private or vendor workforce",
+        ),
+        (
+            {"HumanTaskConfig__TaskTimeLimitInSeconds": 28_801},
+            "TaskTimeLimitInSeconds 28801 exceeds the maximum of 28800 seconds",
+        ),
     ],
 )
 def test_create_labeling_job_rejects_invalid_requests(
@@ -106,19 +116,81 @@ def test_create_labeling_job_rejects_invalid_requests(
     assert message in raised.value.response["Error"]["Message"]
 
 
-def test_public_workforce_needs_a_price(sagemaker: Any) -> None:
-    public = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
+PUBLIC = "arn:aws:sagemaker:us-east-1:394669845002:workteam/public-crowd/default"
 
+
+def _price(dollars: int, cents: int, tenths: int) -> dict[str, Any]:
+    return {"AmountInUsd": {"Dollars": dollars, "Cents": cents, "TenthFractionsOfACent": tenths}}
+
+
+def test_public_workforce_needs_a_price(sagemaker: Any) -> None:
     with pytest.raises(ClientError, match="PublicWorkforceTaskPrice is required"):
-        sagemaker.create_labeling_job(**job_request(HumanTaskConfig__WorkteamArn=public))
+        sagemaker.create_labeling_job(**job_request(HumanTaskConfig__WorkteamArn=PUBLIC))
     sagemaker.create_labeling_job(
         **job_request(
-            HumanTaskConfig__WorkteamArn=public,
-            HumanTaskConfig__PublicWorkforceTaskPrice={
-                "AmountInUsd": {"Dollars": 0, "Cents": 3, "TenthFractionsOfACent": 6}
-            },
+            HumanTaskConfig__WorkteamArn=PUBLIC,
+            HumanTaskConfig__PublicWorkforceTaskPrice=_price(0, 3, 6),
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("pre_annotation", "price", "accepted"),
+    [
+        (None, _price(0, 1, 2), True),  # custom: 0.012
+        (None, _price(1, 20, 0), True),  # custom: 1.200
+        (None, _price(0, 1, 3), False),  # custom: 0.013 is no Ground Truth price
+        (None, _price(0, 30, 0), False),  # custom: 0.300 neither
+        ("PRE-BoundingBox", _price(0, 1, 2), False),  # built-in boxes start at 0.036
+        ("PRE-BoundingBox", _price(0, 3, 6), True),
+        ("PRE-SemanticSegmentation", _price(0, 72, 0), False),  # from 0.840
+        ("PRE-SemanticSegmentation", _price(0, 84, 0), True),
+    ],
+)
+def test_public_workforce_price_must_be_one_ground_truth_allows(
+    sagemaker: Any, pre_annotation: str | None, price: dict[str, Any], accepted: bool
+) -> None:
+    changes: dict[str, Any] = {
+        "HumanTaskConfig__WorkteamArn": PUBLIC,
+        "HumanTaskConfig__PublicWorkforceTaskPrice": price,
+    }
+    if pre_annotation:
+        changes["HumanTaskConfig__PreHumanTaskLambdaArn"] = (
+            f"arn:aws:lambda:us-east-1:432418664414:function:{pre_annotation}"
+        )
+
+    if accepted:
+        sagemaker.create_labeling_job(**job_request(**changes))
+    else:
+        with pytest.raises(ClientError, match="is not a price allowed for this task type"):
+            sagemaker.create_labeling_job(**job_request(**changes))
+
+
+@pytest.mark.parametrize(
+    ("team", "lifetime", "accepted"),
+    [
+        (TEAM, 2_592_000, True),
+        (TEAM, 2_592_001, False),
+        (PUBLIC, 43_200, True),
+        (PUBLIC, 43_201, False),
+    ],
+)
+def test_task_availability_is_limited_by_workforce(
+    sagemaker: Any, team: str, lifetime: int, accepted: bool
+) -> None:
+    request = job_request(
+        HumanTaskConfig__WorkteamArn=team,
+        HumanTaskConfig__TaskAvailabilityLifetimeInSeconds=lifetime,
+        HumanTaskConfig__PublicWorkforceTaskPrice=_price(0, 1, 2) if team == PUBLIC else None,
+    )
+
+    if accepted:
+        sagemaker.create_labeling_job(**request)
+    else:
+        with pytest.raises(ClientError) as raised:
+            sagemaker.create_labeling_job(**request)
+        assert raised.value.response["Error"]["Code"] == "ValidationException"
+        assert f"TaskAvailabilityLifetimeInSeconds {lifetime} exceeds" in str(raised.value)
 
 
 def test_labeling_job_lifecycle_without_running(sagemaker: Any) -> None:
@@ -136,7 +208,7 @@ def test_labeling_job_lifecycle_without_running(sagemaker: Any) -> None:
 
     assert arn == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:labeling-job/reviews-job-1"
     assert duplicate.value.response["Error"]["Code"] == "ResourceInUse"
-    assert described["LabelingJobStatus"] == "InProgress"
+    assert described["LabelingJobStatus"] == "Initializing"
     assert described["HumanTaskConfig"]["NumberOfHumanWorkersPerDataObject"] == 3
     assert stopping["LabelingJobStatus"] == "Stopping"
     assert [job["LabelingJobName"] for job in listed] == ["reviews-job-1"]
@@ -186,7 +258,7 @@ def test_throttling_every_job_creation_until_switched_off(local_aws: LocalAws) -
     assert fake_sagemaker.throttled_job_creations() == 0
     assert (
         sagemaker.describe_labeling_job(LabelingJobName="reviews-job-1")["LabelingJobStatus"]
-        == "InProgress"
+        == "Initializing"
     )
 
 
@@ -315,6 +387,7 @@ def test_job_fails_with_the_lambda_error(sagemaker: Any) -> None:
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="inbox")
     s3.put_object(Bucket="inbox", Key="m.manifest", Body=b'{"source": "great"}\n')
+    s3.put_object(Bucket="inbox", Key="template.liquid", Body=TEMPLATE)
     fake_sagemaker.register_workforce(
         SimulatedWorkforce(workers=[SimulatedWorker("w1")], truth=lambda line: "positive")
     )
@@ -391,3 +464,10 @@ def test_recorded_workforce_replays_csv(tmp_path: Path) -> None:
 
 def test_validate_request_accepts_a_valid_request() -> None:
     fake_sagemaker.validate_request("sagemaker", "CreateLabelingJob", copy.deepcopy(job_request()))
+
+
+def test_the_fake_validates_with_the_one_validator() -> None:
+    from labelflow.local import request_validation
+
+    assert fake_sagemaker.validate_request is request_validation.validate_request
+    assert fake_sagemaker.FakeValidationError is request_validation.RequestValidationError

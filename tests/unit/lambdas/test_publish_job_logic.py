@@ -136,6 +136,7 @@ def test_publication_unions_the_chunks_and_writes_output_exports_and_report() ->
             "blank": 0,
             "byReason": {},
             "rejectsUri": None,
+            "repeated": 0,
         },
         "audit": {"objects": 2, "records": 4, "answers": 0, "uri": "s3://audit/audit/reviews/j/"},
         "cost": job_cost(None, 0),

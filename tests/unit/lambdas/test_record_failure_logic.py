@@ -58,6 +58,7 @@ def test_the_record_carries_what_validation_counted() -> None:
         "blank": 0,
         "byReason": {"not-json": 3, "object-missing": 1},
         "rejectsUri": "s3://results/jobs/batch-1/rejects.jsonl",
+        "repeated": 0,
     }
 
 
