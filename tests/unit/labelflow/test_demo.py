@@ -5,32 +5,13 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labelflow.cli import main
 from labelflow.demo import DEMO_METHODS, EXAMPLES, ground_truth_round_trip, run_demo, score_set
-from labelflow.local.lambda_runtime import ASSET_ROOT
-
-
-@pytest.fixture(autouse=True)
-def cold_lambdas() -> Iterator[None]:
-    """Forget what the round trip's handlers cached (their settings, for the demo's project),
-    as a new execution environment would, so later in-process functions start cold."""
-    yield
-    packages = {p.name for p in ASSET_ROOT.iterdir() if (p / "__init__.py").is_file()}
-    for name, module in list(sys.modules.items()):
-        if name.partition(".")[0] not in packages:
-            continue
-        for value in list(vars(module).values()):
-            clear = getattr(value, "cache_clear", None)
-            if callable(clear):
-                clear()
-
 
 # Five dog images, three workers each; item 5 has no known breed.
 ANSWERS = [
