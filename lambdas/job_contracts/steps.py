@@ -28,6 +28,7 @@ Parsers raise :class:`gt_contracts.ContractError` naming the field.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -48,6 +49,7 @@ __all__ = [
     "ValidationSummary",
     "WorkforcePrice",
     "WorkforceType",
+    "read_validation",
 ]
 
 WorkforceType = WorkforceKind
@@ -338,6 +340,30 @@ class ValidationSummary:
             "rejectsUri": self.rejects_uri,
             "repeated": self.repeated,
         }
+
+
+def read_validation(s3: Any, bucket: str, job_id: str) -> ValidationSummary | None:
+    """``jobs/<jobId>/validation.json`` of ``bucket`` through an S3 client, or ``None`` when
+    Validate never wrote it.
+
+    Raises:
+        ContractError: the file is not a validation summary.
+        Exception: the client's error for anything but a missing object.
+    """
+    key = JobLayout(job_id).validation
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as exc:
+        response = getattr(exc, "response", None)
+        code = response.get("Error", {}).get("Code") if isinstance(response, Mapping) else None
+        if code in {"NoSuchKey", "404", "NotFound"}:
+            return None
+        raise
+    try:
+        raw = json.loads(body)
+    except ValueError:
+        raise ContractError(f"s3://{bucket}/{key} is not JSON") from None
+    return ValidationSummary.from_json(raw, field=f"s3://{bucket}/{key}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from gt_contracts import ContractError, parse_s3_uri
 from handler_support import EVENT_SOURCE, client, notify, put_event, traced
 from job_contracts.layout import JobLayout, LabelingJobFolder, prior_key, skills_prefix
 from job_contracts.skills import PriorMerge, merge_prior
-from job_contracts.steps import ChunkResult, PublishRequest, ValidationSummary
+from job_contracts.steps import ChunkResult, PublishRequest, ValidationSummary, read_validation
 from job_contracts.tokens import error_code
 from publish_job.audit import AuditLog, ResponseFile, build_audit
 from publish_job.logic import build_publication
@@ -107,6 +107,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         results_bucket=settings.results_bucket,
         audit_bucket=settings.audit_bucket,
         rejects=_rejects(settings.results_bucket, request),
+        validation=request.validation or _validation(settings.results_bucket, request.job_id),
     )
     for key, body in publication.audit.items():  # first: a conflict stops before publishing
         _put_immutable(settings.audit_bucket, key, body)
@@ -125,7 +126,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "error": merge.error,
         },
     }
-    _announce(settings, summary, request.validation)
+    _announce(settings, summary)
     logger.info("job published", extra={"objects": len(publication.objects), **summary})
     return summary
 
@@ -247,9 +248,16 @@ def _rejects(bucket: str, request: PublishRequest) -> bytes | None:
         raise
 
 
-def _announce(
-    settings: Settings, summary: dict[str, Any], validation: ValidationSummary | None
-) -> None:
+def _validation(bucket: str, job_id: str) -> ValidationSummary | None:
+    """Validate's counts from ``validation.json``, for an event that does not carry them."""
+    try:
+        return read_validation(client("s3"), bucket, job_id)
+    except ContractError as exc:
+        logger.warning("validation counts unreadable", extra={"reason": str(exc)})
+        return None
+
+
+def _announce(settings: Settings, summary: dict[str, Any]) -> None:
     update = (
         "SET #status = :status, #items = :items, labeled = :labeled, excluded = :excluded, "
         "outputUri = :output, reportUri = :report, finishedAt = :finished, "
@@ -267,11 +275,9 @@ def _announce(
         ":cost": _attribute(summary["cost"]),
     }
     names = {"#status": "status", "#items": "items", "#cost": "cost"}
+    validation = ValidationSummary.from_json(summary["validation"])
     if validation is not None:
-        rejects = summary.get("rejectsUri")
-        clause, more_names, more_values = validation.set_clauses(
-            {"rejectsUri": {"S": rejects}} if rejects else None
-        )
+        clause, more_names, more_values = validation.set_clauses()
         update += clause
         names.update(more_names)
         values.update(more_values)

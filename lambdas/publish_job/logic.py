@@ -31,8 +31,9 @@ to workers (a line of the wrong kind for the task type, see
 plus the audit logs of every chunk's labeling job (:mod:`publish_job.audit`), keyed
 ``audit/<project>/<jobId>/<jobName>.jsonl`` for the audit bucket, and the job's summary
 ``{"jobId", "project", "taskType", "chunks", "items", "labeled", "excluded", "outputUri",
-"reportUri", "rejectsUri", "validation", "audit", "cost"}``: ``validation`` is the event's
-(``None`` when it has none), ``rejectsUri`` the copy of the rejects (``None`` without one),
+"reportUri", "rejectsUri", "validation", "audit", "cost"}``: ``validation`` is what Validate
+counted (``None`` when nothing says), with ``rejectsUri`` pointing at the published copy of the
+rejects, as the summary's own ``rejectsUri`` does (``None`` without one),
 ``audit`` is ``{"objects", "records", "answers", "uri"}``
 (``uri`` the folder of the job's logs) and ``cost`` is :func:`publish_job.cost.job_cost` for
 the answers of the audit logs, also written to ``report.json`` as ``job_cost``. A skill
@@ -49,7 +50,7 @@ from typing import Any
 
 from gt_contracts import ProjectConfig, line_problem
 from job_contracts.layout import JobLayout, audit_key, audit_prefix
-from job_contracts.steps import ChunkResult, PublishRequest
+from job_contracts.steps import ChunkResult, PublishRequest, ValidationSummary
 from publish_job.audit import AuditLog
 from publish_job.cost import job_cost
 from publish_results.exports import build_exports
@@ -86,6 +87,7 @@ def build_publication(
     results_bucket: str,
     audit_bucket: str,
     rejects: bytes | None = None,
+    validation: ValidationSummary | None = None,
 ) -> Publication:
     """The objects and summary of ``request`` (see the module docstring).
 
@@ -97,6 +99,7 @@ def build_publication(
         results_bucket: the bucket the objects go to (for the URIs of the summary).
         audit_bucket: the bucket the audit logs go to (for the URI of the summary).
         rejects: Validate's rejects file (``None`` when there is none).
+        validation: what Validate counted (``None`` when nothing says).
 
     Raises:
         ValueError: ``manifests`` or ``audits`` does not hold one entry per chunk.
@@ -123,16 +126,19 @@ def build_publication(
             documents.append(doc)
         else:
             skipped += 1
-    validation = request.validation.to_json() if request.validation is not None else None
+    prefix = JobLayout(request.job_id).output_prefix
+    rejects_uri = f"s3://{results_bucket}/{prefix}rejects.jsonl" if rejects is not None else None
+    if validation is not None and rejects_uri is not None:
+        validation = replace(validation, rejects_uri=rejects_uri)
+    counts = validation.to_json() if validation is not None else None
     report = build_report(
         manifest,
         task_type=request.task_type,
         skills=documents,
         job_cost=cost,
-        validation=validation,
+        validation=counts,
         title=f"LabelFlow {request.project}: job {request.job_id}",
     )
-    prefix = JobLayout(request.job_id).output_prefix
     union = "".join(line + "\n" for line in manifest.lines)
     objects: dict[str, tuple[bytes, str]] = {
         f"{prefix}output.manifest": (union.encode(), "application/jsonlines"),
@@ -154,10 +160,8 @@ def build_publication(
         "skippedSkills": skipped,
         "outputUri": f"s3://{results_bucket}/{prefix}output.manifest",
         "reportUri": f"s3://{results_bucket}/{prefix}report.html",
-        "rejectsUri": (
-            f"s3://{results_bucket}/{prefix}rejects.jsonl" if rejects is not None else None
-        ),
-        "validation": validation,
+        "rejectsUri": rejects_uri,
+        "validation": counts,
         "audit": {
             "objects": len(audits),
             "records": sum(log.records for log in audits),

@@ -18,7 +18,6 @@ notification. A labeling job SageMaker does not know is reported as never create
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
@@ -26,8 +25,7 @@ from aws_lambda_powertools import Logger
 from gt_contracts import ContractError
 from handler_support import client, notify, put_event, traced
 from job_contracts.ids import labeling_job_name
-from job_contracts.layout import JobLayout
-from job_contracts.steps import FailureRequest, ValidationSummary
+from job_contracts.steps import FailureRequest, ValidationSummary, read_validation
 from job_contracts.tokens import error_code
 from record_failure.logic import ChunkJob, involves_labeling_jobs, summarize
 from record_failure.settings import Settings, get_settings
@@ -41,7 +39,6 @@ logger = Logger()
 
 DETAIL_TYPE = "LabelFlow Job Failed"
 _UNKNOWN_JOB = {"ResourceNotFound", "ValidationException"}
-_NO_FILE = {"NoSuchKey", "404", "NotFound"}
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -94,18 +91,8 @@ lambda_handler = logger.inject_lambda_context(log_event=False)(traced(_handle))
 def _validation(settings: Settings, job_id: str) -> ValidationSummary | None:
     """Validate's counts as it wrote them, or ``None`` when it never got that far."""
     try:
-        body = (
-            client("s3")
-            .get_object(Bucket=settings.results_bucket, Key=JobLayout(job_id).validation)["Body"]
-            .read()
-        )
-    except Exception as exc:
-        if error_code(exc) not in _NO_FILE:
-            raise
-        return None
-    try:
-        return ValidationSummary.from_json(json.loads(body))
-    except (ValueError, ContractError) as exc:
+        return read_validation(client("s3"), settings.results_bucket, job_id)
+    except ContractError as exc:
         logger.warning("validation counts unreadable", extra={"reason": str(exc)})
         return None
 

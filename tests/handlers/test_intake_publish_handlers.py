@@ -308,21 +308,35 @@ def test_publish_states_what_validation_rejected_everywhere_a_user_looks(
     event = {**publish_event(), "validation": VALIDATION}
     summary = publish_handler.lambda_handler(event, Context())  # type: ignore[arg-type]
 
-    assert summary["validation"] == VALIDATION
-    assert summary["rejectsUri"] == "s3://results/jobs/j/output/rejects.jsonl"
+    # Every summary names the published copy of the rejects, next to the job's output.
+    published = {**VALIDATION, "rejectsUri": "s3://results/jobs/j/output/rejects.jsonl"}
+    assert summary["validation"] == published
+    assert summary["rejectsUri"] == published["rejectsUri"]
     copied = s3.get_object(Bucket="results", Key="jobs/j/output/rejects.jsonl")["Body"].read()
     assert copied == rejects
     report = json.loads(
         s3.get_object(Bucket="results", Key="jobs/j/output/report.json")["Body"].read()
     )
-    assert report["validation"] == VALIDATION
+    assert report["validation"] == published
     item = job_item("j")
     assert item is not None
     assert (item["lines"], item["rejected"]) == ({"N": "24"}, {"N": "3"})
     assert item["rejectedByReason"]["M"]["object-missing"] == {"N": "1"}
     assert item["rejectsUri"] == {"S": "s3://results/jobs/j/output/rejects.jsonl"}
     (message,) = _messages(queue)
-    assert json.loads(message)["validation"] == VALIDATION
+    assert json.loads(message)["validation"] == published
+
+
+def test_publish_reads_validation_json_when_the_event_has_no_counts(aws: dict[str, str]) -> None:
+    s3 = handler_support.client("s3")
+    _stage_publish_inputs()
+    s3.put_object(Bucket="results", Key="jobs/j/validation.json", Body=json.dumps(VALIDATION))
+
+    event = {k: v for k, v in publish_event().items() if k != "validation"}
+    summary = publish_handler.lambda_handler(event, Context())  # type: ignore[arg-type]
+
+    assert summary["validation"] == VALIDATION
+    assert summary["rejectsUri"] is None
 
 
 def test_a_rejected_manifest_is_recorded_with_what_validation_counted(

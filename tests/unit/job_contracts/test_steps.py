@@ -137,3 +137,26 @@ def test_validation_counts_become_job_record_attributes() -> None:
 def test_validation_counts_name_a_bad_field(raw: Any, message: str) -> None:
     with pytest.raises(ContractError, match=message):
         ValidationSummary.from_json(raw)
+
+
+def test_validation_json_is_read_through_the_client_given(monkeypatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    from job_contracts.steps import read_validation
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="results")
+
+        assert read_validation(s3, "results", "ab12") is None
+
+        s3.put_object(Bucket="results", Key="jobs/ab12/validation.json", Body=b'{"lines": 2}')
+        found = read_validation(s3, "results", "ab12")
+        assert found is not None
+        assert found.lines == 2
+
+        s3.put_object(Bucket="results", Key="jobs/ab12/validation.json", Body=b"oops")
+        with pytest.raises(ContractError, match="is not JSON"):
+            read_validation(s3, "results", "ab12")

@@ -92,6 +92,7 @@ def test_publication_unions_the_chunks_and_writes_output_exports_and_report() ->
         audits=audits,
         results_bucket="results",
         audit_bucket="audit",
+        validation=request.validation,
     )
 
     keys = set(publication.objects)
