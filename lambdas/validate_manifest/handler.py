@@ -69,7 +69,7 @@ import json
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -85,7 +85,6 @@ from validate_manifest.logic import (
     ObjectStatus,
     Reject,
     SourceRef,
-    Summary,
     UnavailableObject,
     plan_chunks,
     remove_unavailable,
@@ -191,7 +190,7 @@ class _Workspace:
         self.rejects = folder / "rejects.jsonl"
         self.refs = folder / "source-refs.jsonl"
 
-    def first_pass(self, chunks: Iterable[bytes], task_type: TaskType) -> Summary:
+    def first_pass(self, chunks: Iterable[bytes], task_type: TaskType) -> ValidationSummary:
         """Validate the stream into candidates, rejects and source-refs."""
         with (
             self.candidates.open("wb") as clean,
@@ -208,8 +207,8 @@ class _Workspace:
                     yield SourceRef(position, line, uri, first)
 
     def second_pass(
-        self, unavailable: list[UnavailableObject], summary: Summary, sources: ItemSources
-    ) -> Summary:
+        self, unavailable: list[UnavailableObject], summary: ValidationSummary, sources: ItemSources
+    ) -> ValidationSummary:
         """Copy the candidates without the unavailable lines; append their rejects."""
         self.clean = self.folder / "clean.jsonl"
         with (
@@ -312,16 +311,12 @@ def _write_json(bucket: str, key: str, document: Mapping[str, Any]) -> None:
     _s3().put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
 
 
-def _counts(request: JobInput, summary: Summary, rejects_uri: str) -> ValidationSummary:
-    return ValidationSummary(
+def _counts(request: JobInput, summary: ValidationSummary, rejects_uri: str) -> ValidationSummary:
+    return replace(
+        summary,
         manifest=request.uri,
-        lines=summary.lines,
-        accepted=summary.accepted,
-        rejected=summary.rejected,
-        blank=summary.blank,
-        by_reason=dict(sorted(summary.by_reason.items())),
+        by_reason=dict(sorted((summary.by_reason or {}).items())),
         rejects_uri=rejects_uri,
-        repeated=summary.repeated,
     )
 
 
@@ -378,7 +373,7 @@ def _write_chunks(
     ]
 
 
-def _log_summary(request: JobInput, summary: Summary) -> None:
+def _log_summary(request: JobInput, summary: ValidationSummary) -> None:
     """Counts only: rejected lines may hold submitter-provided text."""
     logger.info(
         "manifest validated",
@@ -390,7 +385,7 @@ def _log_summary(request: JobInput, summary: Summary) -> None:
             "accepted": summary.accepted,
             "rejected": summary.rejected,
             "blank": summary.blank,
-            "by_reason": dict(summary.by_reason),
+            "by_reason": dict(summary.by_reason or {}),
         },
     )
 

@@ -48,18 +48,18 @@ Decisions:
   becomes ``\\n``.
 * **Repeated sources are kept**: every line is a data object, as in Ground Truth, so a line
   repeating the ``source-ref`` (same URI string) or the ``source`` (same text) of an earlier
-  accepted line is accepted too, and counted (:attr:`Summary.repeated`) so the submitter can
-  see it. Repeats are found by a 16-byte BLAKE2b digest of the value (``source-ref`` URIs and
-  ``source`` texts in separate tables, so a text equal to a URI is no repeat). Holding digests
-  instead of values keeps memory at about 150 bytes per distinct source whatever the length of
-  the texts (see ``benchmarks/validation``). Two URIs that name the same object differently
-  (``s3://b/k`` and ``s3://b//k``) are not repeats. A repeated ``source-ref`` names the
-  position of its first occurrence (:attr:`SourceRef.first`), so the existence check asks S3
-  once per object and every line of a missing object is rejected.
+  accepted line is accepted too, and counted (``ValidationSummary.repeated``) so the submitter
+  can see it. Repeats are found by a 16-byte BLAKE2b digest of the value (``source-ref`` URIs
+  and ``source`` texts in separate tables, so a text equal to a URI is no repeat). Holding
+  digests instead of values keeps memory at about 150 bytes per distinct source whatever the
+  length of the texts (see ``benchmarks/validation``). Two URIs that name the same object
+  differently (``s3://b/k`` and ``s3://b//k``) are not repeats. A repeated ``source-ref`` names
+  the position of its first occurrence (:attr:`SourceRef.first`), so the existence check asks
+  S3 once per object and every line of a missing object is rejected.
 * **Rejects** are ``{"line", "reason", "detail", "content"}``: ``reason`` is a :class:`Reason`
-  value (a closed set, so :class:`Summary` can count by reason), ``detail`` says precisely
-  what is wrong (which attribute, how long), ``content`` is the first 200
-  characters of the line (undecodable bytes shown as U+FFFD).
+  value (a closed set, so the counts, a :class:`job_contracts.steps.ValidationSummary`, are kept
+  by reason), ``detail`` says precisely what is wrong (which attribute, how long), ``content``
+  is the first 200 characters of the line (undecodable bytes shown as U+FFFD).
 
 Existence of referenced objects is a second step, because checking needs I/O: the validator
 hands every accepted ``source-ref`` to the sink as a :class:`SourceRef`, the caller checks
@@ -79,12 +79,13 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from hashlib import blake2b
 from typing import Any, Literal, NamedTuple, Protocol
 
 from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError, TaskType, parse_s3_uri
+from job_contracts.steps import ValidationSummary
 from validate_manifest.sources import ItemSources
 
 __all__ = [
@@ -100,7 +101,6 @@ __all__ = [
     "Reason",
     "Reject",
     "SourceRef",
-    "Summary",
     "UnavailableObject",
     "ValidationSink",
     "job_object_limit",
@@ -211,33 +211,6 @@ class UnavailableObject:
     status: ObjectStatus
 
 
-@dataclass(frozen=True, kw_only=True)
-class Summary:
-    """Counts over the whole manifest: ``lines == accepted + rejected + blank``.
-
-    ``repeated`` counts the lines of the first step whose source an earlier accepted line has
-    (each is a data object of its own).
-    """
-
-    lines: int
-    accepted: int
-    rejected: int
-    blank: int
-    by_reason: Mapping[str, int] = field(default_factory=dict)
-    repeated: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"lines", "accepted", "rejected", "blank", "byReason", "repeated"}``."""
-        return {
-            "lines": self.lines,
-            "accepted": self.accepted,
-            "rejected": self.rejected,
-            "blank": self.blank,
-            "byReason": dict(sorted(self.by_reason.items())),
-            "repeated": self.repeated,
-        }
-
-
 class ValidationSink(Protocol):
     """Where the validator writes; each call gets a batch in manifest order."""
 
@@ -320,7 +293,7 @@ class ManifestValidator:
         if len(self._pending) > _MAX_LINE_BYTES:
             self._overflow, self._pending = self._pending[: 4 * CONTENT_CHARS], b""
 
-    def finish(self) -> Summary:
+    def finish(self) -> ValidationSummary:
         """Validate the last line (one without a line ending) and return the counts."""
         if not self._finished:
             self._finished = True
@@ -330,7 +303,7 @@ class ManifestValidator:
                 lines, self._pending = [self._pending], b""
                 self._check_lines(lines)
         rejected = sum(self._by_reason.values())
-        return Summary(
+        return ValidationSummary(
             lines=self._accepted + rejected + self._blank,
             accepted=self._accepted,
             rejected=rejected,
@@ -497,7 +470,7 @@ def _json_type(value: object) -> str:
 
 def validate_manifest(
     chunks: Iterable[bytes], task_type: TaskType, sink: ValidationSink
-) -> Summary:
+) -> ValidationSummary:
     """The first step over a whole manifest.
 
     Args:
@@ -534,9 +507,9 @@ def remove_unavailable(
     candidates: Iterable[bytes],
     unavailable: Iterable[UnavailableObject],
     sink: ValidationSink,
-    summary: Summary,
+    summary: ValidationSummary,
     sources: ItemSources | None = None,
-) -> Summary:
+) -> ValidationSummary:
     """The second step: drop the candidate lines whose ``source-ref`` object is unavailable.
 
     Args:
@@ -553,7 +526,7 @@ def remove_unavailable(
         The final counts.
     """
     by_index = {item.ref.position: item for item in unavailable}
-    by_reason = dict(summary.by_reason)
+    by_reason = dict(summary.by_reason or {})
     batch: list[bytes] = []
     for index, raw in enumerate(candidates):
         line = raw[:-1] if raw.endswith(b"\n") else raw
@@ -575,13 +548,11 @@ def remove_unavailable(
         sink.reject(Reject(item.ref.line, reason, detail, _content(line)))
     if batch:
         sink.clean(batch)
-    return Summary(
-        lines=summary.lines,
+    return replace(
+        summary,
         accepted=summary.accepted - len(by_index),
         rejected=summary.rejected + len(by_index),
-        blank=summary.blank,
         by_reason=by_reason,
-        repeated=summary.repeated,
     )
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from gt_contracts import SOURCE_KINDS, TASK_TYPES, ContractError
-from job_contracts.steps import JobInput
+from job_contracts.steps import JobInput, ValidationSummary
 from validate_manifest.logic import (
     MAX_ATTRIBUTE_CHARS,
     MAX_LINE_CHARS,
@@ -17,7 +17,6 @@ from validate_manifest.logic import (
     Reason,
     Reject,
     SourceRef,
-    Summary,
     UnavailableObject,
     plan_chunks,
     remove_unavailable,
@@ -36,8 +35,8 @@ class Collected:
     lines: list[bytes] = field(default_factory=list)
     rejects: list[Reject] = field(default_factory=list)
     refs: list[SourceRef] = field(default_factory=list)
-    summary: Summary = field(  # set by run()
-        default_factory=lambda: Summary(lines=0, accepted=0, rejected=0, blank=0)
+    summary: ValidationSummary = field(  # set by run()
+        default_factory=lambda: ValidationSummary(lines=0, accepted=0, rejected=0, blank=0)
     )
 
     def clean(self, lines: list[bytes]) -> None:
@@ -105,7 +104,7 @@ def test_validate_manifest_summary_counts_every_line():
 
     summary = run(data).summary
 
-    assert summary == Summary(
+    assert summary == ValidationSummary(
         lines=5, accepted=2, rejected=2, blank=1, by_reason={"not-json": 1, "not-an-object": 1}
     )
 
@@ -114,11 +113,13 @@ def test_validate_manifest_summary_to_json_uses_camel_case_and_sorted_reasons():
     summary = run(b"[1]\nnope\n" + IMAGE).summary
 
     assert summary.to_json() == {
+        "manifest": None,
         "lines": 3,
         "accepted": 1,
         "rejected": 2,
         "blank": 0,
         "byReason": {"not-an-object": 1, "not-json": 1},
+        "rejectsUri": None,
         "repeated": 0,
     }
 
@@ -548,7 +549,7 @@ def test_remove_unavailable_turns_missing_and_forbidden_objects_into_rejects():
     assert final.reasons == [(1, "object-missing"), (4, "object-forbidden")]
     assert final.rejects[0].detail == "no object at s3://labelflow-data/pets/0001.jpg"
     assert final.rejects[1].content == IMAGE_2.decode()
-    assert summary == Summary(
+    assert summary == ValidationSummary(
         lines=4,
         accepted=0,
         rejected=3,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from job_contracts.steps import ValidationSummary
 from validate_manifest.logic import (
     Reject,
     SourceRef,
-    Summary,
     UnavailableObject,
     remove_unavailable,
 )
@@ -119,11 +119,11 @@ def test_remove_unavailable_explains_forbidden_items_from_the_declared_sources()
     lines = [b'{"source-ref":"s3://elsewhere/a.jpg"}', b'{"source-ref":"s3://archive/b.jpg"}']
     unavailable = [UnavailableObject(SourceRef(0, 1, "s3://elsewhere/a.jpg", 0), "forbidden")]
     sink = _Lists()
-    summary = Summary(lines=2, accepted=2, rejected=0, blank=0)
+    summary = ValidationSummary(lines=2, accepted=2, rejected=0, blank=0)
 
     final = remove_unavailable(lines, unavailable, sink, summary, SOURCES)
 
-    assert (final.accepted, final.rejected, dict(final.by_reason)) == (
+    assert (final.accepted, final.rejected, dict(final.by_reason or {})) == (
         1,
         1,
         {"object-forbidden": 1},
