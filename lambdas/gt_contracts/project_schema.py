@@ -90,6 +90,7 @@ Method = Literal[
     "weighted-vote",
     "dawid-skene",
     "one-coin-dawid-skene",
+    "hierarchical-dawid-skene",
 ]
 METHODS: tuple[Method, ...] = get_args(Method)
 
