@@ -130,6 +130,7 @@ def ground_truth_round_trip(folder: Path, out: Path, *, max_items: int = 200) ->
     """
     from moto import mock_aws
 
+    from job_contracts.skill_store import table_definition
     from labelflow.local.lambda_runtime import invoke
 
     rows = _read_rows(folder / "answers.csv")
@@ -150,6 +151,7 @@ def ground_truth_round_trip(folder: Path, out: Path, *, max_items: int = 200) ->
     env = {
         "LABELFLOW_PROJECTS": json.dumps(project),
         "ARTIFACTS_BUCKET": "demo-artifacts",
+        "SKILLS_TABLE": "demo-skills",
         "AWS_DEFAULT_REGION": _REGION,
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -166,6 +168,9 @@ def ground_truth_round_trip(folder: Path, out: Path, *, max_items: int = 200) ->
         s3 = boto3.client("s3", region_name=_REGION)
         for bucket in ("demo-intake", "demo-results", "demo-artifacts"):
             s3.create_bucket(Bucket=bucket)
+        boto3.client("dynamodb", region_name=_REGION).create_table(
+            **table_definition(env["SKILLS_TABLE"])
+        )
         for line in manifest:
             response = invoke(
                 "pre_annotation.handler.lambda_handler",

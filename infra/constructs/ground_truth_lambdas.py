@@ -3,7 +3,9 @@
 Ground Truth calls the pre-annotation function once per data object to build the worker task
 input, and the consolidation (post-annotation) function once per batch of answered objects. Both
 read the projects' settings from `LABELFLOW_PROJECTS`; the consolidation function also gets
-`ARTIFACTS_BUCKET`, where it writes worker-skill estimates (docs/contracts.md).
+`ARTIFACTS_BUCKET`, where it writes each batch's skill document, and `SKILLS_TABLE`, the skill
+store every batch reads and adds to (docs/contracts.md). The construct owns that table: worker
+skill is consolidation's own state.
 
 The caller grants the labeling-job role permission to invoke these functions, and grants the
 consolidation function access to the results and artifacts buckets.
@@ -11,7 +13,9 @@ consolidation function access to the results and artifacts buckets.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -30,6 +34,7 @@ class GroundTruthLambdas(Construct):
         pre_annotation: Builds each task's input (`PreHumanTaskLambdaArn`).
         consolidation: Consolidates workers' answers
             (`AnnotationConsolidationConfig.AnnotationConsolidationLambdaArn`).
+        skills: The skill store (`project`, `entry`): additive worker skill per project.
     """
 
     def __init__(
@@ -40,6 +45,8 @@ class GroundTruthLambdas(Construct):
         platform: FunctionPlatform,
         projects_setting: str,
         artifacts_bucket: s3.IBucket,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
     ) -> None:
         if not projects_setting.startswith("{"):
             raise ValueError("projects_setting must be the JSON object of project settings")
@@ -54,6 +61,19 @@ class GroundTruthLambdas(Construct):
             timeout=Duration.seconds(30),
             memory_size=256,
         )
+        self.skills = dynamodb.Table(
+            self,
+            "Skills",
+            partition_key=dynamodb.Attribute(name="project", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="entry", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
+            encryption_key=key,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=removal_policy,
+        )
         # The largest batches Ground Truth sends are consolidated in one call: the maximum
         # timeout, and 1769 MB, the size at which a function gets one full vCPU.
         self.consolidation = RuntimeFunction(
@@ -64,6 +84,7 @@ class GroundTruthLambdas(Construct):
             environment={
                 "LABELFLOW_PROJECTS": projects_setting,
                 "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
+                "SKILLS_TABLE": self.skills.table_name,
             },
             timeout=Duration.seconds(900),
             memory_size=1769,

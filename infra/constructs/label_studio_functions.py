@@ -10,11 +10,12 @@ Creates:
   deadline passed.
 
 Every function gets the server's `LABEL_STUDIO_URL`, the ARNs of its API-token and webhook
-secrets, the projects, the results and artifacts buckets and the tokens table in its
-environment; `start` also gets the webhook's URL (`WEBHOOK_URL`).
+secrets, the projects, the results and artifacts buckets, the tokens table and the skill store
+(finishing a job consolidates its answers) in its environment; `start` also gets the webhook's
+URL (`WEBHOOK_URL`).
 
 Left to the caller: every grant. Reading the secrets, the buckets and the key, using the tokens
-table and resuming the state machine's waiting steps.
+table and the skill store, and resuming the state machine's waiting steps.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class LabelStudioFunctions(Construct):
         results_bucket: s3.IBucket,
         artifacts_bucket: s3.IBucket,
         tokens: dynamodb.ITable,
+        skills: dynamodb.ITable,
     ) -> None:
         if not server_url.startswith(("https://", "http://")):
             raise ValueError(f"server_url must be the server's http(s) address: {server_url!r}")
@@ -77,6 +79,7 @@ class LabelStudioFunctions(Construct):
             "RESULTS_BUCKET": results_bucket.bucket_name,
             "ARTIFACTS_BUCKET": artifacts_bucket.bucket_name,
             "TOKENS_TABLE": tokens.table_name,
+            "SKILLS_TABLE": skills.table_name,
             "LABEL_STUDIO_URL": server_url,
             "LABEL_STUDIO_TOKEN_SECRET_ARN": token_secret.secret_arn,
             "WEBHOOK_SECRET_ARN": webhook_secret.secret_arn,

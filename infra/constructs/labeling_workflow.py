@@ -158,6 +158,7 @@ class LabelingWorkflow(Construct):
         labeling_job_role: iam.IRole,
         pre_annotation: lambda_.IFunction,
         consolidation: lambda_.IFunction,
+        skills: dynamodb.ITable,
         max_objects_per_job: int,
         task_availability: Duration,
         notify_emails: Mapping[str, Sequence[str]],
@@ -304,6 +305,7 @@ class LabelingWorkflow(Construct):
                 results_bucket=results_bucket,
                 artifacts_bucket=artifacts_bucket,
                 tokens=self.tokens,
+                skills=skills,
             )
 
         self.log_group = logs.LogGroup(

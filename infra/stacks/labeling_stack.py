@@ -122,6 +122,8 @@ class LabelingStack(Stack):
             platform=platform,
             projects_setting=projects_setting(config.projects, config.workteam_arn),
             artifacts_bucket=self.storage.artifacts,
+            key=self.storage.key,
+            removal_policy=config.removal_policy,
         )
         self.labeling_job_role = LabelingJobRole(self, "LabelingJobRole")
         self.data_sources = DataSources(
@@ -169,6 +171,7 @@ class LabelingStack(Stack):
                 labeling_job_role=self.labeling_job_role.role,
                 pre_annotation=self.ground_truth.pre_annotation.function,
                 consolidation=self.ground_truth.consolidation.function,
+                skills=self.ground_truth.skills,
                 max_objects_per_job=config.max_objects_per_job,
                 task_availability=Duration.seconds(
                     max(p.task_availability for p in config.projects)
@@ -302,6 +305,7 @@ class LabelingStack(Stack):
         storage.artifacts.grant_read(function, "skills/*")
         storage.artifacts.grant_put(function, "skills/*")
         storage.artifacts.grant_put(function, "masks/*")
+        self.ground_truth.skills.grant_read_write_data(function)
         _acknowledge_wildcards(
             self.ground_truth.consolidation.role,
             {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
@@ -331,10 +335,9 @@ class LabelingStack(Stack):
         label-category file under `jobs/` of results. The intake trigger writes rejection
         records under `rejected/` of results. Publish reads the chunks' output manifests under
         `jobs/` of results and the worker-skill documents under `skills/` of artifacts, writes
-        the job's output under `jobs/`, merges worker skill into each project's prior and
-        writes the audit trail. The tables and the topic are encrypted with the stage key.
-        What they do with the workflow's own tables, topic and state machine, and in
-        SageMaker, the workflow grants itself.
+        the job's output under `jobs/` and writes the audit trail. The tables and the topic
+        are encrypted with the stage key. What they do with the workflow's own tables, topic
+        and state machine, and in SageMaker, the workflow grants itself.
         """
         storage = self.storage
         validate = workflow.validate.function
@@ -366,7 +369,6 @@ class LabelingStack(Stack):
         storage.results.grant_read(publish, "jobs/*")
         storage.results.grant_put(publish, "jobs/*")
         storage.artifacts.grant_read(publish, "skills/*")
-        storage.artifacts.grant_put(publish, "skills/*/prior.json")
         storage.audit.grant_read(publish, "audit/*")
         storage.audit.grant_put(publish, "audit/*")
         storage.key.grant_encrypt_decrypt(publish)
@@ -435,10 +437,6 @@ class LabelingStack(Stack):
                     "Publish reads the worker-skill documents of the job's labeling jobs "
                     "under skills/<project>/<jobName>/"
                 ),
-                _objects(storage.artifacts, "skills/*/prior.json"): (
-                    "Publish merges the job's worker skill into each project's "
-                    "skills/<project>/prior.json"
-                ),
                 _objects(storage.audit, "audit/*"): (
                     "Publish writes (and on a retry compares) the audit log of each labeling "
                     "job under audit/<project>/<jobId>/"
@@ -463,6 +461,7 @@ class LabelingStack(Stack):
             storage.artifacts.grant_read(function, _TEMPLATES)
             storage.artifacts.grant_read(function, "skills/*")
             storage.artifacts.grant_put(function, "skills/*")
+            self.ground_truth.skills.grant_read_write_data(function)
             storage.key.grant_encrypt_decrypt(function)
             server.token_secret.grant_read(function)
             server.webhook_secret.grant_read(function)

@@ -26,13 +26,15 @@ Failure contract (per item; pinned by tests)
     value is ``{"no-consensus": true, "reason": str, "workers": int, "method": str}``: no
     worker answers, an annotation the batch file gives in a broken form (an empty or
     non-string ``workerId``, an ``annotationData`` that is not an object, a non-string
-    ``s3Uri``), a worker answering twice (identical copies of a repeated batch element are
-    merged first, see :mod:`gt_contracts.payload`), an annotation ``s3Uri`` that is not a valid
+    ``s3Uri``), an annotation ``s3Uri`` that is not a valid
     URI, does not exist or is not UTF-8 text, an annotation with neither ``content`` nor
     ``s3Uri``, content that is not JSON, an answer of the wrong shape, a label outside the job's
     labels, a segmentation mask that cannot be decoded, an error the library raises for that
     item, or the method's own refusal (e.g. a tie under ``tie_policy="no_consensus"``).
-    ``workers`` counts the distinct workers who submitted.
+    ``workers`` counts the distinct workers who submitted. A worker who answered an item twice
+    (after identical copies of a repeated batch element are merged, see
+    :mod:`gt_contracts.payload`) counts once, with the last answer: the repeat never costs the
+    item and is counted in the skill document's ``repeated_answers``.
     Configuration errors (an unknown method or parameter) and library errors that name no item
     raise: they would fail every item alike. (The handler also raises when it cannot read an
     annotation ``s3Uri`` for a reason other than not-found, so that Ground Truth can retry.)
@@ -98,9 +100,9 @@ the estimate is whole.
 Where files go
     Worker skill: ``s3://$ARTIFACTS_BUCKET/skills/<project>/<job-name>/<16 hex>.json``, the
     hex being the first 16 digits of the SHA-256 of the payload URI, so a re-delivered batch
-    rewrites the same key. Prior skill is read from ``skills/<project>/prior.json`` (a document
-    with a ``"workers"`` list of ``WorkerSkill.to_json`` entries, or that list alone); missing
-    means no prior, and an unreadable or malformed prior is reported and ignored. Masks go to
+    rewrites the same key; it records what the batch learned (this batch's answers only) and
+    ``prior``, how many workers the skill store knew and any problem reading it. Prior skill
+    comes from the skill store (:mod:`job_contracts.skill_store`). Masks go to
     ``<job output>/annotations/consolidated-annotation/output/<datasetObjectId>_<ts>.png`` when
     the payload URI has Ground Truth's ``.../annotations/consolidated-annotation/
     consolidation-request/iteration-<N>/<ts>.json`` form, and otherwise to
@@ -142,7 +144,7 @@ from gt_contracts import (
     decode_content,
     parse_s3_uri,
 )
-from job_contracts.layout import masks_prefix, payload_digest, prior_key
+from job_contracts.layout import masks_prefix, payload_digest
 from job_contracts.skills import StoredSkills
 
 if TYPE_CHECKING:
@@ -187,7 +189,12 @@ def prior_skills(stored: StoredSkills) -> Mapping[str, WorkerSkill] | None:
         return None
     return {
         worker: WorkerSkill(
-            record.worker_id, record.answers, record.accuracy, record.confusion, record.metrics
+            record.worker_id,
+            record.answers,
+            record.accuracy,
+            record.confusion,
+            record.metrics,
+            record.counts,
         )
         for worker, record in stored.records.items()
     }
@@ -203,7 +210,7 @@ class Batch:
         objects: the batch's data objects (one per ``datasetObjectId``).
         fetched: text of each annotation given by ``s3Uri``, keyed by that URI.
         unreadable: why an annotation ``s3Uri`` could not be read, keyed by that URI.
-        prior: skill from earlier jobs.
+        prior: the project's skill so far (earlier batches and jobs), from the skill store.
         masks: where segmentation masks go (required for segmentation projects).
     """
 
@@ -225,7 +232,7 @@ class ItemResult:
     (``value`` still holds the object form, whose details also go to the mask's JSON sidecar).
 
     ``problem`` is a short, content-free tag for logs when the item has no consensus
-    (``no-answers``, ``duplicate-worker``, ``unreadable-annotation``, ``missing-answer``,
+    (``no-answers``, ``unreadable-annotation``, ``missing-answer``,
     ``invalid-content``, ``malformed-annotation``, ``malformed-answer``, ``unknown-label``,
     ``consolidation-error``, ``no-consensus``); ``None`` otherwise.
     """
@@ -366,17 +373,12 @@ def _read_answers(
     for annotation in obj.annotations:
         if annotation.problem is not None:
             return Rejection("malformed-annotation", annotation.problem)
-    seen: set[str] = set()
-    for annotation in obj.annotations:
-        if annotation.worker_id in seen:
-            return Rejection(
-                "duplicate-worker", f"worker {annotation.worker_id!r} answered more than once"
-            )
-        seen.add(annotation.worker_id)
+    # One worker, one vote: a worker who answered twice counts with the last answer.
+    last = {annotation.worker_id: annotation for annotation in obj.annotations}
     task_type = batch.project.task_type
     known = set(declared) if task_type in LABEL_CHECKED_TASK_TYPES else set()
     answers: WorkerAnswers = []
-    for annotation in obj.annotations:
+    for annotation in last.values():
         worker = annotation.worker_id
         text = annotation.content
         if text is None and annotation.s3_uri is not None:
@@ -449,7 +451,6 @@ def _skills_document(
     batch: Batch, run: ConsolidationRun | None, method: str, items: Sequence[ItemResult]
 ) -> dict[str, Any]:
     prior: dict[str, Any] = {
-        "key": prior_key(batch.project.name),
         "workers": len(batch.prior.records or {}),
     }
     if batch.prior.error:
@@ -464,6 +465,10 @@ def _skills_document(
             "method": method,
             "items": len(items),
             "no_consensus": sum(1 for item in items if not item.consensus),
+            "repeated_answers": sum(
+                len(obj.annotations) - len({a.worker_id for a in obj.annotations})
+                for obj in batch.objects
+            ),
             "diagnostics": dict(run.diagnostics) if run is not None else {},
             "workers": [skill.to_json() for skill in run.workers] if run is not None else [],
             "prior": prior,

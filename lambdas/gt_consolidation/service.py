@@ -4,15 +4,17 @@
 process: the Label Studio backend finishes its jobs through this very function, so both
 backends read answers, use prior skill, write masks and skills and shape labels alike.
 
-I/O: the batch file and any annotation stored by ``s3Uri`` are read with the caller's
-credentials; prior worker skill is read from, and this batch's worker skill written to, the
-artifacts bucket; segmentation masks are written next to the job's output. A malformed event,
-an unreadable or malformed batch file, a job that matches no project, a configuration the
-library rejects and an S3 error reading an annotation ``s3Uri`` other than not-found
-(throttling, 5xx, access denied, KMS) raise; an annotation that does not exist, or has an
-invalid URI, only costs its item a no-consensus result. Segmentation masks (and, under a
-``-ref`` label attribute, their JSON sidecars) are written before the response that points at
-them. Logs carry ids and counts only: answers and reasons may hold worker-provided text.
+I/O: the batch file and any annotation stored by ``s3Uri`` are read with the caller's credentials;
+the project's current worker skill is read from, and this batch's worker skill written to, the
+artifacts bucket (the current skill is the prior plus every *other* batch document of the same
+labeling job, combined as Publish combines them, so each batch builds on the ones before it and a
+retried batch never counts itself); segmentation masks are written next to the job's output. A
+malformed event, an unreadable or malformed batch file, a job that matches no project, a
+configuration the library rejects and an S3 error reading an annotation ``s3Uri`` other than
+not-found (throttling, 5xx, access denied, KMS) raise; an annotation that does not exist, or has an
+invalid URI, only costs its item a no-consensus result. Segmentation masks (and, under a ``-ref``
+label attribute, their JSON sidecars) are written before the response that points at them. Logs
+carry ids and counts only: answers and reasons may hold worker-provided text.
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from gt_contracts import (
     resolve_project,
 )
 from handler_support import client
-from job_contracts.layout import prior_key, skills_key
-from job_contracts.skills import StoredSkills, load_skills
+from job_contracts.layout import payload_digest, skills_key
+from job_contracts.skill_store import SkillStore
+from job_contracts.skills import StoredSkills, batch_records, load_skills, without
 from job_contracts.tokens import error_code
 
 __all__ = ["consolidate_request"]
@@ -51,14 +54,20 @@ _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 def consolidate_request(
-    event: Mapping[str, Any], *, projects: Mapping[str, ProjectConfig], artifacts_bucket: str
+    event: Mapping[str, Any],
+    *,
+    projects: Mapping[str, ProjectConfig],
+    artifacts_bucket: str,
+    skills_table: str,
 ) -> list[dict[str, Any]]:
     """Consolidate one request; the response Ground Truth expects (one entry per object).
 
     Args:
         event: the annotation-consolidation request (Ground Truth's Lambda event).
         projects: the deployment's projects (the job's is found from its name).
-        artifacts_bucket: where worker skill (and masks outside a job's layout) go.
+        artifacts_bucket: where each batch's skill document (and masks outside a job's layout)
+            go.
+        skills_table: the skill store (:class:`~job_contracts.skill_store.SkillStore`).
 
     Raises:
         ContractError: a malformed event or batch file, or a job of no configured project.
@@ -72,13 +81,16 @@ def consolidate_request(
         logger.error("consolidation request rejected", extra={"reason": str(exc)})
         raise
     fetched, unreadable = _fetch_annotations(objects)
+    skills = skills_key(project.name, request.job_name, request.payload_uri)
+    store = SkillStore(client("dynamodb"), skills_table)
+    batch_id = payload_digest(request.payload_uri)
     batch = Batch(
         request=request,
         project=project,
         objects=objects,
         fetched=fetched,
         unreadable=unreadable,
-        prior=_read_prior(artifacts_bucket, prior_key(project.name)),
+        prior=_current_skill(store, project.name, batch_id, artifacts_bucket, skills),
         masks=mask_location(
             request.payload_uri,
             artifacts_bucket=artifacts_bucket,
@@ -87,9 +99,9 @@ def consolidate_request(
         ),
     )
     result = consolidate_batch(batch)
-    skills = skills_key(project.name, request.job_name, request.payload_uri)
     _write_outputs(result, artifacts_bucket, skills)
-    _log_result(project, result, skills)
+    added = store.add(project.name, batch_id, batch_records(result.skills))
+    _log_result(project, result, skills, added)
     return result.to_response(request.label_attribute_name)
 
 
@@ -107,7 +119,7 @@ def _write_outputs(result: BatchResult, artifacts_bucket: str, skills: str) -> N
     )
 
 
-def _log_result(project: ProjectConfig, result: BatchResult, skills: str) -> None:
+def _log_result(project: ProjectConfig, result: BatchResult, skills: str, added: bool) -> None:
     for item in result.items:
         if item.problem is not None:
             logger.info(
@@ -125,6 +137,7 @@ def _log_result(project: ProjectConfig, result: BatchResult, skills: str) -> Non
             "problems": result.problems,
             "masks_written": len(result.masks),
             "skills_key": skills,
+            "skill_added": added,
         },
     )
 
@@ -165,17 +178,29 @@ def _fetch_annotations(objects: Iterable[PayloadObject]) -> tuple[dict[str, str]
     return fetched, unreadable
 
 
-def _read_prior(bucket: str, key: str) -> StoredSkills:
-    """Prior worker skill; a missing file is no prior, an unreadable one is reported."""
+def _current_skill(
+    store: SkillStore, project: str, batch_id: str, bucket: str, own_key: str
+) -> StoredSkills:
+    """The project's skill so far, without this batch's own earlier contribution.
+
+    A retried batch finds its marker in the store when an earlier attempt added its skill; that
+    attempt's skill document (written just before the store) is then subtracted, so the batch
+    never learns from itself.
+    """
+    stored = store.read(project)
+    if stored.error:
+        logger.warning("skill store", extra={"reason": stored.error})
+    if stored.records and store.has(project, batch_id):
+        earlier = _read_optional(bucket, own_key)
+        if earlier is not None:
+            stored = without(stored, load_skills(earlier))
+    return stored
+
+
+def _read_optional(bucket: str, key: str) -> bytes | None:
     try:
-        prior = load_skills(_read(bucket, key))
+        return _read(bucket, key)
     except Exception as exc:
-        code = error_code(exc)
-        if code is None:
-            raise
-        if code in _MISSING:
-            return StoredSkills()
-        prior = StoredSkills(error=f"prior skill ignored: S3 {code} reading s3://{bucket}/{key}")
-    if prior.error:
-        logger.warning("prior skill ignored", extra={"prior_key": key, "reason": prior.error})
-    return prior
+        if error_code(exc) in _MISSING:
+            return None
+        raise

@@ -20,8 +20,8 @@ Artifacts bucket (``ARTIFACTS_BUCKET``)::
     templates/<project>.liquid.html          Ground Truth worker template
     templates/<project>.labelstudio.xml      Label Studio config (``.image``/``.text`` before
                                              ``.labelstudio`` for free text and numbers)
-    skills/<project>/prior.json              worker skill carried from job to job
-    skills/<project>/<jobName>/<digest>.json worker skill of one consolidation batch
+    skills/<project>/<jobName>/<digest>.json what one consolidation batch learned of worker
+                                             skill (the carried skill is in the skill store)
     masks/<project>/<jobName>/               masks of batches outside Ground Truth's layout
 
 Audit bucket (``AUDIT_BUCKET``)::
@@ -58,7 +58,6 @@ __all__ = [
     "labelstudio_config_key",
     "masks_prefix",
     "payload_digest",
-    "prior_key",
     "rejection_key",
     "skills_key",
     "skills_prefix",
@@ -182,11 +181,6 @@ def labelstudio_config_key(project: str, item_kind: Literal["image", "text"] | N
     if item_kind is None:
         return f"templates/{project}.labelstudio.xml"
     return f"templates/{project}.{item_kind}.labelstudio.xml"
-
-
-def prior_key(project: str) -> str:
-    """``skills/<project>/prior.json``: worker skill carried from job to job."""
-    return f"skills/{project}/prior.json"
 
 
 def skills_prefix(project: str, job_name: str) -> str:

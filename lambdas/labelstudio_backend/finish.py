@@ -171,6 +171,7 @@ def _finish(
             event,
             projects=settings.labelflow_projects,
             artifacts_bucket=settings.artifacts_bucket,
+            skills_table=settings.skills_table,
         )
         aws.write_json(results, folder.consolidation_response(plan.stamp), consolidated)
     body, counters = output_manifest(

@@ -11,6 +11,7 @@ ARTIFACTS_BUCKET               labeling configs (``templates/<project>.labelstud
                                ``.image``/``.text`` before ``.labelstudio`` for free text and
                                numbers) and worker skill (``skills/<project>/``)
 TOKENS_TABLE                   DynamoDB table of ``jobName`` -> task token
+SKILLS_TABLE                   DynamoDB table of worker skill (:mod:`job_contracts.skill_store`)
 LABEL_STUDIO_URL               the Label Studio server (``https://...``, no ``/api``)
 LABEL_STUDIO_TOKEN_SECRET_ARN  Secrets Manager secret holding the Label Studio API token
 WEBHOOK_URL                    the webhook function's URL (function URL or API Gateway);
@@ -58,6 +59,7 @@ class Settings(EnvSettings):
     results_bucket: str = setting("RESULTS_BUCKET", bucket_name)
     artifacts_bucket: str = setting("ARTIFACTS_BUCKET", bucket_name)
     tokens_table: str = setting("TOKENS_TABLE")
+    skills_table: str = setting("SKILLS_TABLE")
     label_studio_url: str = setting("LABEL_STUDIO_URL", http_url)
     label_studio_token_secret_arn: str = setting("LABEL_STUDIO_TOKEN_SECRET_ARN", arn)
     webhook_secret_arn: str = setting("WEBHOOK_SECRET_ARN", arn)

@@ -4,8 +4,9 @@
 variable           meaning
 ================== ================================================================
 LABELFLOW_PROJECTS JSON object of projects (see :mod:`gt_contracts.projects`)
-ARTIFACTS_BUCKET   bucket for worker-skill files (``skills/<project>/...``) and for
-                   segmentation masks when the payload URI has no job output prefix
+ARTIFACTS_BUCKET   bucket for each batch's skill document (``skills/<project>/...``) and
+                   for segmentation masks when the payload URI has no job output prefix
+SKILLS_TABLE       DynamoDB table of worker skill (:mod:`job_contracts.skill_store`)
 ================== ================================================================
 
 Parsed by :mod:`handler_support.settings`: a missing or invalid variable raises
@@ -36,6 +37,7 @@ class Settings(EnvSettings):
 
     labelflow_projects: Mapping[str, ProjectConfig] = setting("LABELFLOW_PROJECTS", projects)
     artifacts_bucket: str = setting("ARTIFACTS_BUCKET", bucket_name)
+    skills_table: str = setting("SKILLS_TABLE")
 
 
 get_settings = settings_loader(Settings)

@@ -16,15 +16,12 @@ with S3 Object Lock) with a SHA-256 checksum and ``IfNoneMatch="*"``. An existin
 same bytes is accepted (a retried step); one with different bytes raises
 :class:`AuditConflictError` before anything is published or announced.
 
-Worker skill: after publishing, the chunks' skill documents are merged into
-``skills/<project>/prior.json`` of ``ARTIFACTS_BUCKET`` (:func:`job_contracts.skills.merge_prior`)
-with a conditional write (``IfMatch`` the ETag read, ``IfNoneMatch="*"`` when there is none);
-a concurrent writer's ``PreconditionFailed``/``ConditionalRequestConflict`` makes it read and
-merge again, at most :data:`PRIOR_ATTEMPTS` times, then :class:`PriorConflictError`. The
-summary gains ``prior``: ``{"merged", "already", "workers", "skippedDocuments", "error"}``.
+Worker skill is not Publish's business: every consolidation batch has added its own to the
+skill store already (:mod:`job_contracts.skill_store`); Publish reads the batch documents for
+the report only.
 
-The results-bucket writes overwrite the same keys, the audit logs are identical on a retry and
-the prior records the jobs merged, so a retried step publishes the same result once.
+The results-bucket writes overwrite the same keys and the audit logs are identical on a retry,
+so a retried step publishes the same result once.
 Errors: a malformed event raises ``ContractError``; AWS errors (a missing manifest, say)
 propagate, and the state machine retries the Lambda service's own errors only.
 """
@@ -40,8 +37,7 @@ from aws_lambda_powertools import Logger
 
 from gt_contracts import ContractError, parse_s3_uri
 from handler_support import EVENT_SOURCE, client, notify, put_event, traced
-from job_contracts.layout import JobLayout, LabelingJobFolder, prior_key, skills_prefix
-from job_contracts.skills import PriorMerge, merge_prior
+from job_contracts.layout import JobLayout, LabelingJobFolder, skills_prefix
 from job_contracts.steps import ChunkResult, PublishRequest, ValidationSummary, read_validation
 from job_contracts.tokens import error_code
 from publish_job.audit import AuditLog, ResponseFile, build_audit
@@ -54,9 +50,8 @@ if TYPE_CHECKING:
 __all__ = [
     "DETAIL_TYPE",
     "EVENT_SOURCE",
-    "PRIOR_ATTEMPTS",
+    "WRITE_ATTEMPTS",
     "AuditConflictError",
-    "PriorConflictError",
     "lambda_handler",
 ]
 
@@ -64,17 +59,12 @@ logger = Logger()
 
 
 DETAIL_TYPE = "LabelFlow Job Completed"
-PRIOR_ATTEMPTS = 5
+WRITE_ATTEMPTS = 5
 _FETCH_THREADS = 16
-_CONDITION_FAILED = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey"})
 
 
 class AuditConflictError(RuntimeError):
     """An audit log already exists with different content; it is never overwritten."""
-
-
-class PriorConflictError(RuntimeError):
-    """The prior kept changing under every merge attempt."""
 
 
 def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -115,17 +105,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         client("s3").put_object(
             Bucket=settings.results_bucket, Key=key, Body=body, ContentType=content_type
         )
-    merge = _merge_prior(settings.artifacts_bucket, request.project, skills)
-    summary = {
-        **publication.summary,
-        "prior": {
-            "merged": list(merge.merged),
-            "already": list(merge.already),
-            "workers": merge.workers,
-            "skippedDocuments": merge.skipped,
-            "error": merge.error,
-        },
-    }
+    summary = dict(publication.summary)
     _announce(settings, summary)
     logger.info("job published", extra={"objects": len(publication.objects), **summary})
     return summary
@@ -157,7 +137,7 @@ def _put_immutable(bucket: str, key: str, body: bytes) -> None:
     """Create ``key`` once; accept an identical existing object, refuse a different one."""
     from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
 
-    for _ in range(PRIOR_ATTEMPTS):
+    for _ in range(WRITE_ATTEMPTS):
         try:
             client("s3").put_object(
                 Bucket=bucket,
@@ -182,60 +162,6 @@ def _put_immutable(bucket: str, key: str, body: bytes) -> None:
         logger.info("audit log already written", extra={"key": key})
         return
     raise AuditConflictError(f"s3://{bucket}/{key}: conflicting writes did not settle")
-
-
-def _merge_prior(bucket: str, project: str, jobs: dict[str, list[bytes]]) -> PriorMerge:
-    """Merge ``jobs`` into the prior with optimistic concurrency (see the module docstring)."""
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
-    key = prior_key(project)
-    for attempt in range(1, PRIOR_ATTEMPTS + 1):
-        existing, etag = _get_with_etag(bucket, key)
-        merge = merge_prior(existing, jobs, project=project)
-        if merge.body is None:
-            if merge.error:
-                logger.warning("prior skill not updated", extra={"reason": merge.error})
-            return merge
-        try:
-            if etag is None:
-                client("s3").put_object(
-                    Bucket=bucket,
-                    Key=key,
-                    Body=merge.body,
-                    ContentType="application/json",
-                    ChecksumAlgorithm="SHA256",
-                    IfNoneMatch="*",
-                )
-            else:
-                client("s3").put_object(
-                    Bucket=bucket,
-                    Key=key,
-                    Body=merge.body,
-                    ContentType="application/json",
-                    ChecksumAlgorithm="SHA256",
-                    IfMatch=etag,
-                )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code not in _CONDITION_FAILED:
-                raise
-            logger.info("prior changed while merging; merging again", extra={"attempt": attempt})
-            continue
-        return merge
-    raise PriorConflictError(f"s3://{bucket}/{key} changed under {PRIOR_ATTEMPTS} merge attempts")
-
-
-def _get_with_etag(bucket: str, key: str) -> tuple[bytes | None, str | None]:
-    from botocore.exceptions import ClientError  # noqa: PLC0415 - with boto3, on first use
-
-    try:
-        got = client("s3").get_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
-            return None, None
-        raise
-    body: bytes = got["Body"].read()
-    return body, got["ETag"]
 
 
 def _rejects(bucket: str, request: PublishRequest) -> bytes | None:

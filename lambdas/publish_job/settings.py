@@ -4,8 +4,8 @@
 variable         meaning
 ================ ==============================================================
 RESULTS_BUCKET   bucket of job output (reads chunk manifests, writes ``jobs/<jobId>/output/``)
-ARTIFACTS_BUCKET bucket of worker-skill documents (``skills/<project>/<jobName>/``) and
-                 of the carried-over prior (``skills/<project>/prior.json``)
+ARTIFACTS_BUCKET bucket of the batches' worker-skill documents
+                 (``skills/<project>/<jobName>/``), read for the report
 AUDIT_BUCKET     bucket of audit logs (``audit/<project>/<jobId>/<jobName>.jsonl``, Object Lock)
 JOBS_TABLE       DynamoDB table of jobs (key ``jobId``)
 TOPIC_ARN        SNS topic of job notifications

@@ -17,6 +17,7 @@ from moto import mock_aws
 import handler_support
 from gt_consolidation import consolidate_request
 from gt_contracts import ProjectConfig
+from job_contracts.skill_store import table_definition
 from labelstudio_backend import aws
 from labelstudio_backend.logic import (
     LINE_KEY,
@@ -28,6 +29,7 @@ from labelstudio_backend.logic import (
 
 RESULTS = "results"
 ARTIFACTS = "artifacts"
+SKILLS = "skills"
 FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:labelstudio"
 
 
@@ -37,6 +39,7 @@ def buckets() -> Iterator[None]:
     with mock_aws():
         for bucket in (RESULTS, ARTIFACTS):
             boto3.client("s3").create_bucket(Bucket=bucket)
+        boto3.client("dynamodb").create_table(**table_definition(SKILLS))
         yield
     handler_support.reset_clients()
 
@@ -137,7 +140,7 @@ def run(case: str) -> tuple[dict[str, Any], dict[str, Any]]:
         role_arn=FUNCTION,
     )
     (entry,) = consolidate_request(
-        event, projects={project.name: project}, artifacts_bucket=ARTIFACTS
+        event, projects={project.name: project}, artifacts_bucket=ARTIFACTS, skills_table=SKILLS
     )
     assert entry["datasetObjectId"] == "0"
     value: dict[str, Any] = entry["consolidatedAnnotation"]["content"][project.name]

@@ -1,4 +1,4 @@
-"""The consolidation Lambda, invoked in-process against moto S3."""
+"""The consolidation Lambda, invoked in-process against moto S3 and DynamoDB."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ from PIL import Image
 
 import handler_support
 from gt_contracts import ContractError
+from job_contracts.skill_store import SkillStore, table_definition
+from job_contracts.skills import SkillRecord
 from post_annotation import handler
 from post_annotation.settings import get_settings
 
 GT_BUCKET = "my-sagemaker-gt-bucket"
 ARTIFACTS = "labelflow-artifacts"
+SKILLS = "labelflow-skills"
 PROJECTS = {
     "pet-boxes": {"task_type": "bounding-box", "labels": ["dog", "cat"]},
     "review-sentiment": {
@@ -43,12 +46,14 @@ PROJECTS = {
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     monkeypatch.setenv("LABELFLOW_PROJECTS", json.dumps(PROJECTS))
     monkeypatch.setenv("ARTIFACTS_BUCKET", ARTIFACTS)
+    monkeypatch.setenv("SKILLS_TABLE", SKILLS)
     get_settings.cache_clear()
     handler_support.reset_clients()
     with mock_aws():
         client = handler_support.client("s3")
         client.create_bucket(Bucket=GT_BUCKET)
         client.create_bucket(Bucket=ARTIFACTS)
+        handler_support.client("dynamodb").create_table(**table_definition(SKILLS))
         yield client
     get_settings.cache_clear()
     handler_support.reset_clients()
@@ -70,9 +75,13 @@ def _values(response: list[dict[str, Any]], attribute: str) -> dict[str, Any]:
 
 
 def _skills_keys(s3: Any) -> list[str]:
-    """Keys of the batch skill files (not the prior)."""
+    """Keys of the batch skill files."""
     listed = s3.list_objects_v2(Bucket=ARTIFACTS, Prefix="skills/")
-    return [o["Key"] for o in listed.get("Contents", []) if not o["Key"].endswith("/prior.json")]
+    return [o["Key"] for o in listed.get("Contents", [])]
+
+
+def _store() -> SkillStore:
+    return SkillStore(handler_support.client("dynamodb"), SKILLS)
 
 
 def test_handler_reproduces_the_text_classification_sample(s3, load_event, lambda_context):
@@ -135,10 +144,6 @@ def _label(label: str) -> dict[str, Any]:
 
 BAD_ITEMS = {
     "no answers": (_item("empty"), "no worker answers"),
-    "same worker twice": (
-        _item("twice", _answer("w1", _label("positive")), _answer("w1", _label("negative"))),
-        "worker 'w1' answered more than once",
-    ),
     "content not JSON": (
         _item("not-json", _answer("w1", "{positive"), _answer("w2", _label("positive"))),
         "worker 'w1': content is not JSON",
@@ -283,8 +288,12 @@ def test_handler_rewrites_the_same_skill_file_on_redelivery(s3, load_event, lamb
     second = _invoke(event, lambda_context)
 
     assert _skills_keys(s3) == [key]
+    # The redelivered batch did not learn from its own first delivery, and counted once.
     assert s3.get_object(Bucket=ARTIFACTS, Key=key)["Body"].read() == written
     assert first == second
+    stored = _store().read("review-sentiment").records
+    assert stored is not None
+    assert {record.answers for record in stored.values()} == {2}
 
 
 def _tie_event(load_event: Callable[[str], Any]) -> dict[str, Any]:
@@ -294,39 +303,81 @@ def _tie_event(load_event: Callable[[str], Any]) -> dict[str, Any]:
     return event
 
 
-def test_handler_reads_prior_skill(s3, load_event, lambda_context):
+def test_handler_reads_the_projects_skill_from_the_store(s3, load_event, lambda_context):
     event = _tie_event(load_event)
     _store_payload(
         s3, event, [_item("0", _answer("a", _label("positive")), _answer("b", _label("negative")))]
     )
-    without = _values(_invoke(event, lambda_context), "sentiment")["0"]
-    skills = [
-        {"worker": "a", "answers": 40, "accuracy": 0.95},
-        {"worker": "b", "answers": 40, "accuracy": 0.3},
-    ]
-    prior = {"workers": skills}
-    s3.put_object(Bucket=ARTIFACTS, Key="skills/tie-break/prior.json", Body=json.dumps(prior))
+    _store().add(
+        "tie-break",
+        "earlier-batch",
+        [SkillRecord("a", 40, 0.95), SkillRecord("b", 40, 0.3)],
+    )
 
-    with_prior = _values(_invoke(event, lambda_context), "sentiment")["0"]
+    value = _values(_invoke(event, lambda_context), "sentiment")["0"]
 
-    assert without["class-name"] == "negative"  # a tie goes to the first label
-    assert with_prior["class-name"] == "positive"
+    assert value["class-name"] == "positive"  # without the store, a tie goes to "negative"
     (key,) = _skills_keys(s3)
     document = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=key)["Body"].read())
-    assert document["prior"] == {"key": "skills/tie-break/prior.json", "workers": 2}
+    assert document["prior"] == {"workers": 2}
 
 
-def test_handler_ignores_a_malformed_prior_and_says_so(s3, load_event, lambda_context):
+def test_handler_carries_skill_from_batch_to_batch(s3, load_event, lambda_context):
+    # Batch 1: "a" agrees with two others on every item, "b" disagrees on every item.
+    first = _tie_event(load_event)
+    items = [
+        _item(
+            str(i),
+            *(_answer(worker, _label(truth)) for worker in "acd"),
+            _answer("b", _label("positive" if truth == "negative" else "negative")),
+        )
+        for i, truth in enumerate(["positive", "negative"] * 5)
+    ]
+    _store_payload(s3, first, items)
+    _invoke(first, lambda_context)
+    # Batch 2 of the same job: "a" and "b" split on one item.
+    second = _tie_event(load_event)
+    second["payload"]["s3Uri"] = second["payload"]["s3Uri"].replace(".json", "-2.json")
+    _store_payload(
+        s3, second, [_item("x", _answer("a", _label("positive")), _answer("b", _label("negative")))]
+    )
+
+    value = _values(_invoke(second, lambda_context), "sentiment")["x"]
+
+    assert value["class-name"] == "positive"
+    stored = _store().read("tie-break").records
+    assert stored is not None
+    assert (stored["a"].answers, stored["b"].answers, stored["c"].answers) == (11, 11, 10)
+
+
+def test_handler_leaves_out_an_unreadable_store_item_and_says_so(s3, load_event, lambda_context):
     event = _tie_event(load_event)
     _store_payload(s3, event, [_item("0", _answer("a", _label("positive")))])
-    s3.put_object(Bucket=ARTIFACTS, Key="skills/tie-break/prior.json", Body=b"{broken")
+    handler_support.client("dynamodb").put_item(
+        TableName=SKILLS,
+        Item={"project": {"S": "tie-break"}, "entry": {"S": "worker#a"}, "answers": {"N": "3"}},
+    )
 
     values = _values(_invoke(event, lambda_context), "sentiment")
 
     assert values["0"]["class-name"] == "positive"
     (key,) = _skills_keys(s3)
     document = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=key)["Body"].read())
-    assert document["prior"]["error"].startswith("prior skill ignored: ")
+    assert "unreadable worker item" in document["prior"]["error"]
+
+
+def test_handler_counts_a_repeated_worker_once_with_the_last_answer(s3, load_event, lambda_context):
+    event = load_event("post-annotation-event.textclass.json")
+    twice = _item("twice", _answer("w1", _label("positive")), _answer("w1", _label("negative")))
+    _store_payload(s3, event, [twice])
+
+    value = _values(_invoke(event, lambda_context), "sentiment")["twice"]
+
+    assert value["class-name"] == "negative"
+    assert value["workers"] == 1
+    (key,) = _skills_keys(s3)
+    document = json.loads(s3.get_object(Bucket=ARTIFACTS, Key=key)["Body"].read())
+    assert document["repeated_answers"] == 1
 
 
 def _mask_answer() -> dict[str, Any]:

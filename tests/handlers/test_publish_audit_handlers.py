@@ -1,16 +1,15 @@
-"""The Publish step's audit log, carried-over worker skill and cost, in-process against moto."""
+"""The Publish step's audit log and cost, in-process against moto."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from moto import mock_aws
 
 import handler_support
-from job_contracts.skills import PriorMerge, load_skills, merge_prior
 from publish_job import handler as publish_handler
 from publish_job.settings import get_settings
 
@@ -19,7 +18,6 @@ PROJECT = "pets"
 JOB = "pets-j-0"
 FOLDER = f"jobs/j/gt/{JOB}"
 AUDIT_KEY = f"audit/{PROJECT}/j/{JOB}.jsonl"
-PRIOR_KEY = f"skills/{PROJECT}/prior.json"
 META = {"type": "groundtruth/custom", "job-name": f"labeling-job/{JOB}", "human-annotated": "yes"}
 
 
@@ -190,46 +188,15 @@ def test_publish_adds_the_cost_to_the_summary_the_jobs_table_and_the_report(s3: 
     assert "<h2>Workforce cost</h2>" in read(s3, "results", "jobs/j/output/report.html").decode()
 
 
-def test_publish_merges_the_job_skill_into_the_prior(s3: Any) -> None:
-    put_job(s3)
-    s3.put_object(
-        Bucket="artifacts",
-        Key=PRIOR_KEY,
-        Body=json.dumps({"workers": [{"worker": "w1", "answers": 2, "accuracy": 0.5}]}).encode(),
-    )
-
-    summary = publish()
-
-    prior = read(s3, "artifacts", PRIOR_KEY)
-    skills = load_skills(prior).records
-    assert skills is not None
-    assert skills["w1"].answers == 4
-    assert skills["w1"].accuracy == pytest.approx(0.75)
-    assert json.loads(prior)["mergedJobs"] == [JOB]
-    assert summary["prior"] == {
-        "merged": [JOB],
-        "already": [],
-        "workers": 1,
-        "skippedDocuments": 0,
-        "error": None,
-    }
-
-
 def test_a_retried_publish_is_idempotent(s3: Any) -> None:
     put_job(s3)
     first = publish()
     audit_before = s3.head_object(Bucket="audit", Key=AUDIT_KEY)["ETag"]
-    prior_before = read(s3, "artifacts", PRIOR_KEY)
 
     again = publish()
 
     assert s3.head_object(Bucket="audit", Key=AUDIT_KEY)["ETag"] == audit_before
-    assert read(s3, "artifacts", PRIOR_KEY) == prior_before
-    assert again["prior"]["merged"] == []
-    assert again["prior"]["already"] == [JOB]
-    assert {k: v for k, v in again.items() if k != "prior"} == {
-        k: v for k, v in first.items() if k != "prior"
-    }
+    assert again == first
 
 
 def test_a_different_existing_audit_log_is_never_overwritten(s3: Any) -> None:
@@ -244,67 +211,10 @@ def test_a_different_existing_audit_log_is_never_overwritten(s3: Any) -> None:
     assert "Item" not in handler_support.client("dynamodb").get_item(
         TableName="jobs", Key={"jobId": {"S": "j"}}
     )
-    with pytest.raises(s3.exceptions.NoSuchKey):
-        s3.get_object(Bucket="artifacts", Key=PRIOR_KEY)
-
-
-def _interfering(s3: Any, times: int) -> tuple[Callable[..., PriorMerge], list[int]]:
-    """A merge that lets another job's Publish write the prior first, ``times`` times."""
-    calls: list[int] = []
-
-    def merge(existing: bytes | None, jobs: Any, *, project: str) -> PriorMerge:
-        calls.append(1)
-        if len(calls) <= times:
-            other = merge_prior(
-                existing,
-                {f"pets-k{len(calls)}-0": [skill_document("w1", 10, 0.0)]},
-                project=project,
-            )
-            assert other.body is not None
-            s3.put_object(Bucket="artifacts", Key=PRIOR_KEY, Body=other.body)
-        return merge_prior(existing, jobs, project=project)
-
-    return merge, calls
-
-
-def test_a_concurrent_merge_is_retried_and_both_jobs_count(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given another job's Publish writes the prior between this one's read and write
-    put_job(s3)
-    merge, calls = _interfering(s3, times=1)
-    monkeypatch.setattr(publish_handler, "merge_prior", merge)
-
-    # When this job publishes
-    summary = publish()
-
-    # Then its stale write is refused, it merges again on top, and no evidence is lost
-    prior = read(s3, "artifacts", PRIOR_KEY)
-    assert len(calls) == 2
-    assert json.loads(prior)["mergedJobs"] == [JOB, "pets-k1-0"]
-    skills = load_skills(prior).records
-    assert skills is not None
-    assert skills["w1"].answers == 12
-    assert skills["w1"].accuracy == pytest.approx(2 / 12, abs=1e-4)  # written to 4 digits
-    assert summary["prior"]["merged"] == [JOB]
-
-
-def test_a_merge_that_never_settles_fails_after_bounded_attempts(
-    s3: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    put_job(s3)
-    merge, calls = _interfering(s3, times=publish_handler.PRIOR_ATTEMPTS)
-    monkeypatch.setattr(publish_handler, "merge_prior", merge)
-
-    with pytest.raises(publish_handler.PriorConflictError):
-        publish()
-
-    assert len(calls) == publish_handler.PRIOR_ATTEMPTS
-    assert JOB not in json.loads(read(s3, "artifacts", PRIOR_KEY))["mergedJobs"]
 
 
 def test_moto_enforces_conditional_puts(s3: Any) -> None:
-    """Pins what the tests above rely on: moto 5.2.5 refuses a put whose condition fails."""
+    """Pins what the audit log relies on: moto 5.2.5 refuses a put whose condition fails."""
     s3.put_object(Bucket="artifacts", Key="k", Body=b"1", IfNoneMatch="*")
     with pytest.raises(s3.exceptions.ClientError) as created:
         s3.put_object(Bucket="artifacts", Key="k", Body=b"2", IfNoneMatch="*")

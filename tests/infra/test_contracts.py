@@ -29,7 +29,7 @@ PLATFORM_VARIABLES = {"POWERTOOLS_SERVICE_NAME"}
 #: What docs/contracts.md ("Lambda settings") says each function reads.
 DOCUMENTED_VARIABLES = {
     "pre_annotation": {"LABELFLOW_PROJECTS"},
-    "post_annotation": {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET"},
+    "post_annotation": {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET", "SKILLS_TABLE"},
     "validate_manifest": {"RESULTS_BUCKET", "MAX_OBJECTS_PER_JOB", "DATA_SOURCES"},
     "start_labeling_job": {
         "LABELFLOW_PROJECTS",

@@ -133,7 +133,10 @@ def test_function_traces_and_names_its_powertools_service(
     ("handler", "keys"),
     [
         (PRE, {"LABELFLOW_PROJECTS", "POWERTOOLS_SERVICE_NAME"}),
-        (POST, {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET", "POWERTOOLS_SERVICE_NAME"}),
+        (
+            POST,
+            {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET", "SKILLS_TABLE", "POWERTOOLS_SERVICE_NAME"},
+        ),
     ],
 )
 def test_function_environment_keys(functions: dict[str, Any], handler: str, keys: set[str]) -> None:

@@ -27,6 +27,7 @@ from moto import mock_aws
 import handler_support
 from gt_contracts import ContractError, parse_worker_response_file
 from infra.config import ProjectConfig, projects_setting
+from job_contracts.skill_store import table_definition
 from label_studio_api import LabelStudioClient, LabelStudioUnavailable
 from labelflow.local.label_studio import Account, LocalLabelStudio
 from labelstudio_backend import aws, finish, start, sweep, webhook
@@ -39,6 +40,7 @@ ACCOUNT = "123456789012"
 RESULTS = "results"
 ARTIFACTS = "artifacts"
 TABLE = "tokens"
+SKILLS_TABLE = "skills"
 WEBHOOK_SECRET = "hook-" + uuid.uuid4().hex
 PROJECT = ProjectConfig(
     name="reviews",
@@ -169,6 +171,7 @@ def aws_env(
             AttributeDefinitions=[{"AttributeName": "jobName", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        boto3.client("dynamodb", region_name=REGION).create_table(**table_definition(SKILLS_TABLE))
         secrets = boto3.client("secretsmanager", region_name=REGION)
         assert label_studio.admin is not None
         ls_arn = secrets.create_secret(
@@ -183,6 +186,7 @@ def aws_env(
             "RESULTS_BUCKET": RESULTS,
             "ARTIFACTS_BUCKET": ARTIFACTS,
             "TOKENS_TABLE": TABLE,
+            "SKILLS_TABLE": SKILLS_TABLE,
             "LABEL_STUDIO_URL": label_studio.url,
             "LABEL_STUDIO_TOKEN_SECRET_ARN": ls_arn,
             "WEBHOOK_URL": receiver.url,

@@ -11,7 +11,6 @@ from job_contracts.layout import (
     labelstudio_config_key,
     masks_prefix,
     payload_digest,
-    prior_key,
     rejection_key,
     skills_key,
     skills_prefix,
@@ -71,7 +70,6 @@ def test_artifacts_and_audit_keys() -> None:
     assert template_key("pets") == "templates/pets.liquid.html"
     assert labelstudio_config_key("pets", None) == "templates/pets.labelstudio.xml"
     assert labelstudio_config_key("notes", "text") == "templates/notes.text.labelstudio.xml"
-    assert prior_key("pets") == "skills/pets/prior.json"
     assert audit_key("pets", "j", "pets-j-0") == "audit/pets/j/pets-j-0.jsonl"
 
 
@@ -94,4 +92,3 @@ def test_skills_key_is_stable_per_payload():
     assert key == skills_key("reviews", "reviews-1", uri)
     assert key != skills_key("reviews", "reviews-1", uri + "x")
     assert len(payload_digest(uri)) == 16
-    assert prior_key("reviews") == "skills/reviews/prior.json"

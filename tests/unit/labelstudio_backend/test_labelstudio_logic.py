@@ -295,6 +295,7 @@ ENV = {
     "RESULTS_BUCKET": "results",
     "ARTIFACTS_BUCKET": "artifacts",
     "TOKENS_TABLE": "tokens",
+    "SKILLS_TABLE": "skills",
     "LABEL_STUDIO_URL": "https://labels.example.org",
     "LABEL_STUDIO_TOKEN_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:ls",
     "WEBHOOK_URL": "https://hook.example.org/",

@@ -19,10 +19,15 @@ def test_pre_annotation_settings_read_the_projects():
 
 def test_post_annotation_settings_read_projects_and_bucket():
     settings = post_settings.Settings.from_env(
-        {"LABELFLOW_PROJECTS": PROJECTS, "ARTIFACTS_BUCKET": "labelflow-artifacts"}
+        {
+            "LABELFLOW_PROJECTS": PROJECTS,
+            "ARTIFACTS_BUCKET": "labelflow-artifacts",
+            "SKILLS_TABLE": "skills",
+        }
     )
 
     assert settings.artifacts_bucket == "labelflow-artifacts"
+    assert settings.skills_table == "skills"
     assert settings.labelflow_projects["pets"].task_type == "bounding-box"
 
 
@@ -30,7 +35,7 @@ def test_post_annotation_settings_read_projects_and_bucket():
     ("module", "variables"),
     [
         (pre_settings, {"LABELFLOW_PROJECTS"}),
-        (post_settings, {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET"}),
+        (post_settings, {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET", "SKILLS_TABLE"}),
     ],
 )
 def test_settings_fields_name_their_environment_variables(module, variables):
@@ -53,7 +58,7 @@ def test_settings_fields_name_their_environment_variables(module, variables):
 )
 @pytest.mark.parametrize("module", [pre_settings, post_settings])
 def test_settings_reject_bad_projects(module, environ, message):
-    environ = {"ARTIFACTS_BUCKET": "bucket", **environ}
+    environ = {"ARTIFACTS_BUCKET": "bucket", "SKILLS_TABLE": "skills", **environ}
 
     with pytest.raises(module.SettingsError, match=message):
         module.Settings.from_env(environ)
@@ -69,7 +74,7 @@ def test_settings_reject_bad_projects(module, environ, message):
     ],
 )
 def test_post_annotation_settings_reject_a_bad_bucket(bucket, message):
-    environ = {"LABELFLOW_PROJECTS": PROJECTS}
+    environ = {"LABELFLOW_PROJECTS": PROJECTS, "SKILLS_TABLE": "skills"}
     if bucket is not None:
         environ["ARTIFACTS_BUCKET"] = bucket
 
@@ -81,6 +86,7 @@ def test_post_annotation_settings_reject_a_bad_bucket(bucket, message):
 def test_get_settings_parses_the_process_environment_once(module, monkeypatch):
     monkeypatch.setenv("LABELFLOW_PROJECTS", PROJECTS)
     monkeypatch.setenv("ARTIFACTS_BUCKET", "bucket")
+    monkeypatch.setenv("SKILLS_TABLE", "skills")
     module.get_settings.cache_clear()
     try:
         first = module.get_settings()
