@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from labelflow.options import (
     EXIT_OK,
@@ -18,6 +19,9 @@ from labelflow.options import (
     positive_seconds,
     stage_option,
 )
+
+if TYPE_CHECKING:
+    from consolidation.answers import DuplicatePolicy
 
 __all__ = ["commands", "main"]
 
@@ -39,15 +43,20 @@ Turn several workers' answers per item into one label per item, with a confidenc
 Input is a CSV with one row per worker answer (header question,worker,answer; other column
 names with --item-col/--worker-col/--label-col), '-' for standard input, or a folder of
 Ground Truth worker-response files (annotations/worker-response/...). Output is a CSV with one
-row per item: the item column, label, confidence. Items without consensus (a tie under
---tie-policy no_consensus, a worker answering twice, an unreadable answer) get an empty label
-and confidence 0; the reasons are listed on standard error.
+row per item: the item column, label, confidence. A worker who answered an item twice counts
+once, with the last answer (--on-duplicate). Items without consensus (a tie under --tie-policy
+no_consensus, an unreadable answer) get an empty label and confidence 0; the reasons are listed
+on standard error. Skill carries from run to run: --workers-out writes every worker's evidence
+so far (this run's plus --prior's), and the next run reads it with --prior.
 """
 
 _CONSOLIDATE_EPILOG = """\
 methods:
-  auto                  default: dawid-skene when items have 2+ answers, else weighted-vote
-  dawid-skene           EM over per-worker confusion matrices; calibrated confidences
+  auto                  default: hierarchical-dawid-skene, shrinkage and calibration chosen
+                        on held-out items of the run itself
+  hierarchical-dawid-skene
+                        per-worker confusion matrices shrunk toward the crowd's
+  dawid-skene           EM over per-worker confusion matrices (textbook, lightly smoothed)
   one-coin-dawid-skene  EM with one accuracy per worker (few answers per worker)
   weighted-vote         votes weighted by leave-one-out agreement with peers
   majority-vote         plain vote; confidence = share of workers agreeing
@@ -56,6 +65,7 @@ examples:
   labelflow consolidate answers.csv -o labels.csv
   labelflow consolidate answers.csv --method majority-vote --workers-out workers.json
   labelflow consolidate answers.csv --gold gold.csv --prior workers.json -o labels.csv
+  labelflow consolidate batch2.csv --prior after1.json --workers-out after2.json -o b2.csv
   labelflow consolidate s3-copy/annotations/worker-response -o labels.csv
   cut -d, -f1-3 raw.csv | labelflow consolidate - | sort -t, -k3 -n | head
 """
@@ -103,6 +113,13 @@ examples:
 """
 
 
+_DUPLICATE_POLICIES: dict[str, DuplicatePolicy] = {
+    "last": "keep_last",
+    "first": "keep_first",
+    "refuse": "no_consensus",
+}
+
+
 def _consolidate_arguments(cons: argparse.ArgumentParser) -> None:
     cons.add_argument("answers", help="answers CSV, '-' for stdin, or a worker-response folder")
     cons.add_argument("-o", "--output", default="-", help="labels CSV to write (default: stdout)")
@@ -123,9 +140,10 @@ def _consolidate_arguments(cons: argparse.ArgumentParser) -> None:
     )
     cons.add_argument(
         "--on-duplicate",
-        choices=("no_consensus", "keep_first"),
-        default="no_consensus",
-        help="a worker answering an item twice: refuse the item (default) or keep the first",
+        choices=tuple(_DUPLICATE_POLICIES),
+        default="last",
+        help="a worker answering an item twice: count the last answer once (default), the "
+        "first, or refuse the item",
     )
     cons.add_argument(
         "--tie-policy",
@@ -155,7 +173,7 @@ def _consolidate(args: argparse.Namespace) -> int:
         worker_col=args.worker_col,
         label_col=args.label_col,
         labels=[x.strip() for x in args.labels.split(",")] if args.labels else None,
-        on_duplicate=args.on_duplicate,
+        on_duplicate=_DUPLICATE_POLICIES[args.on_duplicate],
         tie_policy=args.tie_policy,
         gold=args.gold,
         prior=args.prior,

@@ -13,7 +13,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,6 +25,7 @@ from consolidation import (
 )
 from consolidation.answers import DuplicatePolicy
 from consolidation.classification import TiePolicy
+from job_contracts.skills import add_counts
 from labelflow.answers_io import (
     AnswersFileError,
     RawAnswers,
@@ -47,7 +48,7 @@ class ConsolidateOptions:
     worker_col: str = "worker"
     label_col: str = "answer"
     labels: Sequence[str] | None = None
-    on_duplicate: DuplicatePolicy = "no_consensus"
+    on_duplicate: DuplicatePolicy = "keep_last"
     tie_policy: TiePolicy | None = None
     gold: str | None = None
     prior: str | None = None
@@ -97,6 +98,7 @@ def load_prior(path: Path) -> dict[str, WorkerSkill]:
                 answers=int(r.get("answers", 0)),
                 accuracy=accuracy,
                 confusion=r.get("confusion"),
+                counts=r.get("counts"),
             )
         return skills
     except OSError as exc:
@@ -143,13 +145,32 @@ def _write_labels(result: ClassificationResult, item_col: str, out: IO[str]) -> 
     writer.writerows((item, "", "0.0000") for item in answers.rejected)
 
 
-def _write_workers(result: ClassificationResult, path: Path) -> None:
+def _write_workers(
+    result: ClassificationResult, prior: Mapping[str, WorkerSkill] | None, path: Path
+) -> None:
+    """Every worker's skill so far: this run's estimate, with answers and soft counts added to
+    the prior's (a worker of the prior who did not answer now is kept as it was), so the file
+    is the next run's ``--prior``."""
+    carried = dict(prior or {})
+    workers = [
+        _carry(skill, carried.pop(skill.worker_id, None)) for skill in result.worker_skills()
+    ]
+    workers += sorted(carried.values(), key=lambda skill: skill.worker_id)
     document = {
         "method": result.method,
         "labels": list(result.answers.labels),
-        "workers": [skill.to_json() for skill in result.worker_skills()],
+        "workers": [skill.to_json() for skill in workers],
     }
     path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
+def _carry(skill: WorkerSkill, earlier: WorkerSkill | None) -> WorkerSkill:
+    if earlier is None:
+        return skill
+    counts = skill.counts
+    if counts is not None and earlier.counts is not None:
+        counts = add_counts(earlier.counts, counts)
+    return replace(skill, answers=skill.answers + earlier.answers, counts=counts)
 
 
 def _method_params(options: ConsolidateOptions) -> dict[str, Any]:
@@ -183,13 +204,17 @@ def run_consolidate(options: ConsolidateOptions) -> Summary:
         with Path(options.output).open("w", newline="", encoding="utf-8") as out:
             _write_labels(result, options.item_col, out)
     if options.workers_out:
-        _write_workers(result, Path(options.workers_out))
+        _write_workers(result, prior, Path(options.workers_out))
     winners = result.label_index
     no_consensus = dict(answers.rejected)
     for i in (winners < 0).nonzero()[0].tolist():
         no_consensus[answers.items[i]] = "tie between the top labels"
-    chosen = result.diagnostics.get("auto")
-    method_name = f"{result.method} (auto)" if chosen else result.method
+    method_name = result.method
+    if "shrinkage" in result.diagnostics:
+        method_name += (
+            f" (shrinkage {result.diagnostics['shrinkage']:g}, "
+            f"temperature {result.diagnostics['temperature']:.2f})"
+        )
     confidence = result.confidence
     return Summary(
         items=answers.n_items + len(answers.rejected),

@@ -70,8 +70,8 @@ def test_cli_consolidate_writes_one_row_per_item_with_label_and_confidence(tmp_p
         assert 0.0 <= float(confidence) <= 1.0
         assert len(confidence.split(".")[1]) == 4
     summary = capsys.readouterr().err
-    # Three answers per worker is too little evidence for confusion matrices: auto votes.
-    assert "3 items from 15 answers by 5 workers, majority-vote (auto)" in summary
+    # The summary names the shrinkage and temperature the run chose.
+    assert "3 items from 15 answers by 5 workers, auto (shrinkage " in summary
 
 
 def test_cli_consolidate_majority_vote_gives_the_vote_shares(tmp_path, capsys):
@@ -88,8 +88,9 @@ def test_cli_consolidate_runs_every_method(tmp_path, capsys, method):
 
     assert code == 0
     assert [row[0] for row in rows] == ["question", "t1", "t2", "t3"]
-    shown = "majority-vote (auto)" if method == "auto" else method
-    assert f" workers, {shown}, mean confidence " in capsys.readouterr().err
+    chose = method in {"auto", "hierarchical-dawid-skene"}
+    shown = f"{method} (shrinkage " if chose else f"{method}, mean confidence "
+    assert f" workers, {shown}" in capsys.readouterr().err
 
 
 def test_cli_consolidate_unknown_method_exits_2_with_the_choices(tmp_path, capsys):
@@ -161,9 +162,10 @@ def test_cli_consolidate_majority_vote_workers_out_has_no_confusion(tmp_path):
 
 
 def test_cli_consolidate_prior_round_trip_decides_a_balanced_item(tmp_path):
-    # Job 1: w2 agrees with the crowd everywhere, w1 nowhere.
+    # Job 1: w2 agrees with the crowd everywhere; w1 says "cat" whatever the item shows.
+    truth = ["cat", "dog"] * 6
     history = "question,worker,answer\n" + "".join(
-        f"h{i},w1,cat\nh{i},w2,dog\nh{i},w3,dog\nh{i},w4,dog\n" for i in range(8)
+        f"h{i},w1,cat\nh{i},w2,{t}\nh{i},w3,{t}\nh{i},w4,{t}\n" for i, t in enumerate(truth)
     )
     workers_out = tmp_path / "workers.json"
     code, _ = _consolidate(tmp_path, history, "--workers-out", str(workers_out))
@@ -262,7 +264,11 @@ def test_cli_consolidate_tie_policy_no_consensus_leaves_the_label_empty(tmp_path
 
 @pytest.mark.parametrize(
     ("policy", "expected"),
-    [("no_consensus", ["q1", "", "0.0000"]), ("keep_first", ["q1", "dog", "1.0000"])],
+    [
+        ("refuse", ["q1", "", "0.0000"]),
+        ("first", ["q1", "dog", "1.0000"]),
+        ("last", ["q1", "cat", "1.0000"]),
+    ],
 )
 def test_cli_consolidate_on_duplicate_policy(tmp_path, policy, expected):
     answers = "question,worker,answer\nq1,w1,dog\nq1,w1,cat\nq2,w2,cat\n"
@@ -275,20 +281,38 @@ def test_cli_consolidate_on_duplicate_policy(tmp_path, policy, expected):
     assert sorted(rows[1:]) == sorted([expected, ["q2", "cat", "1.0000"]])
 
 
+def test_cli_consolidate_workers_out_carries_skill_from_run_to_run(tmp_path):
+    first = "question,worker,answer\nq1,w1,cat\nq1,w2,cat\nq2,w1,dog\nq2,w2,dog\n"
+    second = "question,worker,answer\nq3,w1,cat\nq3,w3,cat\n"
+    after_first, after_second = tmp_path / "after1.json", tmp_path / "after2.json"
+
+    _consolidate(tmp_path, first, "--workers-out", str(after_first))
+    _consolidate(tmp_path, second, "--prior", str(after_first), "--workers-out", str(after_second))
+
+    workers = {w["worker"]: w for w in json.loads(after_second.read_text())["workers"]}
+    assert {name: w["answers"] for name, w in workers.items()} == {"w1": 3, "w2": 2, "w3": 1}
+    w1_counts = sum(n for row in workers["w1"]["counts"].values() for n in row.values())
+    assert w1_counts == pytest.approx(3.0, abs=1e-3)
+
+
 def test_cli_consolidate_declared_labels_refuse_unknown_answers(tmp_path, capsys):
     answers = "question,worker,answer\nq1,w1,cat\nq2,w1,zebra\n"
 
     code, rows = _consolidate(tmp_path, answers, "--labels", "cat, dog")
 
     assert code == 0
-    assert rows[1:] == [["q1", "cat", "0.7000"], ["q2", "", "0.0000"]]
+    assert rows[1][:2] == ["q1", "cat"]
+    assert 0.5 < float(rows[1][2]) < 1.0
+    assert rows[2] == ["q2", "", "0.0000"]
     assert "q2: unknown label 'zebra'" in capsys.readouterr().err
 
 
 def test_cli_consolidate_every_item_refused_still_writes_every_item(tmp_path, capsys):
     answers = "question,worker,answer\nq1,w1,cat\nq1,w1,dog\nq2,w2,cat\nq2,w2,cat\n"
 
-    code, rows = _consolidate(tmp_path, answers, "--method", "majority-vote")
+    code, rows = _consolidate(
+        tmp_path, answers, "--method", "majority-vote", "--on-duplicate", "refuse"
+    )
 
     assert code == 0
     assert rows[1:] == [["q1", "", "0.0000"], ["q2", "", "0.0000"]]
@@ -298,7 +322,7 @@ def test_cli_consolidate_every_item_refused_still_writes_every_item(tmp_path, ca
 def test_cli_consolidate_lists_at_most_five_items_without_consensus(tmp_path, capsys):
     answers = "question,worker,answer\n" + "".join(f"q{i},w1,a\nq{i},w1,b\n" for i in range(7))
 
-    code, _ = _consolidate(tmp_path, answers)
+    code, _ = _consolidate(tmp_path, answers, "--on-duplicate", "refuse")
 
     assert code == 0
     err = capsys.readouterr().err
