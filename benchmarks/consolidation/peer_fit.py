@@ -12,10 +12,13 @@ Subcommands:
   for every item.
 * ``speed --data DIR --set product --repeats 3``: time ``DawidSkene().fit`` alone on the prepared
   DataFrame, after one untimed warm-up fit.
+* ``batched --data DIR --plans FILE``: for each set and batch size of the plans file
+  (``{set: {size: [[item, ...], ...]}}``), fit ``MajorityVote`` and ``DawidSkene`` on each
+  batch's answers alone and report every item's label and probability.
 
 Input preparation (not timed): the CSV is read with every column as text, renamed to
 crowd-kit's ``task,worker,label``, and a worker's repeated answers to the same item are dropped,
-keeping the first (the same policy the LabelFlow side uses).
+keeping the last (the same policy as LabelFlow's default).
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def load_answers(path: Path) -> tuple[pd.DataFrame, int]:
     """The answers as crowd-kit expects them, and how many repeated answers were dropped."""
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame = raw.rename(columns={"question": "task", "answer": "label"})[["task", "worker", "label"]]
-    deduped = frame.drop_duplicates(subset=["task", "worker"], keep="first").reset_index(drop=True)
+    deduped = frame.drop_duplicates(subset=["task", "worker"], keep="last").reset_index(drop=True)
     return deduped, len(frame) - len(deduped)
 
 
@@ -139,6 +142,31 @@ def speed(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def batched(args: argparse.Namespace) -> dict[str, Any]:
+    plans = json.loads(args.plans.read_text())
+    out: dict[str, Any] = {}
+    for name, by_size in plans.items():
+        frame, _ = load_answers(args.data / name / "answers.csv")
+        out[name] = {}
+        for size, batches in by_size.items():
+            log(f"{name}: {len(batches)} batch(es) of {size or 'all'}")
+            results: dict[str, dict[str, list[Any]]] = {
+                m: {"items": [], "labels": [], "confidence": []}
+                for m in ("MajorityVote", "DawidSkene")
+            }
+            for items in batches:
+                part = frame[frame["task"].isin(items)].reset_index(drop=True)
+                for method, factory in (("MajorityVote", MajorityVote), ("DawidSkene", DawidSkene)):
+                    model = factory()
+                    labels = model.fit_predict(part)
+                    confidence = label_confidence(labels, getattr(model, "probas_", None))
+                    results[method]["items"] += [str(t) for t in labels.index]
+                    results[method]["labels"] += [str(x) for x in labels.to_numpy()]
+                    results[method]["confidence"] += confidence or [None] * len(labels)
+            out[name][size] = results
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="crowd-kit side of the benchmark (JSON out)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,8 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     spd.add_argument("--data", type=Path, required=True)
     spd.add_argument("--set", default="product")
     spd.add_argument("--repeats", type=int, default=3)
+    bat = sub.add_parser("batched")
+    bat.add_argument("--data", type=Path, required=True)
+    bat.add_argument("--plans", type=Path, required=True)
     args = parser.parse_args(argv)
-    result = accuracy(args) if args.command == "accuracy" else speed(args)
+    commands = {"accuracy": accuracy, "speed": speed, "batched": batched}
+    result = commands[args.command](args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
     return 0

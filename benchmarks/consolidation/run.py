@@ -34,7 +34,7 @@ import numpy as np
 if __package__ in (None, ""):  # run as a script: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.consolidation import peer_env, synth
+from benchmarks.consolidation import batched, peer_env, synth
 from consolidation import (
     Annotation,
     ClassAnswers,
@@ -55,6 +55,7 @@ SETS = ("duck", "product", "dog", "face_sentiment")
 SPEED_SET = "product"
 LABELFLOW_METHODS = (
     "auto",
+    "hierarchical-dawid-skene",
     "majority-vote",
     "weighted-vote",
     "dawid-skene",
@@ -225,8 +226,8 @@ def score(
 
 
 def labelflow_answers(path: Path) -> ClassAnswers:
-    """Encoded answers; repeated answers of a worker to an item keep the first (as the peer)."""
-    return ClassAnswers.from_annotations(read_annotations(path), on_duplicate="keep_first")
+    """Encoded answers; a worker's repeated answers to an item keep the last (as the peer)."""
+    return ClassAnswers.from_annotations(read_annotations(path))
 
 
 def labelflow_run(answers: ClassAnswers, method: str) -> tuple[Any, float]:
@@ -249,8 +250,7 @@ def labelflow_accuracy(data: Path, name: str) -> list[dict[str, Any]]:
         scores = score(
             list(result.answers.items), labels, result.confidence.tolist(), truth, answered
         )
-        chosen = result.diagnostics.get("auto")
-        label = f"{method} ({chosen})" if chosen else method
+        label = method
         log(f"{name}: LabelFlow {label}: {pct(scores['accuracy'])} in {secs(seconds)}")
         out.append({"method": label, "fit_seconds": seconds, **scores})
     return out
@@ -311,6 +311,77 @@ def accuracy_section(python: Path, data: Path, sets: Sequence[str], slow: bool) 
             "meets": best is not None and auto["accuracy"] >= best["accuracy"],
         }
         section[name] = {"labelflow": lf, "crowd-kit": peer[name], "verdict": verdict}
+    return section
+
+
+def batched_section(python: Path, data: Path, sets: Sequence[str]) -> dict[str, Any]:
+    """Accuracy and ECE per set and regime, batch by batch (see :mod:`.batched`)."""
+    from consolidation.answers import natural_sorted
+
+    answers = {name: batched.read_answers(data / name / "answers.csv") for name in sets}
+    plans: dict[str, dict[int, list[list[str]]]] = {}
+    for name in sets:
+        items = sorted(answers[name])
+        plans[name] = {size: batched.batches(items, size) for size in batched.BATCH_SIZES}
+        plans[name][0] = [items]  # 0: the whole file in one batch
+    path = batched.write_plans(plans)
+    try:
+        log(f"batched: crowd-kit MajorityVote and DawidSkene per batch on {', '.join(sets)}")
+        peer = run_peer_json(python, ["batched", "--data", str(data), "--plans", str(path)])
+    finally:
+        path.unlink()
+    section: dict[str, Any] = {}
+    for name in sets:
+        truth = read_truth(data / name / "truth.csv")
+        vocab = natural_sorted({label for rows in answers[name].values() for _, label in rows})
+        rows = []
+        for size, plan in plans[name].items():
+            regimes = [("carried", True)] if size == 0 else [("carried", True), ("new", False)]
+            for regime, carried in regimes:
+                start = time.perf_counter()
+                out = batched.labelflow_replay(answers[name], plan, vocab, carried=carried)
+                seconds = time.perf_counter() - start
+                items = list(out)
+                scores = score(
+                    items,
+                    [out[i][0] for i in items],
+                    [out[i][1] for i in items],
+                    truth,
+                    answers[name],
+                )
+                label = "whole file" if size == 0 else f"batches of {size}"
+                log(
+                    f"batched: {name} {label} ({regime}): LabelFlow {pct(scores['accuracy'])}, "
+                    f"ECE {scores['ece']:.3f}, {secs(seconds)}"
+                )
+                rows.append(
+                    {
+                        "size": size,
+                        "regime": regime,
+                        "side": "LabelFlow",
+                        "method": "auto",
+                        "seconds": seconds,
+                        **scores,
+                    }
+                )
+            for method in ("MajorityVote", "DawidSkene"):
+                fitted = peer[name][str(size)][method]
+                rows.append(
+                    {
+                        "size": size,
+                        "regime": "per batch",
+                        "side": "crowd-kit",
+                        "method": method,
+                        **score(
+                            fitted["items"],
+                            fitted["labels"],
+                            fitted["confidence"],
+                            truth,
+                            answers[name],
+                        ),
+                    }
+                )
+        section[name] = {"rows": rows, "batches": {str(k): len(v) for k, v in plans[name].items()}}
     return section
 
 
@@ -557,6 +628,7 @@ def render(report: Mapping[str, Any]) -> str:
         "",
     ]
     lines += render_accuracy(report["accuracy"], opts)
+    lines += render_batched(report["batched"])
     lines += render_speed(report)
     lines += render_scale(report.get("scale"))
     lines += render_imports(report["imports"])
@@ -630,6 +702,102 @@ def render_accuracy(section: Mapping[str, Any], opts: Mapping[str, Any]) -> list
         rows,
     )
     return [*lines, ""]
+
+
+TARGET_BATCH_GAP = 0.01
+TARGET_ECE_CARRIED = 0.05
+TARGET_ECE_NEW = 0.10
+
+
+def render_batched(section: Mapping[str, Any]) -> list[str]:
+    lines = [
+        "## Batch by batch, as Ground Truth calls consolidation",
+        "",
+        "Each set replayed in one fixed random order (seed "
+        f"{batched.ORDER_SEED}) in batches of {', '.join(map(str, batched.BATCH_SIZES))} items, "
+        "every batch through the consolidation Lambda's own code (`consolidate_request`, in "
+        "process against moto's S3 and DynamoDB) with the skill store: *carried*, the batches "
+        "are one project's and each reads the skill the earlier ones added; *new*, each batch "
+        "is a new project's first. crowd-kit's majority vote and Dawid-Skene fit each batch "
+        "alone (crowd-kit carries nothing). Accuracy and ECE as above.",
+        "",
+    ]
+    header = ["set", "regime", "LabelFlow auto", "crowd-kit MV", "crowd-kit DS"]
+    body = []
+    verdicts = []
+    for name, data in section.items():
+        rows = data["rows"]
+
+        def find(
+            size: int, side: str, method: str, regime: str | None = None, rows: Any = rows
+        ) -> Any:
+            for row in rows:
+                if (row["size"], row["side"], row["method"]) == (size, side, method) and (
+                    regime is None or row["regime"] == regime
+                ):
+                    return row
+            return None
+
+        for size in [0, *batched.BATCH_SIZES]:
+            for regime in ("carried",) if size == 0 else ("carried", "new"):
+                lf = find(size, "LabelFlow", "auto", regime)
+                mv = find(size, "crowd-kit", "MajorityVote")
+                ds = find(size, "crowd-kit", "DawidSkene")
+                label = "whole file" if size == 0 else f"{size}, {regime}"
+                body.append(
+                    [
+                        name,
+                        label,
+                        f"{pct(lf['accuracy'])} / {_ece(lf)}",
+                        f"{pct(mv['accuracy'])} / {_ece(mv)}" if mv else "",
+                        f"{pct(ds['accuracy'])} / {_ece(ds)}" if ds else "",
+                    ]
+                )
+        whole = find(0, "LabelFlow", "auto")
+        best = max(
+            (find(0, "crowd-kit", m)["accuracy"] for m in ("MajorityVote", "DawidSkene")),
+            default=0.0,
+        )
+        fifty = find(50, "LabelFlow", "auto", "carried")
+        carried_ece = max(
+            r["ece"] for r in rows if r["side"] == "LabelFlow" and r["regime"] == "carried"
+        )
+        new_ece = max(r["ece"] for r in rows if r["side"] == "LabelFlow" and r["regime"] == "new")
+        verdicts.append(
+            [
+                name,
+                f"{pct(whole['accuracy'])} vs {pct(best)}: {verdict(whole['accuracy'] >= best)}",
+                f"{pct(fifty['accuracy'])}: "
+                f"{verdict(fifty['accuracy'] >= best - TARGET_BATCH_GAP)}",
+                f"{carried_ece:.3f}: {verdict(carried_ece <= TARGET_ECE_CARRIED)}",
+                f"{new_ece:.3f}: {verdict(new_ece <= TARGET_ECE_NEW)}",
+            ]
+        )
+    lines += table(header, body)
+    lines += [
+        "",
+        "Cells: accuracy / ECE. Targets: whole file at least the better of crowd-kit's MV and "
+        "DS on the whole file; batches of 50 with carried skill within 1 point of that; ECE at "
+        f"most {TARGET_ECE_CARRIED} in every carried regime and at most {TARGET_ECE_NEW} for a "
+        "new project's batches.",
+        "",
+        *table(
+            [
+                "set",
+                "whole file vs best of MV, DS",
+                "50 carried, within 1 pt",
+                "worst carried ECE",
+                "worst new-project ECE",
+            ],
+            verdicts,
+        ),
+        "",
+    ]
+    return lines
+
+
+def _ece(row: Mapping[str, Any]) -> str:
+    return "n/a" if row.get("ece") is None else f"{row['ece']:.3f}"
 
 
 def render_speed(report: Mapping[str, Any]) -> list[str]:
@@ -804,6 +972,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     steps: list[tuple[str, Callable[[], Any]]] = [
         ("accuracy", lambda: accuracy_section(python, args.data, args.sets, args.slow)),
+        ("batched", lambda: batched_section(python, args.data, args.sets)),
         ("fit_speed", lambda: fit_speed_section(python, args.data)),
         (
             "whole_process",

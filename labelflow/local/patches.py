@@ -24,6 +24,11 @@ patch               what it changes
                     lock: moto applies an ``UpdateItem``'s changes to the stored item one
                     at a time, so a concurrent read could see half of an update (a job
                     marked SUCCEEDED before its output URI was set); DynamoDB never does
+``dynamodb-backup``  ``moto.dynamodb.models.DynamoDBBackend.transact_write_items``: the
+                    rollback copy of each table is taken once per transaction; moto 5.2.5
+                    deep-copies the whole table once per *action*, so a 100-action
+                    transaction on a table of thousands of items took seconds (DynamoDB's
+                    own transactions cost the same whatever the table's size)
 ``map-tolerance``   ``DistributedIterationComponent._map_run``: a Distributed Map whose
                     failed or timed-out items exceed its ``ToleratedFailureCount`` and
                     ``ToleratedFailurePercentage`` (both 0 by default) fails with
@@ -616,6 +621,79 @@ def _dynamodb_applied() -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# dynamodb-backup: one rollback copy per table and transaction
+# --------------------------------------------------------------------------------------------
+
+
+class _OnceCopy:
+    """Stands in for ``moto.dynamodb.models.copy`` inside ``transact_write_items``: the same
+    object deep-copied again within one transaction returns the first copy (a transaction
+    backs each table up before any action runs, so the copies are identical)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def deepcopy(self, value: Any, memo: Any = None) -> Any:
+        copies = getattr(self._local, "copies", None)
+        if copies is None:
+            return copy.deepcopy(value, memo)
+        key = id(value)
+        if key not in copies:
+            copies[key] = copy.deepcopy(value, memo)
+        return copies[key]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self._local.copies = {}
+        try:
+            yield
+        finally:
+            self._local.copies = None
+
+
+_ONCE_COPY = _OnceCopy()
+
+
+def _backed_up_once(method: Callable[..., Any]) -> Callable[..., Any]:
+    def transact_write_items(self: Any, transact_items: Any) -> Any:
+        with _ONCE_COPY.transaction():
+            return method(self, transact_items)
+
+    setattr(transact_write_items, _MARK, True)
+    return transact_write_items
+
+
+def _backup_apply() -> None:
+    from moto.dynamodb import models
+
+    backend = models.DynamoDBBackend
+    if getattr(backend.transact_write_items, _MARK, False):
+        return
+    _ORIGINALS["dynamodb-backup"] = backend.transact_write_items
+    _ORIGINALS["dynamodb-backup.copy"] = vars(models)["copy"]
+    setattr(models, "copy", _ONCE_COPY)  # noqa: B010 - the module's own name for copy
+    backend.transact_write_items = _backed_up_once(backend.transact_write_items)  # type: ignore[method-assign]
+
+
+def _backup_restore() -> None:
+    from moto.dynamodb import models
+
+    original = _ORIGINALS.pop("dynamodb-backup", None)
+    if original is not None:
+        models.DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        setattr(models, "copy", _ORIGINALS.pop("dynamodb-backup.copy"))  # noqa: B010
+
+
+def _backup_applied() -> bool:
+    from moto.dynamodb import models
+
+    return bool(getattr(models.DynamoDBBackend.transact_write_items, _MARK, False))
+
+
+# --------------------------------------------------------------------------------------------
 # map-tolerance: a Distributed Map fails when too many items fail
 # --------------------------------------------------------------------------------------------
 
@@ -902,6 +980,7 @@ PATCHES: tuple[Patch, ...] = (
     Patch("events-targets", _events_apply, _events_restore, _events_applied),
     Patch("server-dispatch", _dispatch_apply, _dispatch_restore, _dispatch_applied),
     Patch("dynamodb-atomic", _dynamodb_apply, _dynamodb_restore, _dynamodb_applied),
+    Patch("dynamodb-backup", _backup_apply, _backup_restore, _backup_applied),
     Patch("map-tolerance", _map_apply, _map_restore, _map_applied),
     Patch("iam", _iam_apply, _iam_restore, _iam_applied),
 )

@@ -511,6 +511,61 @@ def test_dynamodb_atomic_canary_internals() -> None:
     assert "self.dynamodb_backend.update_item(" in inspect.getsource(update)
 
 
+def test_dynamodb_backup_canary_internals() -> None:
+    from moto.dynamodb import models
+
+    original = patches._ORIGINALS.get(
+        "dynamodb-backup", models.DynamoDBBackend.transact_write_items
+    )
+    source = inspect.getsource(original)
+    # the rollback copy moto takes per action, which the patch takes once per table
+    assert "original_table_state[table_name] = copy.deepcopy(" in source
+    assert "self.tables[table_name] = original_table_state[table_name]" in source
+
+
+def test_a_failed_transaction_still_rolls_every_action_back(aws: None) -> None:
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(
+        TableName="t",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for key in ("a", "b", "marker"):
+        dynamodb.put_item(TableName="t", Item={"k": {"S": key}, "n": {"N": "1"}})
+
+    with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "t",
+                        "Key": {"k": {"S": key}},
+                        "UpdateExpression": "ADD n :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                }
+                for key in ("a", "b")
+            ]
+            + [
+                {
+                    "Put": {
+                        "TableName": "t",
+                        "Item": {"k": {"S": "marker"}},
+                        "ConditionExpression": "attribute_not_exists(k)",
+                    }
+                }
+            ]
+        )
+
+    items = dynamodb.scan(TableName="t")["Items"]
+    assert sorted((i["k"]["S"], i["n"]["N"]) for i in items) == [
+        ("a", "1"),
+        ("b", "1"),
+        ("marker", "1"),
+    ]
+
+
 def test_dynamodb_item_actions_wait_for_each_other(aws: None) -> None:
     import threading
 
