@@ -21,6 +21,7 @@ from consolidation.answers import ClassAnswers
 from consolidation.calibration import expected_calibration_error
 from consolidation.classification import ClassificationResult
 from consolidation.dawid_skene import DawidSkene
+from consolidation.hierarchical import HierarchicalDawidSkene
 from consolidation.majority_vote import MajorityVote
 from consolidation.methods import (
     CLASSIFICATION_METHODS,
@@ -44,6 +45,7 @@ __all__ = [
     "ConsolidationError",
     "ConsolidationRun",
     "DawidSkene",
+    "HierarchicalDawidSkene",
     "Label",
     "MajorityVote",
     "NoConsensus",

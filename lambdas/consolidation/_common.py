@@ -115,6 +115,10 @@ class WorkerSkill:
         confusion: for classification, ``confusion[true][given]`` = P(worker says *given* | truth
             is *true*); ``None`` where the task type has no confusion matrix.
         metrics: extra task-type specific figures (mean IoU, mean absolute error, ...).
+        counts: for classification, ``counts[true][given]``: the soft answer counts behind the
+            estimate (posterior mass of each true class over the worker's answers). They are
+            additive: skill carried across batches and jobs is the sum of their counts, and a
+            method given them as a prior treats them as the answers they are.
     """
 
     worker_id: WorkerId
@@ -122,6 +126,7 @@ class WorkerSkill:
     accuracy: float
     confusion: Mapping[Label, Mapping[Label, float]] | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
+    counts: Mapping[Label, Mapping[Label, float]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -135,6 +140,10 @@ class WorkerSkill:
             }
         if self.metrics:
             out["metrics"] = {k: round(v, 4) for k, v in self.metrics.items()}
+        if self.counts is not None:
+            out["counts"] = {
+                t: {g: round(n, 4) for g, n in row.items() if n} for t, row in self.counts.items()
+            }
         return out
 
 

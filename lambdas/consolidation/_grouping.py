@@ -83,23 +83,26 @@ class AnswerGroup(Generic[A]):
         task_id: the item.
         answers: its answers in input order (one per worker once duplicates are handled).
         rejected: why the input policies set the item aside, or ``None``.
+        repeated: how many of the item's answers were repeats of a worker's (not used).
     """
 
     task_id: TaskId
     answers: tuple[A, ...]
     rejected: str | None = None
+    repeated: int = 0
 
 
 def group_answers(
-    answers: Iterable[A], *, on_duplicate: DuplicatePolicy = "no_consensus"
+    answers: Iterable[A], *, on_duplicate: DuplicatePolicy = "keep_last"
 ) -> tuple[list[AnswerGroup[A]], tuple[WorkerId, ...]]:
     """Group answer records by item and apply the duplicate policy.
 
     Args:
         answers: records with ``task_id`` and ``worker_id``.
-        on_duplicate: ``"no_consensus"`` sets an item aside when a worker answered it more than
-            once (the reason names the first such worker); ``"keep_first"`` keeps each worker's
-            first answer and drops the repeats.
+        on_duplicate: ``"keep_last"`` keeps each worker's last answer (one worker, one vote)
+            and counts the repeats in :attr:`AnswerGroup.repeated`; ``"keep_first"`` keeps the
+            first instead; ``"no_consensus"`` sets an item aside when a worker answered it more
+            than once (the reason names the first such worker).
 
     Returns:
         The items in order of first appearance, and every worker in order of first appearance
@@ -112,18 +115,20 @@ def group_answers(
         workers.setdefault(answer.worker_id, None)
     groups: list[AnswerGroup[A]] = []
     for task, rows in by_item.items():
-        seen: set[WorkerId] = set()
-        kept: list[A] = []
-        reason: str | None = None
+        chosen: dict[WorkerId, A] = {}
+        twice: WorkerId | None = None
         for row in rows:
-            if row.worker_id in seen:
-                if on_duplicate == "no_consensus":
-                    reason = f"worker {row.worker_id!r} answered more than once"
-                    break
-                continue
-            seen.add(row.worker_id)
-            kept.append(row)
-        groups.append(AnswerGroup(task, tuple(rows if reason else kept), reason))
+            if row.worker_id in chosen and twice is None:
+                twice = row.worker_id
+            if on_duplicate == "keep_last" or row.worker_id not in chosen:
+                chosen[row.worker_id] = row
+        if twice is not None and on_duplicate == "no_consensus":
+            reason = f"worker {twice!r} answered more than once"
+            groups.append(AnswerGroup(task, tuple(rows), reason))
+            continue
+        # Input order of the kept answers (a worker's position is that of its kept answer).
+        kept = tuple(row for row in rows if chosen[row.worker_id] is row)
+        groups.append(AnswerGroup(task, kept, None, len(rows) - len(kept)))
     return groups, tuple(workers)
 
 

@@ -5,8 +5,11 @@ workers and labels replaced by indices into their vocabularies. Building it appl
 input policies once, so every method sees the same clean table:
 
 * ``on_duplicate`` (a worker answered the same item more than once):
-  ``"no_consensus"`` (default) sets the item aside with a reason; ``"keep_first"`` keeps the
-  worker's first answer and drops the repeats.
+  ``"keep_last"`` (default) keeps the worker's last answer, so one worker is one vote, and
+  counts the repeats in :attr:`ClassAnswers.repeated` (they become part of the item's
+  evidence); ``"keep_first"`` keeps the first answer instead; ``"no_consensus"`` (strict) sets
+  the item aside with a reason. A repeat is never a second vote: it would let one worker
+  outvote two.
 * ``on_unknown_label`` (a label outside the declared ``labels``; only applies when labels are
   declared): ``"no_consensus"`` (default) sets the item aside; ``"error"`` raises.
 
@@ -28,7 +31,7 @@ from consolidation._common import Annotation, ConsolidationError, Label, TaskId,
 
 __all__ = ["ClassAnswers", "DuplicatePolicy", "UnknownLabelPolicy", "natural_sorted"]
 
-DuplicatePolicy = Literal["no_consensus", "keep_first"]
+DuplicatePolicy = Literal["keep_last", "keep_first", "no_consensus"]
 UnknownLabelPolicy = Literal["no_consensus", "error"]
 
 IntArray = npt.NDArray[np.intp]
@@ -56,6 +59,8 @@ class ClassAnswers:
         labels: the label vocabulary (declared order, or natural order of the labels seen).
         item_idx, worker_idx, label_idx: one entry per kept answer.
         rejected: items set aside by the input policies, with the reason for each.
+        repeated: items where a worker answered more than once, with how many answers were
+            repeats (not used as votes under ``"keep_last"``/``"keep_first"``).
     """
 
     items: tuple[TaskId, ...]
@@ -65,6 +70,7 @@ class ClassAnswers:
     worker_idx: IntArray
     label_idx: IntArray
     rejected: dict[TaskId, str] = field(default_factory=dict)
+    repeated: dict[TaskId, int] = field(default_factory=dict)
 
     @property
     def n_items(self) -> int:
@@ -88,7 +94,7 @@ class ClassAnswers:
         annotations: Iterable[Annotation],
         *,
         labels: Sequence[Label] | None = None,
-        on_duplicate: DuplicatePolicy = "no_consensus",
+        on_duplicate: DuplicatePolicy = "keep_last",
         on_unknown_label: UnknownLabelPolicy = "no_consensus",
         rejected: Mapping[TaskId, str] | None = None,
     ) -> ClassAnswers:
@@ -140,7 +146,7 @@ class ClassAnswers:
         worker_idx: IntArray,
         label_idx: IntArray,
         labels: Sequence[Label] | None = None,
-        on_duplicate: DuplicatePolicy = "no_consensus",
+        on_duplicate: DuplicatePolicy = "keep_last",
         on_unknown_label: UnknownLabelPolicy = "no_consensus",
         rejected: Mapping[TaskId, str] | None = None,
     ) -> ClassAnswers:
@@ -174,21 +180,29 @@ class ClassAnswers:
                 task = items[int(item_idx[pos])]
                 rejected.setdefault(task, f"unknown label {labels_seen[int(label_idx[pos])]!r}")
 
+        repeated_items: dict[TaskId, int] = {}
         if item_idx.size:
             pair = item_idx.astype(np.int64) * max(len(workers), 1) + worker_idx
             order = np.argsort(pair, kind="stable")
+            same = pair[order[1:]] == pair[order[:-1]]
+            # A repeat is an answer with an earlier (keep_first) or later (keep_last) twin.
             repeated = np.zeros(pair.shape[0], dtype=bool)
-            repeated[order[1:]] = pair[order[1:]] == pair[order[:-1]]
+            if on_duplicate == "keep_last":
+                repeated[order[:-1]] = same
+            else:
+                repeated[order[1:]] = same
             if repeated.any():
-                if on_duplicate == "keep_first":
-                    keep &= ~repeated
-                else:
+                if on_duplicate == "no_consensus":
                     for pos in np.flatnonzero(repeated):
                         task = items[int(item_idx[pos])]
                         rejected.setdefault(
                             task,
                             f"worker {workers[int(worker_idx[pos])]!r} answered more than once",
                         )
+                else:
+                    keep &= ~repeated
+                    counts = np.bincount(item_idx[repeated], minlength=len(items))
+                    repeated_items = {items[i]: int(counts[i]) for i in np.flatnonzero(counts)}
 
         if rejected:
             rejected_idx = np.asarray(
@@ -210,6 +224,7 @@ class ClassAnswers:
             worker_idx=worker_idx.astype(np.intp, copy=False),
             label_idx=new_label.astype(np.intp, copy=False),
             rejected=rejected,
+            repeated={t: n for t, n in repeated_items.items() if t not in rejected},
         )
 
     # -- groupings shared by the methods (computed once per table) --------------------------

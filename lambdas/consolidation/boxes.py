@@ -134,7 +134,7 @@ class BoxConsolidator:
     coordinate_policy: CoordinatePolicy = "mean"
     label_matching: LabelMatching = "ignore"
     output_coordinates: OutputCoordinates = "pixels"
-    on_duplicate: DuplicatePolicy = "no_consensus"
+    on_duplicate: DuplicatePolicy = "keep_last"
     on_unknown_label: UnknownLabelPolicy = "no_consensus"
     name: str = "box-clustering"
 

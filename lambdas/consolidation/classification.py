@@ -164,6 +164,9 @@ class ClassificationResult:
         tie_policy: how an exact tie between the top labels is resolved.
         gold: indices of gold items (clamped during estimation).
         diagnostics: iterations, convergence, log-likelihood, as the method reports them.
+        counts: ``[worker, true, given]`` soft answer counts of this run alone (posterior mass
+            of each true class over each worker's answers), when the method keeps them: the
+            additive evidence carried to later batches as :attr:`WorkerSkill.counts`.
     """
 
     answers: ClassAnswers
@@ -174,6 +177,7 @@ class ClassificationResult:
     tie_policy: TiePolicy = "lowest_label"
     gold: npt.NDArray[np.intp] = field(default_factory=lambda: np.empty(0, dtype=np.intp))
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    counts: FloatArray | None = None
 
     @property
     def label_index(self) -> npt.NDArray[np.intp]:
@@ -210,6 +214,8 @@ class ClassificationResult:
         for i, task in enumerate(answers.items):
             split = {labels[k]: int(n) for k, n in enumerate(votes[i]) if n}
             evidence: dict[str, Any] = {"workers": int(votes[i].sum()), "votes": split}
+            if task in answers.repeated:
+                evidence["repeated"] = answers.repeated[task]
             if i in gold:
                 evidence["gold"] = True
             k = int(winners[i])
@@ -231,13 +237,11 @@ class ClassificationResult:
         counts = self.answers.worker_counts
         skills: list[WorkerSkill] = []
         for w, worker in enumerate(self.answers.workers):
-            confusion = None
-            if self.confusion is not None:
-                confusion = {
-                    t: {g: float(self.confusion[w, ti, gi]) for gi, g in enumerate(labels)}
-                    for ti, t in enumerate(labels)
-                }
-            skills.append(WorkerSkill(worker, int(counts[w]), float(self.accuracy[w]), confusion))
+            confusion = None if self.confusion is None else _by_label(self.confusion[w], labels)
+            soft = None if self.counts is None else _by_label(self.counts[w], labels)
+            skills.append(
+                WorkerSkill(worker, int(counts[w]), float(self.accuracy[w]), confusion, counts=soft)
+            )
         return skills
 
     def to_run(self) -> ConsolidationRun:
@@ -247,6 +251,12 @@ class ClassificationResult:
             method=self.method,
             diagnostics=dict(self.diagnostics),
         )
+
+
+def _by_label(matrix: FloatArray, labels: Sequence[Label]) -> dict[Label, dict[Label, float]]:
+    return {
+        t: {g: float(matrix[ti, gi]) for gi, g in enumerate(labels)} for ti, t in enumerate(labels)
+    }
 
 
 def clamp_gold(

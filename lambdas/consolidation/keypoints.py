@@ -126,7 +126,7 @@ class KeypointConsolidator:
     min_support: float = 0.5
     coordinate_policy: CoordinatePolicy = "median"
     output_coordinates: OutputCoordinates = "pixels"
-    on_duplicate: DuplicatePolicy = "no_consensus"
+    on_duplicate: DuplicatePolicy = "keep_last"
     on_unknown_label: UnknownLabelPolicy = "no_consensus"
     name: str = "keypoint-clustering"
 

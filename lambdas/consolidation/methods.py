@@ -1,23 +1,17 @@
-"""Classification methods by name, and the automatic default.
+"""Classification methods by name, and the default.
 
-``"auto"`` (the default everywhere) is a rule on the size of the evidence, not a tuned knob:
-
-* Dawid-Skene learns a K x K confusion matrix per worker, which takes data. When workers have
-  on average at least ``max(20, 2 K^2)`` answers (skill from earlier jobs counts as
-  ``prior_strength`` pseudo-answers per class), it runs
-  :class:`~consolidation.dawid_skene.DawidSkene` (smoothed, with calibrated confidences): the
-  method that recovers the truth best on real crowd data.
-* Gold items anchor the confusion matrices however small the batch, so with gold items among
-  the answers it runs Dawid-Skene too.
-* With less evidence, as in a small Ground Truth batch of a new job, Dawid-Skene can overrule
-  a clear majority with near-certain confidence, so it runs
-  :class:`~consolidation.majority_vote.MajorityVote`, whose confidence is the honest share of
-  workers who agree.
-* When no item has two answers there is no agreement to learn from: it runs
-  :class:`~consolidation.weighted_vote.WeightedVote`, whose confidence is each worker's prior
-  accuracy when skill from earlier jobs is given (and the pool's default accuracy otherwise).
-
-The chosen method is recorded in the result's diagnostics under ``"auto"``.
+``"auto"`` (the default everywhere) is :class:`~consolidation.hierarchical.
+HierarchicalDawidSkene` with its shrinkage chosen per run. It replaces an earlier rule that
+switched between majority vote and Dawid-Skene on the *mean* number of answers per worker, and
+which failed three ways: on heavy-tailed crowds the mean hides that most workers have a handful
+of answers; one gold item switched it to a full Dawid-Skene however small the batch; and skill
+carried from earlier batches entered as a fixed number of pseudo-answers, so a batch of 50 items
+kept falling back to a vote although its workers had hundreds of answers on record. The
+hierarchical model has no switch: each worker's confusion matrix is the worker's evidence (this
+run's and every earlier batch's, answer for answer) shrunk toward the pool's, and how strongly
+is chosen on the run's own held-out answers. Its confidences are tempered out of sample (gold
+items when there are enough, held-out answers otherwise). Majority vote and textbook
+Dawid-Skene remain as named methods for comparison.
 """
 
 from __future__ import annotations
@@ -26,12 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import numpy as np
-
 from consolidation._common import ConsolidationError, Label, TaskId, WorkerId, WorkerSkill
 from consolidation.answers import ClassAnswers
-from consolidation.classification import ClassificationResult, TiePolicy
+from consolidation.classification import ClassificationResult
 from consolidation.dawid_skene import DawidSkene
+from consolidation.hierarchical import HierarchicalDawidSkene
 from consolidation.majority_vote import MajorityVote
 from consolidation.one_coin import OneCoinDawidSkene
 from consolidation.weighted_vote import WeightedVote
@@ -39,14 +32,12 @@ from consolidation.weighted_vote import WeightedVote
 __all__ = [
     "CLASSIFICATION_METHODS",
     "DEFAULT_METHOD",
-    "MIN_ANSWERS_PER_WORKER",
     "AutoMethod",
     "ClassificationMethod",
     "classification_method",
 ]
 
 DEFAULT_METHOD = "auto"
-MIN_ANSWERS_PER_WORKER = 20
 
 
 class ClassificationMethod(Protocol):
@@ -65,51 +56,10 @@ class ClassificationMethod(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
-class AutoMethod:
-    """The default: Dawid-Skene with enough evidence per worker, else a vote."""
+class AutoMethod(HierarchicalDawidSkene):
+    """The default: hierarchical Dawid-Skene with the shrinkage chosen per run."""
 
-    tie_policy: TiePolicy = "lowest_label"
     name: str = "auto"
-
-    def choose(
-        self,
-        answers: ClassAnswers,
-        prior: Mapping[WorkerId, WorkerSkill] | None = None,
-        gold: Mapping[TaskId, Label] | None = None,
-    ) -> ClassificationMethod:
-        """The method the rule picks for ``answers`` (see the module docstring)."""
-        overlap = answers.n_items > 0 and int(np.bincount(answers.item_idx).max()) >= 2
-        if not overlap:
-            return WeightedVote(tie_policy=self.tie_policy, rounds=1)
-        k = answers.n_labels
-        dawid_skene = DawidSkene(tie_policy=self.tie_policy)
-        if gold and any(task in gold for task in answers.items):
-            return dawid_skene
-        with_prior = sum(1 for worker in answers.workers if prior and worker in prior)
-        evidence = answers.n_answers + with_prior * dawid_skene.prior_strength * k
-        if evidence / answers.n_workers >= max(MIN_ANSWERS_PER_WORKER, 2 * k * k):
-            return dawid_skene
-        return MajorityVote(tie_policy=self.tie_policy)
-
-    def aggregate(
-        self,
-        answers: ClassAnswers,
-        *,
-        gold: Mapping[TaskId, Label] | None = None,
-        prior: Mapping[WorkerId, WorkerSkill] | None = None,
-    ) -> ClassificationResult:
-        method = self.choose(answers, prior, gold)
-        result = method.aggregate(answers, gold=gold, prior=prior)
-        return ClassificationResult(
-            answers=result.answers,
-            posteriors=result.posteriors,
-            method=result.method,
-            accuracy=result.accuracy,
-            confusion=result.confusion,
-            tie_policy=result.tie_policy,
-            gold=result.gold,
-            diagnostics={**result.diagnostics, "auto": method.name},
-        )
 
 
 CLASSIFICATION_METHODS: Mapping[str, type[Any]] = {
@@ -118,6 +68,7 @@ CLASSIFICATION_METHODS: Mapping[str, type[Any]] = {
     "weighted-vote": WeightedVote,
     "dawid-skene": DawidSkene,
     "one-coin-dawid-skene": OneCoinDawidSkene,
+    "hierarchical-dawid-skene": HierarchicalDawidSkene,
 }
 
 

@@ -118,7 +118,7 @@ class MultiLabelConsolidator:
     method: str = "auto"
     method_params: Mapping[str, Any] = field(default_factory=dict)
     tie_policy: MultiLabelTiePolicy = "absent"
-    on_duplicate: DuplicatePolicy = "no_consensus"
+    on_duplicate: DuplicatePolicy = "keep_last"
     on_unknown_label: UnknownLabelPolicy = "no_consensus"
     name: str = "multi-label"
 

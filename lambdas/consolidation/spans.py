@@ -122,7 +122,7 @@ class SpanConsolidator:
     overlap_threshold: float = 0.5
     min_support: float = 0.5
     label_matching: LabelMatching = "ignore"
-    on_duplicate: DuplicatePolicy = "no_consensus"
+    on_duplicate: DuplicatePolicy = "keep_last"
     on_unknown_label: UnknownLabelPolicy = "no_consensus"
     name: str = "span-clustering"
 

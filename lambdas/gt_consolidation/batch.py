@@ -26,13 +26,15 @@ Failure contract (per item; pinned by tests)
     value is ``{"no-consensus": true, "reason": str, "workers": int, "method": str}``: no
     worker answers, an annotation the batch file gives in a broken form (an empty or
     non-string ``workerId``, an ``annotationData`` that is not an object, a non-string
-    ``s3Uri``), a worker answering twice (identical copies of a repeated batch element are
-    merged first, see :mod:`gt_contracts.payload`), an annotation ``s3Uri`` that is not a valid
+    ``s3Uri``), an annotation ``s3Uri`` that is not a valid
     URI, does not exist or is not UTF-8 text, an annotation with neither ``content`` nor
     ``s3Uri``, content that is not JSON, an answer of the wrong shape, a label outside the job's
     labels, a segmentation mask that cannot be decoded, an error the library raises for that
     item, or the method's own refusal (e.g. a tie under ``tie_policy="no_consensus"``).
-    ``workers`` counts the distinct workers who submitted.
+    ``workers`` counts the distinct workers who submitted. A worker who answered an item twice
+    (after identical copies of a repeated batch element are merged, see
+    :mod:`gt_contracts.payload`) counts once, with the last answer: the repeat never costs the
+    item and is counted in the skill document's ``repeated_answers``.
     Configuration errors (an unknown method or parameter) and library errors that name no item
     raise: they would fail every item alike. (The handler also raises when it cannot read an
     annotation ``s3Uri`` for a reason other than not-found, so that Ground Truth can retry.)
@@ -187,7 +189,12 @@ def prior_skills(stored: StoredSkills) -> Mapping[str, WorkerSkill] | None:
         return None
     return {
         worker: WorkerSkill(
-            record.worker_id, record.answers, record.accuracy, record.confusion, record.metrics
+            record.worker_id,
+            record.answers,
+            record.accuracy,
+            record.confusion,
+            record.metrics,
+            record.counts,
         )
         for worker, record in stored.records.items()
     }
@@ -225,7 +232,7 @@ class ItemResult:
     (``value`` still holds the object form, whose details also go to the mask's JSON sidecar).
 
     ``problem`` is a short, content-free tag for logs when the item has no consensus
-    (``no-answers``, ``duplicate-worker``, ``unreadable-annotation``, ``missing-answer``,
+    (``no-answers``, ``unreadable-annotation``, ``missing-answer``,
     ``invalid-content``, ``malformed-annotation``, ``malformed-answer``, ``unknown-label``,
     ``consolidation-error``, ``no-consensus``); ``None`` otherwise.
     """
@@ -366,17 +373,12 @@ def _read_answers(
     for annotation in obj.annotations:
         if annotation.problem is not None:
             return Rejection("malformed-annotation", annotation.problem)
-    seen: set[str] = set()
-    for annotation in obj.annotations:
-        if annotation.worker_id in seen:
-            return Rejection(
-                "duplicate-worker", f"worker {annotation.worker_id!r} answered more than once"
-            )
-        seen.add(annotation.worker_id)
+    # One worker, one vote: a worker who answered twice counts with the last answer.
+    last = {annotation.worker_id: annotation for annotation in obj.annotations}
     task_type = batch.project.task_type
     known = set(declared) if task_type in LABEL_CHECKED_TASK_TYPES else set()
     answers: WorkerAnswers = []
-    for annotation in obj.annotations:
+    for annotation in last.values():
         worker = annotation.worker_id
         text = annotation.content
         if text is None and annotation.s3_uri is not None:
@@ -464,6 +466,10 @@ def _skills_document(
             "method": method,
             "items": len(items),
             "no_consensus": sum(1 for item in items if not item.consensus),
+            "repeated_answers": sum(
+                len(obj.annotations) - len({a.worker_id for a in obj.annotations})
+                for obj in batch.objects
+            ),
             "diagnostics": dict(run.diagnostics) if run is not None else {},
             "workers": [skill.to_json() for skill in run.workers] if run is not None else [],
             "prior": prior,

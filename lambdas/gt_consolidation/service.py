@@ -5,8 +5,10 @@ process: the Label Studio backend finishes its jobs through this very function, 
 backends read answers, use prior skill, write masks and skills and shape labels alike.
 
 I/O: the batch file and any annotation stored by ``s3Uri`` are read with the caller's
-credentials; prior worker skill is read from, and this batch's worker skill written to, the
-artifacts bucket; segmentation masks are written next to the job's output. A malformed event,
+credentials; the project's current worker skill is read from, and this batch's worker skill
+written to, the artifacts bucket (the current skill is the prior plus every *other* batch
+document of the same labeling job, combined as Publish combines them, so each batch builds on
+the ones before it and a retried batch never counts itself); segmentation masks are written next to the job's output. A malformed event,
 an unreadable or malformed batch file, a job that matches no project, a configuration the
 library rejects and an S3 error reading an annotation ``s3Uri`` other than not-found
 (throttling, 5xx, access denied, KMS) raise; an annotation that does not exist, or has an
@@ -39,8 +41,8 @@ from gt_contracts import (
     resolve_project,
 )
 from handler_support import client
-from job_contracts.layout import prior_key, skills_key
-from job_contracts.skills import StoredSkills, load_skills
+from job_contracts.layout import prior_key, skills_key, skills_prefix
+from job_contracts.skills import StoredSkills, load_skills, merge_prior
 from job_contracts.tokens import error_code
 
 __all__ = ["consolidate_request"]
@@ -72,13 +74,14 @@ def consolidate_request(
         logger.error("consolidation request rejected", extra={"reason": str(exc)})
         raise
     fetched, unreadable = _fetch_annotations(objects)
+    skills = skills_key(project.name, request.job_name, request.payload_uri)
     batch = Batch(
         request=request,
         project=project,
         objects=objects,
         fetched=fetched,
         unreadable=unreadable,
-        prior=_read_prior(artifacts_bucket, prior_key(project.name)),
+        prior=_current_skill(artifacts_bucket, project.name, request.job_name, skills),
         masks=mask_location(
             request.payload_uri,
             artifacts_bucket=artifacts_bucket,
@@ -87,7 +90,6 @@ def consolidate_request(
         ),
     )
     result = consolidate_batch(batch)
-    skills = skills_key(project.name, request.job_name, request.payload_uri)
     _write_outputs(result, artifacts_bucket, skills)
     _log_result(project, result, skills)
     return result.to_response(request.label_attribute_name)
@@ -165,17 +167,45 @@ def _fetch_annotations(objects: Iterable[PayloadObject]) -> tuple[dict[str, str]
     return fetched, unreadable
 
 
-def _read_prior(bucket: str, key: str) -> StoredSkills:
-    """Prior worker skill; a missing file is no prior, an unreadable one is reported."""
+def _current_skill(bucket: str, project: str, job_name: str, own_key: str) -> StoredSkills:
+    """The project's prior plus the other batches of this labeling job, combined.
+
+    The combination is :func:`~job_contracts.skills.merge_prior`, the one Publish uses, so a
+    batch sees exactly the skill Publish will record; a job the prior has merged already
+    contributes nothing twice. An unreadable prior is reported and the batches still count.
+    """
+    prior_bytes, stored = _read_prior(bucket, prior_key(project))
+    s3 = client("s3")
+    documents: list[bytes] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=skills_prefix(project, job_name)
+    )
+    for page in pages:
+        for entry in page.get("Contents", []):
+            if entry["Key"] != own_key and entry["Key"].endswith(".json"):
+                documents.append(_read(bucket, entry["Key"]))
+    if not documents:
+        return stored
+    merge = merge_prior(None if stored.error else prior_bytes, {job_name: documents}, project=project)
+    if merge.body is None:  # this job is in the prior already
+        return stored
+    combined = load_skills(merge.body)
+    return StoredSkills(combined.records, stored.error or combined.error)
+
+
+def _read_prior(bucket: str, key: str) -> tuple[bytes | None, StoredSkills]:
+    """The prior's bytes and skill; a missing file is no prior, an unreadable one is reported."""
+    body: bytes | None = None
     try:
-        prior = load_skills(_read(bucket, key))
+        body = _read(bucket, key)
+        prior = load_skills(body)
     except Exception as exc:
         code = error_code(exc)
         if code is None:
             raise
         if code in _MISSING:
-            return StoredSkills()
+            return None, StoredSkills()
         prior = StoredSkills(error=f"prior skill ignored: S3 {code} reading s3://{bucket}/{key}")
     if prior.error:
         logger.warning("prior skill ignored", extra={"prior_key": key, "reason": prior.error})
-    return prior
+    return body, prior

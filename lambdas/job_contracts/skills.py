@@ -1,8 +1,11 @@
 """Worker skill as stored: batch documents, the project's prior, and merging one into the other.
 
 The consolidation step writes one skill document per batch under
-``skills/<project>/<jobName>/`` (:func:`job_contracts.layout.skills_key`) and reads the
-project's prior, ``skills/<project>/prior.json`` (:func:`job_contracts.layout.prior_key`).
+``skills/<project>/<jobName>/`` (:func:`job_contracts.layout.skills_key`, one key per batch, so
+a retried batch replaces its own document and is never counted twice), and before it
+consolidates reads the project's current skill: the prior, ``skills/<project>/prior.json``
+(:func:`job_contracts.layout.prior_key`), plus every other batch document of the same labeling
+job, combined by :func:`merge_prior` exactly as Publish will combine them.
 After a job is published, :func:`merge_prior` folds its labeling jobs' batch documents into
 the prior::
 
@@ -10,9 +13,10 @@ the prior::
      "workers": [{"worker", "answers", "accuracy", "confusion"?, "metrics"?}, ...],
      "mergedJobs": ["<jobName>", ...]}
 
-Evidence adds up: a worker's ``answers`` is the sum over the prior and every batch, and
-``accuracy``, each ``metrics`` figure and each row of ``confusion`` are the answer-weighted
-means of the estimates that carry them (each estimate counts as many pseudo-answers as the
+Evidence adds up: a worker's ``answers`` and soft confusion ``counts`` (classification's
+sufficient statistics) are sums over the prior and every batch, and ``accuracy``, each
+``metrics`` figure and each row of ``confusion`` are the answer-weighted means of the estimates
+that carry them (each estimate counts as many pseudo-answers as the
 answers it was made from). A worker whose estimates all rest on zero answers gets the plain
 mean. Workers are sorted by id and job names kept sorted, so the same evidence gives the same
 bytes.
@@ -46,6 +50,7 @@ class SkillRecord:
     accuracy: float
     confusion: Mapping[str, Mapping[str, float]] | None = None
     metrics: Mapping[str, float] = field(default_factory=dict)
+    counts: Mapping[str, Mapping[str, float]] | None = None
 
     @classmethod
     def from_json(cls, raw: object, at: str) -> SkillRecord:
@@ -67,18 +72,8 @@ class SkillRecord:
             or not 0.0 <= accuracy <= 1.0
         ):
             raise ContractError(f"{at}.accuracy must be a number in [0, 1]")
-        confusion = raw.get("confusion")
-        if confusion is not None and not (
-            isinstance(confusion, Mapping)
-            and all(
-                isinstance(row, Mapping)
-                and all(
-                    isinstance(p, int | float) and not isinstance(p, bool) for p in row.values()
-                )
-                for row in confusion.values()
-            )
-        ):
-            raise ContractError(f"{at}.confusion must map labels to label-probability objects")
+        confusion = _label_table(raw.get("confusion"), f"{at}.confusion", "label-probability")
+        counts = _label_table(raw.get("counts"), f"{at}.counts", "label-count")
         metrics = raw.get("metrics") or {}
         if not isinstance(metrics, Mapping):
             raise ContractError(f"{at}.metrics must be an object")
@@ -90,6 +85,7 @@ class SkillRecord:
             if confusion is not None
             else None,
             {str(k): float(v) for k, v in metrics.items()},
+            counts,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -104,7 +100,31 @@ class SkillRecord:
             }
         if self.metrics:
             out["metrics"] = {k: round(v, 4) for k, v in self.metrics.items()}
+        if self.counts is not None:
+            out["counts"] = {
+                t: {g: round(n, 4) for g, n in row.items() if n} for t, row in self.counts.items()
+            }
         return out
+
+
+def _label_table(raw: object, at: str, kind: str) -> dict[str, dict[str, float]] | None:
+    """``{label: {label: number}}`` (a confusion matrix or counts), or ``None`` when absent.
+
+    Raises:
+        ContractError: anything else, named with ``at``.
+    """
+    if raw is None:
+        return None
+    if not (
+        isinstance(raw, Mapping)
+        and all(
+            isinstance(row, Mapping)
+            and all(isinstance(p, int | float) and not isinstance(p, bool) and p >= 0 for p in row.values())
+            for row in raw.values()
+        )
+    ):
+        raise ContractError(f"{at} must map labels to {kind} objects of non-negative numbers")
+    return {str(t): {str(g): float(p) for g, p in row.items()} for t, row in raw.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +270,15 @@ def _combine(records: Sequence[SkillRecord]) -> SkillRecord:
             rows = [(w, c[true]) for w, c in with_confusion if true in c]
             given = sorted({g for _, row in rows for g in row})
             confusion[true] = {g: _mean([(w, row.get(g, 0.0)) for w, row in rows]) for g in given}
+    counts: dict[str, dict[str, float]] | None = None
+    with_counts = [r.counts for r in records if r.counts is not None]
+    if with_counts:
+        counts = {}
+        for table in with_counts:
+            for true, row in table.items():
+                summed = counts.setdefault(true, {})
+                for given, n in row.items():
+                    summed[given] = summed.get(given, 0.0) + n
     return SkillRecord(
-        records[0].worker_id, sum(r.answers for r in records), accuracy, confusion, metrics
+        records[0].worker_id, sum(r.answers for r in records), accuracy, confusion, metrics, counts
     )

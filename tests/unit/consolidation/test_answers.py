@@ -29,6 +29,19 @@ def _from_triples(*triples: str, **kwargs) -> ClassAnswers:
     )
 
 
+def _strict(*triples: str, **kwargs) -> ClassAnswers:
+    return _from_triples(*triples, on_duplicate="no_consensus", **kwargs)
+
+
+def test_duplicate_default_keeps_each_workers_last_answer_and_counts_the_repeats():
+    answers = _from_triples("q1 w1 dog", "q1 w2 cat", "q1 w1 cat", "q2 w2 dog", "q2 w2 dog")
+
+    assert answers.rejected == {}
+    assert _decoded(answers) == [("q1", "w2", "cat"), ("q1", "w1", "cat"), ("q2", "w2", "dog")]
+    assert answers.repeated == {"q1": 1, "q2": 1}
+    assert answers.worker_counts.tolist() == [1, 2]
+
+
 def test_from_annotations_encodes_items_and_workers_in_order_of_first_appearance():
     answers = _from_triples("q2 w9 cat", "q1 w1 dog", "q2 w1 cat")
 
@@ -110,7 +123,7 @@ def test_unknown_label_policy_does_not_apply_without_declared_labels():
 
 
 def test_duplicate_no_consensus_sets_the_item_aside_naming_the_worker():
-    answers = _from_triples("q1 w1 cat", "q1 w2 cat", "q2 w1 cat", "q1 w1 dog")
+    answers = _strict("q1 w1 cat", "q1 w2 cat", "q2 w1 cat", "q1 w1 dog")
 
     assert answers.rejected == {"q1": "worker 'w1' answered more than once"}
     assert answers.items == ("q2",)
@@ -129,7 +142,7 @@ def test_duplicate_keep_first_keeps_each_workers_first_answer_only():
 
 
 def test_duplicate_same_answer_twice_is_still_a_duplicate():
-    answers = _from_triples("q1 w1 cat", "q1 w1 cat")
+    answers = _strict("q1 w1 cat", "q1 w1 cat")
 
     assert answers.rejected == {"q1": "worker 'w1' answered more than once"}
     assert answers.n_items == 0
@@ -160,7 +173,7 @@ def test_caller_reason_wins_over_a_policy_reason_for_the_same_item():
 
 def test_rejection_reindexes_items_and_workers_so_every_kept_one_has_answers():
     # w2 answered only the rejected item q2, so it disappears; q3 and w3 move down one place.
-    answers = _from_triples(
+    answers = _strict(
         "q1 w1 cat",
         "q2 w2 cat",
         "q2 w2 dog",
@@ -185,14 +198,14 @@ def test_rejection_reindexes_items_and_workers_so_every_kept_one_has_answers():
 
 
 def test_rejection_keeps_the_label_vocabulary_of_all_answers_seen():
-    answers = _from_triples("q1 w1 cat", "q2 w1 dog", "q2 w1 bird")
+    answers = _strict("q1 w1 cat", "q2 w1 dog", "q2 w1 bird")
 
     assert answers.labels == ("bird", "cat", "dog")
     assert _decoded(answers) == [("q1", "w1", "cat")]
 
 
 def test_all_items_rejected_leaves_an_empty_table_with_every_reason():
-    answers = _from_triples("q1 w1 cat", "q1 w1 dog", "q2 w2 zebra", labels=["cat", "dog"])
+    answers = _strict("q1 w1 cat", "q1 w1 dog", "q2 w2 zebra", labels=["cat", "dog"])
 
     assert answers.rejected == {
         "q1": "worker 'w1' answered more than once",

@@ -104,14 +104,14 @@ def test_box_consolidator_unknown_label_can_raise() -> None:
     assert info.value.task_id == "img-7"
 
 
-def test_box_consolidator_duplicate_answer_is_no_consensus() -> None:
+def test_box_consolidator_duplicate_answer_is_no_consensus_under_the_strict_policy() -> None:
     answers = [
         BoxAnswer("img", "w1", (DOG,)),
         BoxAnswer("img", "w2", (DOG,)),
         BoxAnswer("img", "w1", ()),
     ]
 
-    run = BoxConsolidator().aggregate(answers)
+    run = BoxConsolidator(on_duplicate="no_consensus").aggregate(answers)
 
     outcome = run.outcomes[0]
     assert isinstance(outcome, NoConsensus)
@@ -193,7 +193,7 @@ def test_box_consolidator_worker_without_consensus_item_keeps_prior_accuracy() -
         {"coordinate_policy": "mode"},
         {"label_matching": "strict"},
         {"output_coordinates": "ints"},
-        {"on_duplicate": "keep_last"},
+        {"on_duplicate": "keep_every"},
     ],
 )
 def test_box_consolidator_rejects_bad_hyperparameters(params) -> None:

@@ -184,12 +184,26 @@ def test_classification_unknown_label_error_raises_before_any_method_runs():
 @all_methods
 def test_classification_duplicate_no_consensus_refuses_the_item_with_the_reason(make):
     answers = ClassAnswers.from_annotations(
-        [*crowd({"q1": "cat dog", "q2": "dog dog"}), Annotation("q1", "w2", "cat")]
+        [*crowd({"q1": "cat dog", "q2": "dog dog"}), Annotation("q1", "w2", "cat")],
+        on_duplicate="no_consensus",
     )
 
     outcomes = _outcomes(make, answers)
 
     assert outcomes["q1"] == NoConsensus("q1", "worker 'w2' answered more than once", {})
+    assert outcomes["q2"].value == "dog"
+
+
+@all_methods
+def test_classification_duplicate_by_default_counts_the_workers_last_answer_once(make):
+    answers = ClassAnswers.from_annotations(
+        [*crowd({"q1": "cat dog", "q2": "dog dog"}), Annotation("q1", "w2", "cat")]
+    )
+
+    outcomes = _outcomes(make, answers)
+
+    assert outcomes["q1"].value == "cat"
+    assert outcomes["q1"].evidence == {"workers": 2, "votes": {"cat": 2}, "repeated": 1}
     assert outcomes["q2"].value == "dog"
 
 
@@ -229,7 +243,9 @@ def test_classification_rejected_items_come_back_as_no_consensus_after_the_other
 @all_methods
 @both_tie_policies
 def test_classification_all_items_rejected_still_reports_every_item(make, tie_policy):
-    answers = ClassAnswers.from_annotations(crowd({"q1": "cat", "q2": "dog"}) * 2)
+    answers = ClassAnswers.from_annotations(
+        crowd({"q1": "cat", "q2": "dog"}) * 2, on_duplicate="no_consensus"
+    )
 
     run = make(tie_policy=tie_policy).aggregate(answers).to_run()
 

@@ -53,7 +53,7 @@ def test_free_text_tie_between_spellings_of_one_answer_takes_smallest_original()
     assert run.outcomes[0].confidence == 1.0
 
 
-def test_free_text_repeated_worker_makes_the_item_no_consensus() -> None:
+def test_free_text_repeated_worker_counts_once_with_the_last_answer() -> None:
     answers = [
         TextAnswer("a", "w1", "x"),
         TextAnswer("a", "w2", "x"),
@@ -65,10 +65,9 @@ def test_free_text_repeated_worker_makes_the_item_no_consensus() -> None:
     run = FreeTextConsolidator().aggregate(answers)
 
     first, second = run.outcomes
-    assert isinstance(first, NoConsensus)
-    assert first.reason == "worker 'w1' answered more than once"
+    assert first.evidence["workers"] == 2
     assert isinstance(second, Consensus)
-    assert [s.answers for s in run.workers] == [1, 1]
+    assert [s.answers for s in run.workers] == [2, 2]
 
 
 def test_free_text_only_empty_answers_ignored_is_no_consensus() -> None:

@@ -91,10 +91,10 @@ def test_keypoint_consolidator_unknown_label_can_raise() -> None:
         KeypointConsolidator(on_unknown_label="error").aggregate(answers, labels=["nose"])
 
 
-def test_keypoint_consolidator_duplicate_answer_is_no_consensus() -> None:
+def test_keypoint_consolidator_duplicate_answer_is_no_consensus_under_the_strict_policy() -> None:
     answers = [KeypointAnswer("img", "w1", (NOSE,)), KeypointAnswer("img", "w1", ())]
 
-    run = KeypointConsolidator().aggregate(answers)
+    run = KeypointConsolidator(on_duplicate="no_consensus").aggregate(answers)
 
     assert isinstance(run.outcomes[0], NoConsensus)
     assert run.outcomes[0].reason == "worker 'w1' answered more than once"

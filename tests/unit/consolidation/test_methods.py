@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from consolidation import (
     CLASSIFICATION_METHODS,
+    Annotation,
+    ClassAnswers,
+    HierarchicalDawidSkene,
+    expected_calibration_error,
     DEFAULT_METHOD,
     AutoMethod,
     ClassificationResult,
@@ -32,6 +37,7 @@ def test_classification_methods_registry_lists_every_method():
         "weighted-vote": WeightedVote,
         "dawid-skene": DawidSkene,
         "one-coin-dawid-skene": OneCoinDawidSkene,
+        "hierarchical-dawid-skene": HierarchicalDawidSkene,
     }
     assert DEFAULT_METHOD == "auto"
 
@@ -83,67 +89,131 @@ def test_classification_method_invalid_hyperparameter_value_is_a_consolidation_e
 NOISY_TWICE = {f"{item}-{copy}": row for item, row in NOISY_CROWD.items() for copy in "ab"}
 
 
-@pytest.mark.parametrize("tie_policy", ["lowest_label", "no_consensus"])
-def test_auto_method_chooses_dawid_skene_when_workers_have_enough_answers(tie_policy):
-    chosen = AutoMethod(tie_policy=tie_policy).choose(encoded(NOISY_TWICE, NOISY_WORKERS))
-
-    assert chosen == DawidSkene(tie_policy=tie_policy)
-
-
-@pytest.mark.parametrize("tie_policy", ["lowest_label", "no_consensus"])
-def test_auto_method_chooses_majority_vote_on_little_evidence(tie_policy):
-    chosen = AutoMethod(tie_policy=tie_policy).choose(encoded(NOISY_CROWD, NOISY_WORKERS))
-
-    assert chosen == MajorityVote(tie_policy=tie_policy)
-
-
-def test_auto_method_counts_prior_skill_as_evidence():
-    answers = encoded({"q1": "a b", "q2": "- a"})
-    prior = {w: WorkerSkill(w, 100, 0.8) for w in answers.workers}
-
-    assert AutoMethod().choose(answers) == MajorityVote()
-    assert AutoMethod().choose(answers, prior) == DawidSkene()
+def _simulated_crowd(
+    rng: np.random.Generator, items: int, accuracy: float, *, per_item: int = 3, pool: int = 30
+) -> tuple[list[Annotation], dict[str, str]]:
+    """Binary items answered by ``per_item`` of ``pool`` workers, each right with ``accuracy``."""
+    truth = {f"q{i}": str(rng.integers(2)) for i in range(items)}
+    records = []
+    for task, label in truth.items():
+        for worker in rng.choice(pool, size=per_item, replace=False):
+            right = rng.random() < accuracy
+            records.append(Annotation(task, f"w{worker}", label if right else str(1 - int(label))))
+    return records, truth
 
 
-def test_auto_method_chooses_dawid_skene_when_gold_anchors_the_answers():
-    answers = encoded({"q1": "a b", "q2": "- a"})
-
-    assert AutoMethod().choose(answers, gold={"q1": "a"}) == DawidSkene()
-    assert AutoMethod().choose(answers, gold={"elsewhere": "a"}) == MajorityVote()
-
-
-@pytest.mark.parametrize("table", [{"q1": "a", "q2": "- b"}, {}])
-def test_auto_method_chooses_weighted_vote_without_overlap(table):
-    chosen = AutoMethod(tie_policy="no_consensus").choose(encoded(table))
-
-    assert chosen == WeightedVote(tie_policy="no_consensus", rounds=1)
-
-
-def test_auto_method_records_its_choice_and_keeps_the_chosen_result():
-    answers = encoded(NOISY_TWICE, NOISY_WORKERS)
-
-    auto = AutoMethod().aggregate(answers)
-    direct = DawidSkene().aggregate(answers)
-
-    assert auto.diagnostics["auto"] == "dawid-skene"
-    assert auto.method == "dawid-skene"
-    assert auto.outcomes() == direct.outcomes()
-    assert {o.task_id: o.value for o in auto.outcomes()} == {
-        item: NOISY_TRUTH[item.rsplit("-", 1)[0]] for item in NOISY_TWICE
+def _by_split(result: ClassificationResult, truth: dict[str, str]) -> dict[str, tuple[float, float]]:
+    """Mean confidence and measured accuracy of unanimous and 2-1 items."""
+    groups: dict[str, list[tuple[float, bool]]] = {"unanimous": [], "2-1": []}
+    for outcome in result.outcomes():
+        split = sorted(outcome.evidence["votes"].values())
+        groups["unanimous" if split == [3] else "2-1"].append(
+            (outcome.confidence, outcome.value == truth[outcome.task_id])
+        )
+    return {
+        name: (float(np.mean([c for c, _ in rows])), float(np.mean([r for _, r in rows])))
+        for name, rows in groups.items()
     }
 
 
-def test_auto_method_single_answers_report_each_workers_prior_accuracy():
-    # No item has two answers: weighted vote with one round, so each confidence is the worker's
-    # smoothed accuracy: 2 pseudo-answers at 0.7 plus 10 at the earlier accuracy.
-    answers = encoded({"q1": "cat", "q2": "- dog", "q3": "- - cat"})
-    prior = {"w1": WorkerSkill("w1", 40, 0.9), "w2": WorkerSkill("w2", 40, 0.6)}
+def test_auto_confidence_matches_measured_accuracy_on_a_simulated_crowd():
+    # 70%-accurate workers, 3 per item: a 2-1 item is right 70% of the time, a unanimous one
+    # 0.343 / (0.343 + 0.027) = 92.7%. The confidence must say so, without gold.
+    records, truth = _simulated_crowd(np.random.default_rng(7), 3000, 0.7)
+
+    result = AutoMethod().aggregate(ClassAnswers.from_annotations(records))
+
+    for name, (confidence, accuracy) in _by_split(result, truth).items():
+        assert confidence == pytest.approx(accuracy, abs=0.05), name
+
+
+def test_auto_small_first_batch_is_calibrated_and_orders_unanimous_above_split():
+    # A new project's first batch of 50 items: confidence still tracks accuracy, and a
+    # unanimous item is never less sure than a 2-1 item.
+    rng = np.random.default_rng(11)
+    confidences, correct = [], []
+    for _ in range(40):
+        records, truth = _simulated_crowd(rng, 50, 0.75)
+        result = AutoMethod().aggregate(ClassAnswers.from_annotations(records))
+        split = _by_split(result, truth)
+        assert split["unanimous"][0] > split["2-1"][0]
+        for outcome in result.outcomes():
+            confidences.append(outcome.confidence)
+            correct.append(outcome.value == truth[outcome.task_id])
+
+    ece = expected_calibration_error(np.asarray(confidences), np.asarray(correct))
+
+    assert ece <= 0.10
+
+
+def test_auto_one_gold_item_does_not_make_a_small_batch_overconfident():
+    # 10 items x 3 answers and one gold item: the gold item must not turn the batch into a
+    # full confusion-matrix fit that overrules majorities with near-certainty.
+    table = {f"q{i}": "a a b" if i % 2 else "b b a" for i in range(1, 10)}
+    table["q10"] = "a a a"
+    answers = encoded(table, ["w1", "w2", "w3"])
+
+    result = AutoMethod().aggregate(answers, gold={"q1": "a"})
+
+    outcomes = {o.task_id: o for o in result.outcomes()}
+    for i in range(2, 10):
+        assert outcomes[f"q{i}"].value == ("a" if i % 2 else "b")
+        assert outcomes[f"q{i}"].confidence < 0.95
+    assert outcomes["q10"].confidence >= max(outcomes[f"q{i}"].confidence for i in range(2, 10))
+
+
+def test_auto_carried_counts_are_evidence_answer_for_answer():
+    # w3 answered "a" to everything in earlier batches whatever the truth: carried counts say
+    # so, and this batch's 2-1 items then follow the two reliable workers.
+    spammer = {"a": {"a": 50.0}, "b": {"a": 50.0}}
+    honest = {"a": {"a": 45.0, "b": 5.0}, "b": {"a": 5.0, "b": 45.0}}
+    prior = {
+        "w1": WorkerSkill("w1", 100, 0.9, counts=honest),
+        "w2": WorkerSkill("w2", 100, 0.9, counts=honest),
+        "w3": WorkerSkill("w3", 100, 0.5, counts=spammer),
+    }
+    answers = encoded({"q1": "b b a", "q2": "a a a", "q3": "b b a"}, ["w1", "w2", "w3"])
 
     result = AutoMethod().aggregate(answers, prior=prior)
 
-    assert result.diagnostics["auto"] == "weighted-vote"
-    assert [(o.value, o.confidence) for o in result.outcomes()] == [
-        ("cat", round((1.4 + 9.0) / 12, 4)),
-        ("dog", round((1.4 + 6.0) / 12, 4)),
-        ("cat", 0.7),
-    ]
+    outcomes = {o.task_id: o for o in result.outcomes()}
+    assert outcomes["q1"].value == outcomes["q3"].value == "b"
+    assert outcomes["q1"].confidence > 0.9  # w3's "a" says nothing about the truth
+    assert result.diagnostics["carried_answers"] == pytest.approx(300.0)
+    skills = {s.worker_id: s for s in result.worker_skills()}
+    assert skills["w3"].accuracy < skills["w1"].accuracy
+    # What this batch adds is its own counts only: 3 answers per worker.
+    assert sum(sum(row.values()) for row in skills["w3"].counts.values()) == pytest.approx(3.0)
+
+
+def test_auto_new_worker_starts_from_the_pool():
+    honest = {"a": {"a": 90.0, "b": 10.0}, "b": {"a": 10.0, "b": 90.0}}
+    prior = {f"w{i}": WorkerSkill(f"w{i}", 200, 0.9, counts=honest) for i in range(1, 4)}
+    answers = encoded({"q1": "a"}, ["new"])
+
+    result = AutoMethod().aggregate(answers, prior=prior)
+
+    [skill] = result.worker_skills()
+    assert skill.accuracy == pytest.approx(0.9, abs=0.05)
+
+
+def test_auto_shrinks_less_when_workers_have_more_answers():
+    few = AutoMethod().aggregate(encoded(NOISY_TWICE, NOISY_WORKERS))
+    many = AutoMethod().aggregate(encoded(NOISY_CROWD, NOISY_WORKERS))
+
+    assert many.diagnostics["shrinkage"] <= few.diagnostics["shrinkage"]
+    assert few.diagnostics["calibration"] == "held-out answers"
+
+
+@pytest.mark.parametrize("table", [{"q1": "a", "q2": "- b"}, {}])
+def test_auto_without_overlap_gives_each_worker_their_label(table):
+    result = AutoMethod().aggregate(encoded(table))
+
+    assert [o.value for o in result.outcomes()] == [v.replace("-", "").strip() for v in table.values()]
+    assert result.diagnostics.get("calibration", "none") == "none"
+
+
+def test_auto_recovers_the_noisy_crowd():
+    result = AutoMethod().aggregate(encoded(NOISY_CROWD, NOISY_WORKERS))
+
+    assert {o.task_id: o.value for o in result.outcomes()} == NOISY_TRUTH

@@ -67,10 +67,10 @@ def test_multi_label_unknown_label_can_raise() -> None:
         )
 
 
-def test_multi_label_duplicate_answer_is_no_consensus() -> None:
+def test_multi_label_duplicate_answer_is_no_consensus_under_the_strict_policy() -> None:
     answers = [_answer("x", "w1", "a"), _answer("x", "w2", "a"), _answer("x", "w1", "b")]
 
-    run = MultiLabelConsolidator().aggregate(answers)
+    run = MultiLabelConsolidator(on_duplicate="no_consensus").aggregate(answers)
 
     outcome = run.outcomes[0]
     assert isinstance(outcome, NoConsensus)
@@ -99,7 +99,9 @@ def test_multi_label_duplicate_answer_keep_first_policy() -> None:
 def test_multi_label_rejected_worker_reports_prior_accuracy() -> None:
     answers = [_answer("x", "w1", "a"), _answer("x", "w1", "a")]
 
-    run = MultiLabelConsolidator().aggregate(answers, prior={"w1": WorkerSkill("w1", 9, 0.85)})
+    run = MultiLabelConsolidator(on_duplicate="no_consensus").aggregate(
+        answers, prior={"w1": WorkerSkill("w1", 9, 0.85)}
+    )
 
     assert run.workers == [WorkerSkill("w1", 0, 0.85)]
 
@@ -111,7 +113,7 @@ def test_multi_label_rejected_worker_reports_prior_accuracy() -> None:
         {"method": "dawid-skene", "method_params": {"max_iter": 0}},
         {"method": "dawid-skene", "method_params": {"no_such_knob": 1}},
         {"tie_policy": "random"},
-        {"on_duplicate": "keep_last"},
+        {"on_duplicate": "keep_every"},
     ],
 )
 def test_multi_label_rejects_bad_hyperparameters(params) -> None:

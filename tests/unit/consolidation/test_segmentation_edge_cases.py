@@ -77,7 +77,7 @@ def test_segmentation_all_background_item_is_confident_and_empty() -> None:
     assert [s.accuracy for s in run.workers] == [1.0, 1.0]
 
 
-def test_segmentation_repeated_worker_makes_the_item_no_consensus() -> None:
+def test_segmentation_repeated_worker_counts_once_with_the_last_answer() -> None:
     answers = [
         MaskAnswer("a", "w1", _m([[1]])),
         MaskAnswer("a", "w2", _m([[1]])),
@@ -89,11 +89,9 @@ def test_segmentation_repeated_worker_makes_the_item_no_consensus() -> None:
     run = SegmentationConsolidator().aggregate(answers, labels=LABELS)
 
     first, second = run.outcomes
-    assert isinstance(first, NoConsensus)
-    assert first.reason == "worker 'w1' answered more than once"
-    assert first.evidence == {"workers": 2}
+    assert first.evidence["workers"] == 2
     assert isinstance(second, Consensus)
-    assert [s.answers for s in run.workers] == [1, 1]
+    assert [s.answers for s in run.workers] == [2, 2]
 
 
 def test_segmentation_masks_of_different_shapes_are_no_consensus() -> None:

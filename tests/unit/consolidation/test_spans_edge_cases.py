@@ -94,7 +94,7 @@ def test_span_consolidator_unknown_label_can_raise() -> None:
         SpanConsolidator(on_unknown_label="error").aggregate(answers, labels=["PER"])
 
 
-def test_span_consolidator_duplicate_answer_is_no_consensus() -> None:
+def test_span_consolidator_duplicate_answer_is_no_consensus_under_the_strict_policy() -> None:
     answers = [
         SpanAnswer("t", "w1", (Span("PER", 0, 5),)),
         SpanAnswer("t", "w1", (Span("PER", 0, 5),)),
@@ -102,7 +102,7 @@ def test_span_consolidator_duplicate_answer_is_no_consensus() -> None:
         SpanAnswer("u", "w2", (Span("PER", 0, 5),)),
     ]
 
-    run = SpanConsolidator().aggregate(answers)
+    run = SpanConsolidator(on_duplicate="no_consensus").aggregate(answers)
 
     assert isinstance(run.outcomes[0], NoConsensus)
     assert run.outcomes[0].reason == "worker 'w1' answered more than once"
