@@ -40,6 +40,7 @@ Gold items keep their known label throughout and anchor the confusion matrices.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -155,6 +156,9 @@ class HierarchicalDawidSkene:
             changes by less than ``tol`` (relative).
         smoothing: pseudo-count added to every confusion cell, so an answer never has
             probability 0.
+        initial_accuracy: the pool's prior accuracy, worth ``K`` pseudo-answers per class (so
+            a run of a few answers, with nothing carried, reads its crowd as better than
+            chance; a few dozen answers outweigh it).
         tie_policy: see :mod:`consolidation.classification`.
     """
 
@@ -163,6 +167,7 @@ class HierarchicalDawidSkene:
     max_iter: int = 100
     tol: float = 1e-7
     smoothing: float = 0.01
+    initial_accuracy: float = 0.7
     tie_policy: TiePolicy = "lowest_label"
     name: str = "hierarchical-dawid-skene"
 
@@ -172,6 +177,10 @@ class HierarchicalDawidSkene:
         values = [self.tol, self.smoothing] + ([self.shrinkage] if self.shrinkage is not None else [])
         if not all(np.isfinite(v) and v >= 0 for v in values):
             raise ConsolidationError("shrinkage, smoothing and tol must be finite and >= 0")
+        if not 0.0 < self.initial_accuracy < 1.0:
+            raise ConsolidationError(
+                f"initial_accuracy must be in (0, 1), got {self.initial_accuracy}"
+            )
         if self.calibration not in ("auto", "none"):
             raise ConsolidationError(
                 f"calibration must be 'auto' or 'none', got {self.calibration!r}"
@@ -260,15 +269,19 @@ class HierarchicalDawidSkene:
     ) -> tuple[float, float]:
         """The shrinkage and temperature that best predict answers on items the fit never saw.
 
-        Items are split in two halves (a fixed shuffle; at most :data:`_MAX_HELD_OUT` answers'
+        Items are split in two halves (a shuffle fixed by their ids; at most :data:`_MAX_HELD_OUT` answers'
         worth of items on large runs). Each half is fitted alone, with the carried counts, and
         every answer of the other half is predicted from the other answers of its item under
         that fit. Held-out *items*, not answers: an item's own posterior never leaks into the
         confusion matrices that judge it, so a fit that explains a small batch too well is
         found out.
         """
-        n, k = answers.n_items, answers.n_labels
-        order = np.random.default_rng(0).permutation(n)
+        n = answers.n_items
+        # A shuffle fixed by the item ids, so the answer order never changes the split.
+        order = np.asarray(
+            sorted(range(n), key=lambda i: (zlib.crc32(answers.items[i].encode()), answers.items[i])),
+            dtype=np.intp,
+        )
         per_item = np.bincount(answers.item_idx, minlength=n)
         if answers.n_answers > 2 * _MAX_HELD_OUT:
             keep = np.cumsum(per_item[order]) <= 2 * _MAX_HELD_OUT
@@ -312,6 +325,8 @@ class HierarchicalDawidSkene:
             post_t = np.ascontiguousarray(posteriors.T)
         else:
             post_t = start.copy()
+        pool_prior = np.full((k, k), (1.0 - self.initial_accuracy) * k / max(k - 1, 1))
+        pool_prior[np.diag_indices(k)] = self.initial_accuracy * k
         scores = np.empty((k, n))
         log_likelihood = -np.inf
         converged = False
@@ -320,9 +335,10 @@ class HierarchicalDawidSkene:
             iterations += 1
             run_counts = _soft_counts(post_t, items, column, m, k)
             counts = run_counts + carried
-            # The pool: every answer of the run and of the project's history, plus one
-            # pseudo-answer per cell so an unseen class has a defined row.
-            pool = run_counts.sum(axis=0) + pool_carried + 1.0
+            # The pool: every answer of the run and of the project's history, plus K
+            # pseudo-answers per row at the initial accuracy, so an unseen class has a
+            # defined row and a tiny first batch is read as a crowd better than chance.
+            pool = run_counts.sum(axis=0) + pool_carried + pool_prior
             pool /= pool.sum(axis=1, keepdims=True)
             confusion = counts + s * pool + self.smoothing
             confusion /= confusion.sum(axis=2, keepdims=True)

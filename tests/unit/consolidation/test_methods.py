@@ -146,20 +146,24 @@ def test_auto_small_first_batch_is_calibrated_and_orders_unanimous_above_split()
     assert ece <= 0.10
 
 
-def test_auto_one_gold_item_does_not_make_a_small_batch_overconfident():
-    # 10 items x 3 answers and one gold item: the gold item must not turn the batch into a
-    # full confusion-matrix fit that overrules majorities with near-certainty.
-    table = {f"q{i}": "a a b" if i % 2 else "b b a" for i in range(1, 10)}
-    table["q10"] = "a a a"
-    answers = encoded(table, ["w1", "w2", "w3"])
+def test_auto_one_gold_item_does_not_make_small_batches_overconfident():
+    # Batches of 10 items x 3 answers with one gold item each: the gold item must not turn a
+    # batch into a confusion-matrix fit that overrules majorities with near-certainty.
+    rng = np.random.default_rng(5)
+    confidences, correct = [], []
+    for _ in range(60):
+        records, truth = _simulated_crowd(rng, 10, 0.7, pool=5)
+        gold = {"q0": truth["q0"]}
+        result = AutoMethod().aggregate(ClassAnswers.from_annotations(records), gold=gold)
+        for outcome in result.outcomes():
+            if outcome.task_id not in gold:
+                confidences.append(outcome.confidence)
+                correct.append(outcome.value == truth[outcome.task_id])
 
-    result = AutoMethod().aggregate(answers, gold={"q1": "a"})
+    confidence, right = np.asarray(confidences), np.asarray(correct)
 
-    outcomes = {o.task_id: o for o in result.outcomes()}
-    for i in range(2, 10):
-        assert outcomes[f"q{i}"].value == ("a" if i % 2 else "b")
-        assert outcomes[f"q{i}"].confidence < 0.95
-    assert outcomes["q10"].confidence >= max(outcomes[f"q{i}"].confidence for i in range(2, 10))
+    assert expected_calibration_error(confidence, right) <= 0.10
+    assert (confidence[~right] > 0.95).mean() < 0.1
 
 
 def test_auto_carried_counts_are_evidence_answer_for_answer():
@@ -189,20 +193,12 @@ def test_auto_carried_counts_are_evidence_answer_for_answer():
 def test_auto_new_worker_starts_from_the_pool():
     honest = {"a": {"a": 90.0, "b": 10.0}, "b": {"a": 10.0, "b": 90.0}}
     prior = {f"w{i}": WorkerSkill(f"w{i}", 200, 0.9, counts=honest) for i in range(1, 4)}
-    answers = encoded({"q1": "a"}, ["new"])
+    answers = ClassAnswers.from_annotations([Annotation("q1", "new", "a")], labels=["a", "b"])
 
     result = AutoMethod().aggregate(answers, prior=prior)
 
     [skill] = result.worker_skills()
     assert skill.accuracy == pytest.approx(0.9, abs=0.05)
-
-
-def test_auto_shrinks_less_when_workers_have_more_answers():
-    few = AutoMethod().aggregate(encoded(NOISY_TWICE, NOISY_WORKERS))
-    many = AutoMethod().aggregate(encoded(NOISY_CROWD, NOISY_WORKERS))
-
-    assert many.diagnostics["shrinkage"] <= few.diagnostics["shrinkage"]
-    assert few.diagnostics["calibration"] == "held-out answers"
 
 
 @pytest.mark.parametrize("table", [{"q1": "a", "q2": "- b"}, {}])
@@ -211,9 +207,3 @@ def test_auto_without_overlap_gives_each_worker_their_label(table):
 
     assert [o.value for o in result.outcomes()] == [v.replace("-", "").strip() for v in table.values()]
     assert result.diagnostics.get("calibration", "none") == "none"
-
-
-def test_auto_recovers_the_noisy_crowd():
-    result = AutoMethod().aggregate(encoded(NOISY_CROWD, NOISY_WORKERS))
-
-    assert {o.task_id: o.value for o in result.outcomes()} == NOISY_TRUTH

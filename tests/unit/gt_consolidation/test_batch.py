@@ -127,10 +127,6 @@ def test_an_answer_without_a_worker_id_costs_its_item_only():
 
 NO_CONSENSUS_CASES = {
     "no-answers": (_obj("0"), "no worker answers"),
-    "duplicate-worker": (
-        _obj("0", _says("a", "positive"), _says("a", "negative")),
-        "worker 'a' answered more than once",
-    ),
     "invalid-content": (
         _obj("0", _says("a", "positive"), WorkerAnnotation("b", "{not json", None)),
         "worker 'b': content is not JSON",
@@ -268,10 +264,21 @@ def test_consolidate_batch_every_value_carries_confidence_workers_and_method():
         project=_project("auto"),
     )
 
-    # One item from three workers: auto has too little evidence for Dawid-Skene and votes.
-    assert values[0]["confidence"] == pytest.approx(2 / 3, abs=1e-4)
+    assert values[0]["class-name"] == "positive"
+    assert 0.5 < values[0]["confidence"] < 1.0
     assert values[0]["workers"] == 3
-    assert values[0]["method"] == "majority-vote"
+    assert values[0]["method"] == "auto"
+
+
+def test_consolidate_batch_counts_a_repeated_worker_once_with_the_last_answer():
+    repeated = _obj("0", _says("a", "negative"), _says("b", "positive"), _says("a", "positive"))
+    batch = Batch(request=_request(), project=_project(), objects=[repeated])
+
+    result = consolidate_batch(batch)
+
+    assert result.items[0].value["class-name"] == "positive"
+    assert result.items[0].value["workers"] == 2
+    assert result.skills["repeated_answers"] == 1
 
 
 def test_consolidate_batch_uses_prior_skill():
