@@ -8,9 +8,10 @@ I/O: the batch file and any annotation stored by ``s3Uri`` are read with the cal
 credentials; the project's current worker skill is read from, and this batch's worker skill
 written to, the artifacts bucket (the current skill is the prior plus every *other* batch
 document of the same labeling job, combined as Publish combines them, so each batch builds on
-the ones before it and a retried batch never counts itself); segmentation masks are written next to the job's output. A malformed event,
-an unreadable or malformed batch file, a job that matches no project, a configuration the
-library rejects and an S3 error reading an annotation ``s3Uri`` other than not-found
+the ones before it and a retried batch never counts itself); segmentation masks are written
+next to the job's output. A malformed event, an unreadable or malformed batch file, a job that
+matches no project, a configuration the library rejects and an S3 error reading an annotation
+``s3Uri`` other than not-found
 (throttling, 5xx, access denied, KMS) raise; an annotation that does not exist, or has an
 invalid URI, only costs its item a no-consensus result. Segmentation masks (and, under a
 ``-ref`` label attribute, their JSON sidecars) are written before the response that points at
@@ -186,7 +187,9 @@ def _current_skill(bucket: str, project: str, job_name: str, own_key: str) -> St
                 documents.append(_read(bucket, entry["Key"]))
     if not documents:
         return stored
-    merge = merge_prior(None if stored.error else prior_bytes, {job_name: documents}, project=project)
+    merge = merge_prior(
+        None if stored.error else prior_bytes, {job_name: documents}, project=project
+    )
     if merge.body is None:  # this job is in the prior already
         return stored
     combined = load_skills(merge.body)

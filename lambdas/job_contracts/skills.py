@@ -119,7 +119,10 @@ def _label_table(raw: object, at: str, kind: str) -> dict[str, dict[str, float]]
         isinstance(raw, Mapping)
         and all(
             isinstance(row, Mapping)
-            and all(isinstance(p, int | float) and not isinstance(p, bool) and p >= 0 for p in row.values())
+            and all(
+                isinstance(p, int | float) and not isinstance(p, bool) and p >= 0
+                for p in row.values()
+            )
             for row in raw.values()
         )
     ):
