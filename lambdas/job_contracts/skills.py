@@ -38,7 +38,14 @@ from typing import Any
 from gt_contracts import ContractError
 from job_contracts.ids import name_key
 
-__all__ = ["PriorMerge", "SkillRecord", "StoredSkills", "load_skills", "merge_prior"]
+__all__ = [
+    "PriorMerge",
+    "SkillRecord",
+    "StoredSkills",
+    "combine_records",
+    "load_skills",
+    "merge_prior",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +228,7 @@ def merge_prior(
                 continue
             for record in (batch.records or {}).values():
                 entries.setdefault(record.worker_id, []).append(record)
-    workers = [_combine(records).to_json() for _, records in sorted(entries.items())]
+    workers = [combine_records(records).to_json() for _, records in sorted(entries.items())]
     document = {
         "project": project,
         "workers": workers,
@@ -252,7 +259,11 @@ def _mean(pairs: Sequence[tuple[float, float]]) -> float:
     return sum(w * x for w, x in pairs) / total if total > 0 else 0.0
 
 
-def _combine(records: Sequence[SkillRecord]) -> SkillRecord:
+def combine_records(records: Sequence[SkillRecord]) -> SkillRecord:
+    """One worker's estimates combined as the prior's merge combines them (module docstring).
+
+    ``records`` are the same worker's, at least one; the first one's id is kept.
+    """
     if len(records) == 1:
         return records[0]
     if sum(r.answers for r in records) > 0:
@@ -280,8 +291,8 @@ def _combine(records: Sequence[SkillRecord]) -> SkillRecord:
         for table in with_counts:
             for true, row in table.items():
                 summed = counts.setdefault(true, {})
-                for given, n in row.items():
-                    summed[given] = summed.get(given, 0.0) + n
+                for label, n in row.items():
+                    summed[label] = summed.get(label, 0.0) + n
     return SkillRecord(
         records[0].worker_id, sum(r.answers for r in records), accuracy, confusion, metrics, counts
     )
