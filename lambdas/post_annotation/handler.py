@@ -33,7 +33,10 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any
     logger.append_keys(labeling_job_arn=event.get("labelingJobArn"))
     settings = get_settings()
     return consolidate_request(
-        event, projects=settings.labelflow_projects, artifacts_bucket=settings.artifacts_bucket
+        event,
+        projects=settings.labelflow_projects,
+        artifacts_bucket=settings.artifacts_bucket,
+        topic_arn=settings.topic_arn,
     )
 
 

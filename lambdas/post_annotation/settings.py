@@ -4,8 +4,11 @@
 variable           meaning
 ================== ================================================================
 LABELFLOW_PROJECTS JSON object of projects (see :mod:`gt_contracts.projects`)
-ARTIFACTS_BUCKET   bucket for worker-skill files (``skills/<project>/...``) and for
-                   segmentation masks when the payload URI has no job output prefix
+ARTIFACTS_BUCKET   bucket for worker-skill files (``skills/<project>/...``), for
+                   segmentation masks when the payload URI has no job output prefix,
+                   and for flagged workers (``alerts/<project>/...``)
+TOPIC_ARN          optional: the notification topic told about flagged workers (set
+                   when a project has a ``worker_alert`` and the stage runs jobs)
 ================== ================================================================
 
 Parsed by :mod:`handler_support.settings`: a missing or invalid variable raises
@@ -21,6 +24,7 @@ from gt_contracts import ProjectConfig
 from handler_support.settings import (
     EnvSettings,
     SettingsError,
+    arn,
     bucket_name,
     projects,
     setting,
@@ -36,6 +40,7 @@ class Settings(EnvSettings):
 
     labelflow_projects: Mapping[str, ProjectConfig] = setting("LABELFLOW_PROJECTS", projects)
     artifacts_bucket: str = setting("ARTIFACTS_BUCKET", bucket_name)
+    topic_arn: str | None = setting("TOPIC_ARN", arn, default=None)
 
 
 get_settings = settings_loader(Settings)
