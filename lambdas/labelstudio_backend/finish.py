@@ -171,6 +171,7 @@ def _finish(
             event,
             projects=settings.labelflow_projects,
             artifacts_bucket=settings.artifacts_bucket,
+            topic_arn=settings.topic_arn,
         )
         aws.write_json(results, folder.consolidation_response(plan.stamp), consolidated)
     body, counters = output_manifest(
