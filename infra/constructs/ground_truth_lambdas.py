@@ -6,7 +6,9 @@ read the projects' settings from `LABELFLOW_PROJECTS`; the consolidation functio
 `ARTIFACTS_BUCKET`, where it writes worker-skill estimates (docs/contracts.md).
 
 The caller grants the labeling-job role permission to invoke these functions, and grants the
-consolidation function access to the results and artifacts buckets.
+consolidation function access to the results and artifacts buckets; when a project has worker
+alerts, it also gives the consolidation function the stage's topic (`TOPIC_ARN`, owned by the
+job workflow, which is built after these functions) and what flagging workers takes.
 """
 
 from __future__ import annotations
