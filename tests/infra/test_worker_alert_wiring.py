@@ -18,6 +18,9 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra import assembly
 from infra.config import LabelStudioConfig, ProjectConfig, StageConfig
+from labelflow.local.deploy import TemplateResolver
+from labelflow.local.iam import Call
+from labelflow.local.iam_policies import TemplatePolicies
 from post_annotation.settings import Settings
 from tests.infra.conftest import WORKTEAM_ARN, new_app
 from tests.infra.template_helpers import (
@@ -107,6 +110,40 @@ def test_the_consolidating_functions_flag_workers_with_exactly_this_access(
     assert allowed["sns:Publish"] == {f"<{_topic(watched)}>"}
     variables = labelflow_functions(watched)[handler]["Environment"]["Variables"]
     assert variables["TOPIC_ARN"] == {"Ref": _topic(watched)}
+
+
+@pytest.mark.parametrize("handler", [POST, STUDIO["webhook"], STUDIO["sweep"]])
+def test_the_emulator_s_iam_allows_every_call_flagging_a_worker_makes(
+    watched: dict[str, Any], handler: str
+) -> None:
+    # The calls of gt_consolidation.alerts, decided as the local emulator decides them
+    resolver = TemplateResolver(watched, stack_name="labelflow-alerts-Labeling")
+    policies = TemplatePolicies.from_resolver(resolver)
+    role = str(
+        resolver.get_att(labelflow_functions(watched)[handler]["Role"]["Fn::GetAtt"][0], "Arn")
+    )
+    artifacts = resolver.name(bucket_by_log_prefix(watched, "artifacts/"))
+    marker = f"arn:aws:s3:::{artifacts}/alerts/watched/watched-j-0/labelstudio.7.json"
+    (key,) = resources(watched, "AWS::KMS::Key")
+    calls = [
+        ("s3:ListBucket", f"arn:aws:s3:::{artifacts}"),
+        ("s3:PutObject", marker),
+        ("s3:DeleteObject", marker),
+        ("kms:GenerateDataKey", str(resolver.get_att(key, "Arn"))),
+        (
+            "events:PutEvents",
+            f"arn:aws:events:{resolver.region}:{resolver.account}:event-bus/default",
+        ),
+        ("sns:Publish", str(resolver.ref(_topic(watched)))),
+    ]
+
+    problems = [
+        problem
+        for action, resource in calls
+        for problem in policies.problems(Call(role, action, resource, {}, True, "request"))
+    ]
+
+    assert problems == []
 
 
 def test_the_label_studio_start_function_flags_nobody(watched: dict[str, Any]) -> None:
