@@ -16,6 +16,8 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 
 import handler_support
+from gt_consolidation import check_workers
+from job_contracts.worker_alerts import RemovalOutcome, WorkerFlag
 from post_annotation import handler
 from post_annotation.settings import get_settings
 
@@ -81,12 +83,10 @@ def _received(url: str) -> list[dict[str, Any]]:
     return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
 
 
-def _consolidate(items: range, *, batch: str = "a", job: str = JOB) -> None:
-    """One batch: ``good`` and ``fair`` say positive, ``bad`` says negative, on each item."""
-    key = (
-        f"{job}/annotations/consolidated-annotation/consolidation-request/iteration-1/{batch}.json"
-    )
-    payload = [
+def _payload(items: range) -> list[dict[str, Any]]:
+    """``good`` and ``fair`` say positive, ``bad`` says negative, on each item."""
+    votes = (("good", "positive"), ("fair", "positive"), ("bad", "negative"))
+    return [
         {
             "datasetObjectId": str(i),
             "dataObject": {"content": f"review {i}"},
@@ -95,17 +95,15 @@ def _consolidate(items: range, *, batch: str = "a", job: str = JOB) -> None:
                     "workerId": worker,
                     "annotationData": {"content": json.dumps({"tone": {"label": label}})},
                 }
-                for worker, label in (
-                    ("good", "positive"),
-                    ("fair", "positive"),
-                    ("bad", "negative"),
-                )
+                for worker, label in votes
             ],
         }
         for i in items
     ]
-    boto3.client("s3").put_object(Bucket=GT_BUCKET, Key=key, Body=json.dumps(payload).encode())
-    event = {
+
+
+def _event(job: str, key: str) -> dict[str, Any]:
+    return {
         "version": "2018-10-16",
         "labelingJobArn": f"arn:aws:sagemaker:{REGION}:111122223333:labeling-job/{job}",
         "labelCategories": LABELS,
@@ -113,7 +111,14 @@ def _consolidate(items: range, *, batch: str = "a", job: str = JOB) -> None:
         "roleArn": "arn:aws:iam::111122223333:role/gt",
         "payload": {"s3Uri": f"s3://{GT_BUCKET}/{key}"},
     }
-    response = handler.lambda_handler(event, _Context())  # type: ignore[arg-type]
+
+
+def _consolidate(items: range, *, batch: str = "a", job: str = JOB) -> None:
+    """One batch of :func:`_payload` through the consolidation Lambda."""
+    key = f"{job}/annotations/consolidated-annotation/consolidation-request/{batch}.json"
+    body = json.dumps(_payload(items)).encode()
+    boto3.client("s3").put_object(Bucket=GT_BUCKET, Key=key, Body=body)
+    response = handler.lambda_handler(_event(job, key), _Context())  # type: ignore[arg-type]
     assert len(response) == len(items)
 
 
@@ -214,3 +219,30 @@ def test_without_a_topic_the_flag_still_goes_on_the_bus(aws, monkeypatch: pytest
 
     assert [e["detail"]["worker"] for e in _received(aws["bus"])] == ["bad"]
     assert _received(aws["notes"]) == []
+
+
+def test_a_running_job_s_answers_so_far_flag_and_remove_without_writing_skill(aws):
+    # Given answers no consolidation request holds yet (a Label Studio job still running)
+    removed: list[str] = []
+
+    def remove(flag: WorkerFlag) -> RemovalOutcome:
+        removed.append(flag.worker_id)
+        return "removed-from-organization"
+
+    # When its workers are checked
+    flagged = check_workers(
+        _event(JOB, "never/written.json"),
+        _payload(range(12)),
+        projects=get_settings().labelflow_projects,
+        artifacts_bucket=ARTIFACTS,
+        topic_arn=aws["topic"],
+        remove=remove,
+    )
+
+    # Then the bad worker is removed, then announced with the outcome, and nothing else is kept
+    assert [f.flag.worker_id for f in flagged] == removed == ["bad"]
+    (event,) = _received(aws["bus"])
+    assert event["detail"]["removal"] == "removed-from-organization"
+    assert _markers() == [MARKER]
+    listed = boto3.client("s3").list_objects_v2(Bucket=ARTIFACTS, Prefix="skills/")
+    assert listed.get("KeyCount", 0) == 0
