@@ -27,7 +27,6 @@ written but the flags.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -141,7 +140,7 @@ def check_workers(
     project = resolve_project(projects, request.job_name)
     if project.worker_alert is None:
         return []
-    objects = parse_payload(json.dumps(list(payload)))
+    objects = parse_payload(list(payload))
     batch = _batch(request, project, objects, artifacts_bucket)
     result = consolidate_batch(batch)
     return watch_workers(
