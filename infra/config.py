@@ -35,6 +35,7 @@ from pydantic import (
 
 from gt_contracts.project_schema import (
     DEFAULT_MAX_CONCURRENT_TASKS,
+    DEFAULT_MIN_WORKER_ANSWERS,
     DEFAULT_TASK_AVAILABILITY_SECONDS,
     DEFAULT_TASK_TIME_LIMIT_SECONDS,
     IMAGE_TASK_TYPES,
@@ -53,6 +54,7 @@ from gt_contracts.project_schema import (
     Backend,
     Method,
     TaskType,
+    WorkerRemoval,
     WorkforceKind,
     label_attribute_problem,
     max_labels,
@@ -74,6 +76,7 @@ __all__ = [
     "ProjectConfig",
     "StageConfig",
     "TaskType",
+    "WorkerAlert",
     "Workforce",
     "load_config",
     "projects_setting",
@@ -157,6 +160,33 @@ class Workforce(BaseModel):
         return self
 
 
+class WorkerAlert(BaseModel):
+    """When LabelFlow says, mid-job, that a worker answers worse than the project accepts.
+
+    A worker is flagged once per labeling job, when their estimated accuracy (the project's
+    skill carried from earlier jobs plus this job's answers so far) rests on at least
+    `min_answers` answers and even its optimistic bound (the one-sided 95% Wilson bound over
+    that many answers) is below `min_accuracy`: a few unlucky answers flag nobody. The flag is
+    an event on the default bus (`LabelFlow Worker Flagged`), a message on the stage's topic
+    for the project's subscribers and a line in `labelflow status`.
+
+    - `min_accuracy`: the accuracy a worker should reach, between 0 and 1 (exclusive).
+    - `min_answers`: answers before a worker can be flagged (at least 1; default 20).
+    - `removal` (Label Studio projects only): `"none"` (the default), `"project"` (take the
+      worker off the job's Label Studio project: project membership is a Label Studio
+      Enterprise feature, so on Community Edition the worker stays and the alert says so) or
+      `"organization"` (take the worker out of the Label Studio organization, and so out of
+      every project there; works on every edition). Ground Truth cannot take a worker off a
+      running labeling job.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_accuracy: float = Field(gt=0, lt=1)
+    min_answers: int = Field(default=DEFAULT_MIN_WORKER_ANSWERS, ge=1)
+    removal: WorkerRemoval = "none"
+
+
 class ProjectConfig(BaseModel):
     """One labeling project.
 
@@ -200,6 +230,8 @@ class ProjectConfig(BaseModel):
     examples: tuple[Example, ...] = ()
     # Who collects the answers: SageMaker Ground Truth, or the stage's Label Studio.
     backend: Backend = "ground-truth"
+    # Flag workers whose accuracy is too low, mid-job (off by default; see WorkerAlert).
+    worker_alert: WorkerAlert | None = None
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -283,6 +315,17 @@ class ProjectConfig(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _check_worker_alert(self) -> Self:
+        alert = self.worker_alert
+        if alert is not None and alert.removal != "none" and self.backend != "labelstudio":
+            raise ValueError(
+                f"field 'worker_alert.removal': {alert.removal!r} applies to Label Studio "
+                "projects only (Ground Truth cannot take a worker off a running labeling "
+                "job); use 'none' or backend 'labelstudio'"
+            )
+        return self
+
     @property
     def task_availability(self) -> int:
         """Seconds tasks stay offered: the configured value or the workforce's default."""
@@ -336,6 +379,11 @@ class ProjectConfig(BaseModel):
             "task_availability_seconds": self.task_availability,
             "max_concurrent_tasks": self.max_concurrent_tasks,
             "backend": self.backend,
+            **(
+                {"worker_alert": self.worker_alert.model_dump()}
+                if self.worker_alert is not None
+                else {}
+            ),
         }
 
     def has_workteam(self, workteam_arn: str | None) -> bool:

@@ -31,6 +31,7 @@ from gt_contracts import ContractError
 from job_contracts.ids import JOB_ID_CHARS, MANIFEST_SUFFIXES
 from job_contracts.layout import JobLayout
 from job_contracts.steps import ValidationSummary
+from job_contracts.worker_alerts import FlaggedWorker
 from labelflow.options import DEFAULT_STAGE, LOCAL_STATE, CommandError
 from labelflow.progress import bar
 
@@ -50,6 +51,7 @@ __all__ = [
     "describe_lines",
     "describe_reasons",
     "effective_status",
+    "flagged_workers",
     "format_job_details",
     "format_jobs_table",
     "format_line_counts",
@@ -668,16 +670,29 @@ def _cost_text(cost: Any) -> str:
     return str(cost)
 
 
+def flagged_workers(flags: Iterable[FlaggedWorker]) -> list[FlaggedWorker]:
+    """One flag per worker, by worker id: the one on the most answers when several labeling
+    jobs of the job flagged the same worker."""
+    best: dict[str, FlaggedWorker] = {}
+    for flag in flags:
+        seen = best.get(flag.flag.worker_id)
+        if seen is None or flag.flag.answers > seen.flag.answers:
+            best[flag.flag.worker_id] = flag
+    return [best[worker] for worker in sorted(best)]
+
+
 def format_job_details(
     record: JobRecord,
     workflow: WorkflowView | None,
     labeling_jobs: Sequence[LabelingJobView] = (),
     counts: LineCounts | None = None,
+    flagged: Sequence[FlaggedWorker] = (),
 ) -> str:
     """Everything known about one job, one fact per line.
 
     ``counts`` are the manifest's lines (:class:`LineCounts`) when known; without them, those
-    of the jobs table or of the Validate step are shown.
+    of the jobs table or of the Validate step are shown. ``flagged`` are the workers flagged in
+    the job's labeling jobs, one line each (:func:`flagged_workers`).
     """
     status, reason = effective_status(record, workflow)
     progress = job_progress(record, workflow, labeling_jobs)
@@ -722,6 +737,10 @@ def format_job_details(
             f"{job.unlabeled} unlabeled"
             + (f" ({job.failure_reason})" if job.failure_reason else "")
         )
+    workers = flagged_workers(flagged)
+    if workers:
+        lines.append(f"Flagged    {len(workers)} worker{'s' if len(workers) != 1 else ''}")
+        lines += [f"  {worker.sentence()}" for worker in workers]
     if record.output_uri:
         lines.append(f"Output     {record.output_uri}")
     if record.report_uri:

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gt_contracts import ContractError
 from job_contracts.ids import job_id, labeling_job_name
-from job_contracts.layout import JobLayout
+from job_contracts.layout import JobLayout, alerts_prefix
+from job_contracts.worker_alerts import FlaggedWorker
 from labelflow.jobs import (
     CommandError,
     JobRecord,
@@ -286,6 +288,27 @@ class JobsAws:
                 raise
         return views
 
+    def flagged_workers(
+        self, record: JobRecord, workflow: WorkflowView | None
+    ) -> list[FlaggedWorker]:
+        """The workers flagged in the job's labeling jobs so far (``alerts/`` of artifacts)."""
+        if workflow is None or not workflow.chunks:
+            return []
+        bucket = self.stack.output("ArtifactsBucketName")
+        s3 = self.client("s3")
+        flagged = []
+        for index in range(workflow.chunks):
+            name = labeling_job_name(record.project, record.job_id, index)
+            prefix = alerts_prefix(record.project, name)
+            with self._errors(f"reading the flagged workers under s3://{bucket}/{prefix}"):
+                for page in s3.get_paginator("list_objects_v2").paginate(
+                    Bucket=bucket, Prefix=prefix
+                ):
+                    for entry in page.get("Contents", []):
+                        body = s3.get_object(Bucket=bucket, Key=entry["Key"])["Body"].read()
+                        flagged.append(_flag(body, f"s3://{bucket}/{entry['Key']}"))
+        return flagged
+
     # -- output --------------------------------------------------------------------------
 
     def list_output(self, prefix: str) -> list[tuple[str, int]]:
@@ -344,6 +367,13 @@ class JobsAws:
         except ValueError as exc:
             raise CommandError(f"{where} is not JSON: {exc}") from None
         return LineCounts.parse(raw, where=where)
+
+
+def _flag(body: bytes, where: str) -> FlaggedWorker:
+    try:
+        return FlaggedWorker.from_json(json.loads(body), at=where)
+    except (ValueError, ContractError) as exc:
+        raise CommandError(f"{where} is not a flagged worker's record: {exc}") from None
 
 
 def _iso(value: Any) -> str:

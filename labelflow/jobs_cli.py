@@ -32,6 +32,7 @@ from labelflow.jobs import (
     WorkflowView,
     describe_lines,
     effective_status,
+    flagged_workers,
     format_job_details,
     format_jobs_table,
     format_line_counts,
@@ -85,7 +86,8 @@ examples:
                                         rejected, and the manifest each job labels
   labelflow status --project pets -n 5
   labelflow status 417297aafeaa353a     one job: lines read and rejected by reason, where
-                                        the rejected lines are, timings, labeling jobs
+                                        the rejected lines are, timings, labeling jobs,
+                                        workers flagged for low accuracy
   labelflow status 4172 --watch         a unique prefix is enough; refresh until it ends
   labelflow status 4172 --json | jq .validation.byReason
 """
@@ -441,6 +443,7 @@ def _status(args: argparse.Namespace) -> int:
     workflow, labeling, progress = _snapshot(api, record)
     counts = _counts(api, record, workflow)
     status, reason = effective_status(record, workflow)
+    flagged = flagged_workers(api.flagged_workers(record, workflow))
     if args.json:
         document = {
             **asdict(record),
@@ -455,10 +458,11 @@ def _status(args: argparse.Namespace) -> int:
                 "total": progress.total,
                 "stage": progress.stage,
             },
+            "flaggedWorkers": [worker.to_json() for worker in flagged],
         }
         print(json.dumps(document, indent=2, default=str))
     else:
-        print(format_job_details(record, workflow, labeling, counts))
+        print(format_job_details(record, workflow, labeling, counts, flagged))
     return EXIT_FAILED if status in ("FAILED", "TIMED_OUT", "ABORTED") else EXIT_OK
 
 

@@ -8,7 +8,9 @@ store every batch reads and adds to (docs/contracts.md). The construct owns that
 skill is consolidation's own state.
 
 The caller grants the labeling-job role permission to invoke these functions, and grants the
-consolidation function access to the results and artifacts buckets.
+consolidation function access to the results and artifacts buckets; when a project has worker
+alerts, it also gives the consolidation function the stage's topic (`TOPIC_ARN`, owned by the
+job workflow, which is built after these functions) and what flagging workers takes.
 """
 
 from __future__ import annotations

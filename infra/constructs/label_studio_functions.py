@@ -15,7 +15,8 @@ secrets, the projects, the results and artifacts buckets, the tokens table and t
 URL (`WEBHOOK_URL`).
 
 Left to the caller: every grant. Reading the secrets, the buckets and the key, using the tokens
-table and the skill store, and resuming the state machine's waiting steps.
+table and the skill store, and resuming the state machine's waiting steps; and, when a project
+has worker alerts, the webhook's and the sweep's `TOPIC_ARN` and what flagging workers takes.
 """
 
 from __future__ import annotations

@@ -2,16 +2,17 @@
 
 The stack turns the stage configuration into construct arguments, wires the permissions between
 constructs (the only place cross-construct grants are made: the buckets and the key, the
-labeling-job role, the stage's data sources, the Label Studio secrets) and publishes the names
-and ARNs that operators and the CLI need as stack outputs. What a construct's functions do with
-the construct's own resources, the construct grants itself.
+labeling-job role, the stage's data sources, the Label Studio secrets, and the worker alerts'
+markers, events and notifications) and publishes the names and ARNs that operators and the CLI
+need as stack outputs. What a construct's functions do with the construct's own resources, the
+construct grants itself.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, CfnOutput, Duration, Stack, Tags, Validations
+from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Stack, Tags, Validations
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -70,6 +71,8 @@ _KMS_ACTIONS = {
 _TEMPLATES = "templates/*"
 # Ground Truth's consolidated-output folder, under any labeling job's output prefix.
 _CONSOLIDATED_OUTPUT = "*annotations/consolidated-annotation/output/*"
+# The workers flagged in each labeling job (job_contracts.layout.alert_key).
+_ALERTS = "alerts/*"
 
 
 class LabelingStack(Stack):
@@ -189,6 +192,8 @@ class LabelingStack(Stack):
             self._grant_workflow(self.workflow)
             if self.workflow.label_studio is not None and self.label_studio is not None:
                 self._grant_label_studio(self.workflow.label_studio, self.label_studio)
+        if any(p.worker_alert is not None for p in config.projects):
+            self._grant_worker_alerts()
         self._outputs(tuple(p.name for p in config.projects))
 
     def _monitor(
@@ -494,6 +499,51 @@ class LabelingStack(Stack):
                 runtime.role,
                 {**_S3_READ_ACTIONS, **_S3_PUT_ACTIONS, **_KMS_ACTIONS},
                 {**findings, **extra},
+            )
+
+    def _grant_worker_alerts(self) -> None:
+        """The functions that consolidate flag workers: markers, the event, the notification.
+
+        Only when a project has a `worker_alert`. The consolidation function and the Label
+        Studio webhook and sweep (which consolidate, or check running jobs) write and delete
+        the markers under `alerts/` of artifacts (they already list the bucket), put events on
+        the default bus and, where the stage runs the job workflow, publish to its topic,
+        whose ARN they get as `TOPIC_ARN`.
+        """
+        artifacts = self.storage.artifacts
+        runtimes = [self.ground_truth.consolidation]
+        studio = self.workflow.label_studio if self.workflow is not None else None
+        if studio is not None:
+            runtimes += [studio.webhook, studio.sweep]
+        for runtime in runtimes:
+            function = runtime.function
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="WorkerAlertMarkers",
+                    actions=["s3:PutObject", "s3:DeleteObject"],
+                    resources=[artifacts.arn_for_objects(_ALERTS)],
+                )
+            )
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="PutWorkerAlertEvents",
+                    actions=["events:PutEvents"],
+                    resources=[
+                        f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
+                    ],
+                )
+            )
+            if self.workflow is not None:
+                self.workflow.topic.grant_publish(function)
+                function.add_environment("TOPIC_ARN", self.workflow.topic.topic_arn)
+            Validations.of(runtime.role).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[{_objects(artifacts, _ALERTS)}]",
+                    reason=(
+                        "Flagged workers: one marker per project, labeling job and worker "
+                        "under alerts/, written once and deleted if the alert fails"
+                    ),
+                )
             )
 
     def _outputs(self, projects: tuple[str, ...]) -> None:

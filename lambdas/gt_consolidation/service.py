@@ -15,15 +15,23 @@ not-found (throttling, 5xx, access denied, KMS) raise; an annotation that does n
 invalid URI, only costs its item a no-consensus result. Segmentation masks (and, under a ``-ref``
 label attribute, their JSON sidecars) are written before the response that points at them. Logs
 carry ids and counts only: answers and reasons may hold worker-provided text.
+
+Worker alerts: for a project with a ``worker_alert``, once the skill is stored the batch's
+workers are judged on the project's skill plus this batch, and each worker flagged for the
+first time in the labeling job is announced (:mod:`gt_consolidation.alerts`); an event or
+notification that fails raises, so the batch is retried. :func:`check_workers` does the same
+for a Label Studio job still running: its answers so far consolidated in memory, nothing
+written but the flags.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from gt_consolidation.alerts import Remover, watch_workers
 from gt_consolidation.batch import (
     Batch,
     BatchResult,
@@ -45,8 +53,9 @@ from job_contracts.layout import payload_digest, skills_key
 from job_contracts.skill_store import SkillStore
 from job_contracts.skills import StoredSkills, batch_records, load_skills, without
 from job_contracts.tokens import error_code
+from job_contracts.worker_alerts import FlaggedWorker
 
-__all__ = ["consolidate_request"]
+__all__ = ["check_workers", "consolidate_request"]
 
 logger = Logger(child=True)
 
@@ -59,6 +68,7 @@ def consolidate_request(
     projects: Mapping[str, ProjectConfig],
     artifacts_bucket: str,
     skills_table: str,
+    topic_arn: str | None = None,
 ) -> list[dict[str, Any]]:
     """Consolidate one request; the response Ground Truth expects (one entry per object).
 
@@ -68,6 +78,7 @@ def consolidate_request(
         artifacts_bucket: where each batch's skill document (and masks outside a job's layout)
             go.
         skills_table: the skill store (:class:`~job_contracts.skill_store.SkillStore`).
+        topic_arn: the stage's notification topic, told about flagged workers (if any).
 
     Raises:
         ContractError: a malformed event or batch file, or a job of no configured project.
@@ -80,17 +91,98 @@ def consolidate_request(
     except ContractError as exc:
         logger.error("consolidation request rejected", extra={"reason": str(exc)})
         raise
+    store = SkillStore(client("dynamodb"), skills_table)
+    batch = _batch(request, project, objects, artifacts_bucket, store)
+    result = consolidate_batch(batch)
+    skills = skills_key(project.name, request.job_name, request.payload_uri)
+    _write_outputs(result, artifacts_bucket, skills)
+    added = store.add(
+        project.name, payload_digest(request.payload_uri), batch_records(result.skills)
+    )
+    _log_result(project, result, skills, added)
+    watch_workers(
+        project,
+        request.job_name,
+        carried=batch.prior,
+        batch_workers=result.skills["workers"],
+        artifacts_bucket=artifacts_bucket,
+        topic_arn=topic_arn,
+    )
+    return result.to_response(request.label_attribute_name)
+
+
+def check_workers(
+    event: Mapping[str, Any],
+    payload: Sequence[Mapping[str, Any]],
+    *,
+    projects: Mapping[str, ProjectConfig],
+    artifacts_bucket: str,
+    skills_table: str,
+    topic_arn: str | None,
+    remove: Remover | None = None,
+) -> list[FlaggedWorker]:
+    """Flag workers of a running job from its answers so far (nothing else is written).
+
+    The answers are consolidated as :func:`consolidate_request` would consolidate them, on
+    the same current skill, but in memory: no worker skill, no masks, no response. For a
+    project without a ``worker_alert`` nothing is done.
+
+    Args:
+        event: the consolidation request the job's answers would make (its payload URI is
+            not read).
+        payload: the consolidation payload of the answers so far (annotations as
+            ``content``).
+        projects: the deployment's projects.
+        artifacts_bucket: where the flags are.
+        skills_table: the skill store.
+        topic_arn: the stage's notification topic, if it has one.
+        remove: what to do to a flagged worker besides the alert.
+
+    Returns:
+        The workers flagged now.
+
+    Raises:
+        ContractError: a malformed event or payload, or a job of no configured project.
+        ConsolidationError: the project's method or parameters are invalid.
+    """
+    request = PostAnnotationEvent.from_event(event)
+    project = resolve_project(projects, request.job_name)
+    if project.worker_alert is None:
+        return []
+    objects = parse_payload(list(payload))
+    store = SkillStore(client("dynamodb"), skills_table)
+    batch = _batch(request, project, objects, artifacts_bucket, store)
+    result = consolidate_batch(batch)
+    return watch_workers(
+        project,
+        request.job_name,
+        carried=batch.prior,
+        batch_workers=result.skills["workers"],
+        artifacts_bucket=artifacts_bucket,
+        topic_arn=topic_arn,
+        remove=remove,
+    )
+
+
+def _batch(
+    request: PostAnnotationEvent,
+    project: ProjectConfig,
+    objects: list[PayloadObject],
+    artifacts_bucket: str,
+    store: SkillStore,
+) -> Batch:
+    """The batch with its annotations fetched and the project's current skill."""
     fetched, unreadable = _fetch_annotations(objects)
     skills = skills_key(project.name, request.job_name, request.payload_uri)
-    store = SkillStore(client("dynamodb"), skills_table)
-    batch_id = payload_digest(request.payload_uri)
-    batch = Batch(
+    return Batch(
         request=request,
         project=project,
         objects=objects,
         fetched=fetched,
         unreadable=unreadable,
-        prior=_current_skill(store, project.name, batch_id, artifacts_bucket, skills),
+        prior=_current_skill(
+            store, project.name, payload_digest(request.payload_uri), artifacts_bucket, skills
+        ),
         masks=mask_location(
             request.payload_uri,
             artifacts_bucket=artifacts_bucket,
@@ -98,11 +190,6 @@ def consolidate_request(
             job_name=request.job_name,
         ),
     )
-    result = consolidate_batch(batch)
-    _write_outputs(result, artifacts_bucket, skills)
-    added = store.add(project.name, batch_id, batch_records(result.skills))
-    _log_result(project, result, skills, added)
-    return result.to_response(request.label_attribute_name)
 
 
 def _write_outputs(result: BatchResult, artifacts_bucket: str, skills: str) -> None:

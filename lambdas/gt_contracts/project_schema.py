@@ -12,7 +12,9 @@ parser (:mod:`gt_contracts.projects`, checked at run time) both read these defin
   workforce (:data:`MAX_TASK_AVAILABILITY_SECONDS`, :data:`DEFAULT_TASK_AVAILABILITY_SECONDS`),
   concurrent tasks, and the Mechanical Turk prices per task (:data:`PUBLIC_TASK_PRICES_USD`);
 * label-attribute names: a project's name is its jobs' ``LabelAttributeName``
-  (:func:`label_attribute_problem`).
+  (:func:`label_attribute_problem`);
+* worker alerts: what may be done about a flagged worker (:data:`WORKER_REMOVALS`) and how
+  many answers a flag needs by default (:data:`DEFAULT_MIN_WORKER_ANSWERS`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ __all__ = [
     "BACKENDS",
     "CLASSIFICATION_TASK_TYPES",
     "DEFAULT_MAX_CONCURRENT_TASKS",
+    "DEFAULT_MIN_WORKER_ANSWERS",
     "DEFAULT_TASK_AVAILABILITY_SECONDS",
     "DEFAULT_TASK_TIME_LIMIT_SECONDS",
     "IMAGE_TASK_TYPES",
@@ -45,11 +48,13 @@ __all__ = [
     "TASK_TYPES",
     "TEXT_TASK_TYPES",
     "UNLABELED_TASK_TYPES",
+    "WORKER_REMOVALS",
     "WORKFORCE_KINDS",
     "Backend",
     "Method",
     "SourceKind",
     "TaskType",
+    "WorkerRemoval",
     "WorkforceKind",
     "label_attribute_problem",
     "max_labels",
@@ -153,6 +158,16 @@ WORKFORCE_KINDS: tuple[WorkforceKind, ...] = get_args(WorkforceKind)
 
 Backend = Literal["ground-truth", "labelstudio"]
 BACKENDS: tuple[Backend, ...] = get_args(Backend)
+
+#: What happens to a worker flagged mid-job on Label Studio, besides the alert: ``"none"``;
+#: ``"project"``, taken off the job's Label Studio project (project membership, a Label Studio
+#: Enterprise feature; Community Edition has none and the worker stays); ``"organization"``,
+#: taken out of the Label Studio organization (every project of that organization, on any
+#: edition). Ground Truth offers no way to take a worker off a running job.
+WorkerRemoval = Literal["none", "project", "organization"]
+WORKER_REMOVALS: tuple[WorkerRemoval, ...] = get_args(WorkerRemoval)
+#: Answers a worker needs before an accuracy estimate can flag them, unless a project says.
+DEFAULT_MIN_WORKER_ANSWERS = 20
 
 #: NumberOfHumanWorkersPerDataObject is 1 to 9.
 MAX_WORKERS_PER_ITEM = 9

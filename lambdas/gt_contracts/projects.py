@@ -25,8 +25,11 @@ several, e.g. a transcription ``crowd-text-area`` next to a comment field), ``wo
 (``{"type": "private"|"vendor"|"public", "workteam_arn", "price_usd", "free_of_pii",
 "free_of_adult_content"}``, default a private team), ``task_time_limit_seconds`` (default 600),
 ``task_availability_seconds`` (default 864000) and ``max_concurrent_tasks`` (default null:
-Ground Truth's own default) and ``backend`` (``"ground-truth"``, the default, or
-``"labelstudio"``). Unknown keys are
+Ground Truth's own default), ``backend`` (``"ground-truth"``, the default, or
+``"labelstudio"``) and ``worker_alert`` (default ``null``, off: ``{"min_accuracy": 0.6,
+"min_answers": 20, "removal": "none"}``, when to flag a worker mid-job, see
+:mod:`job_contracts.worker_alerts`; ``removal`` is one of :data:`WORKER_REMOVALS`, other than
+``"none"`` on Label Studio projects only). Unknown keys are
 ignored, so the deployment may carry fields only other components read. Method names and
 parameters are checked by the consolidation library when the first batch is consolidated.
 
@@ -46,6 +49,7 @@ from gt_contracts.errors import ContractError
 from gt_contracts.project_schema import (
     BACKENDS,
     CLASSIFICATION_TASK_TYPES,
+    DEFAULT_MIN_WORKER_ANSWERS,
     DEFAULT_TASK_AVAILABILITY_SECONDS,
     DEFAULT_TASK_TIME_LIMIT_SECONDS,
     MAX_WORKERS_PER_ITEM,
@@ -53,10 +57,12 @@ from gt_contracts.project_schema import (
     MULTILABEL_TASK_TYPES,
     SOURCE_KINDS,
     TASK_TYPES,
+    WORKER_REMOVALS,
     WORKFORCE_KINDS,
     Backend,
     SourceKind,
     TaskType,
+    WorkerRemoval,
     WorkforceKind,
     min_labels,
 )
@@ -70,6 +76,7 @@ __all__ = [
     "ProjectConfig",
     "SourceKind",
     "TaskType",
+    "WorkerAlert",
     "Workforce",
     "parse_projects",
     "resolve_project",
@@ -122,6 +129,46 @@ class Workforce:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkerAlert:
+    """When a worker is flagged mid-job, and what else happens (:mod:`job_contracts.worker_alerts`).
+
+    ``min_accuracy`` is the accuracy below which a worker is flagged, in (0, 1);
+    ``min_answers`` the answers a worker needs before a flag; ``removal`` what is done on Label
+    Studio besides the alert.
+    """
+
+    min_accuracy: float
+    min_answers: int = DEFAULT_MIN_WORKER_ANSWERS
+    removal: WorkerRemoval = "none"
+
+    @classmethod
+    def from_json(cls, raw: object, at: str) -> WorkerAlert | None:
+        """Parse ``{"min_accuracy", "min_answers", "removal"}``; ``None`` (absent) is off.
+
+        Raises:
+            ContractError: a field of the wrong type or value, named.
+        """
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            raise ContractError(f"{at} must be an object or null")
+        accuracy = raw.get("min_accuracy")
+        if (
+            isinstance(accuracy, bool)
+            or not isinstance(accuracy, int | float)
+            or not 0.0 < accuracy < 1.0
+        ):
+            raise ContractError(f"{at}.min_accuracy must be a number between 0 and 1")
+        answers = raw.get("min_answers", DEFAULT_MIN_WORKER_ANSWERS)
+        if isinstance(answers, bool) or not isinstance(answers, int) or answers < 1:
+            raise ContractError(f"{at}.min_answers must be a positive integer")
+        removal = raw.get("removal", "none")
+        if removal not in WORKER_REMOVALS:
+            raise ContractError(f"{at}.removal {removal!r} is not one of {list(WORKER_REMOVALS)}")
+        return cls(min_accuracy=float(accuracy), min_answers=answers, removal=removal)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProjectConfig:
     """One project's labeling setup (see the module docstring for the JSON form)."""
 
@@ -139,6 +186,7 @@ class ProjectConfig:
     task_availability_seconds: int = _DEFAULT_AVAILABILITY
     max_concurrent_tasks: int | None = None
     backend: Backend = "ground-truth"
+    worker_alert: WorkerAlert | None = None
 
     @property
     def is_classification(self) -> bool:
@@ -214,6 +262,11 @@ class ProjectConfig:
         concurrent = raw.get("max_concurrent_tasks")
         if concurrent is not None:
             concurrent = _seconds(concurrent, f"{at}.max_concurrent_tasks")
+        alert = WorkerAlert.from_json(raw.get("worker_alert"), f"{at}.worker_alert")
+        if alert is not None and alert.removal != "none" and backend != "labelstudio":
+            raise ContractError(
+                f"{at}.worker_alert.removal {alert.removal!r} needs the labelstudio backend"
+            )
         return cls(
             name=name,
             task_type=task_type,
@@ -227,6 +280,7 @@ class ProjectConfig:
             workforce=Workforce.from_json(raw.get("workforce"), f"{at}.workforce"),
             max_concurrent_tasks=concurrent,
             backend=backend,
+            worker_alert=alert,
             **limits,
         )
 

@@ -23,6 +23,8 @@ Artifacts bucket (``ARTIFACTS_BUCKET``)::
     skills/<project>/<jobName>/<digest>.json what one consolidation batch learned of worker
                                              skill (the carried skill is in the skill store)
     masks/<project>/<jobName>/               masks of batches outside Ground Truth's layout
+    alerts/<project>/<jobName>/<worker>.json one per worker flagged in a labeling job (the
+                                             worker id URL-quoted; job_contracts.worker_alerts)
 
 Audit bucket (``AUDIT_BUCKET``)::
 
@@ -43,6 +45,7 @@ reports them lower-cased.
 from __future__ import annotations
 
 import hashlib
+import urllib.parse
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +56,8 @@ __all__ = [
     "OUTPUT_MANIFEST",
     "JobLayout",
     "LabelingJobFolder",
+    "alert_key",
+    "alerts_prefix",
     "audit_key",
     "audit_prefix",
     "labelstudio_config_key",
@@ -201,6 +206,16 @@ def skills_key(project: str, job_name: str, payload_uri: str) -> str:
 def masks_prefix(project: str, job_name: str) -> str:
     """Masks of batches whose request is outside Ground Truth's layout (artifacts bucket)."""
     return f"masks/{project}/{name_key(job_name)}/"
+
+
+def alerts_prefix(project: str, job_name: str) -> str:
+    """``alerts/<project>/<jobName>/``: the workers flagged in one labeling job."""
+    return f"alerts/{project}/{name_key(job_name)}/"
+
+
+def alert_key(project: str, job_name: str, worker_id: str) -> str:
+    """``alerts/<project>/<jobName>/<worker>.json``, the worker id URL-quoted (no ``/``)."""
+    return f"{alerts_prefix(project, job_name)}{urllib.parse.quote(worker_id, safe='')}.json"
 
 
 def audit_prefix(project: str, job_id: str) -> str:

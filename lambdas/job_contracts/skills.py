@@ -15,7 +15,7 @@ which every later batch reads. ``counts`` (classification's soft confusion count
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "StoredSkills",
     "add_counts",
     "batch_records",
+    "combine_records",
     "load_skills",
     "without",
 ]
@@ -160,6 +161,30 @@ def add_counts(
         for given, n in row.items():
             summed[given] = summed.get(given, 0.0) + n
     return out
+
+
+def combine_records(records: Sequence[SkillRecord]) -> SkillRecord:
+    """One worker's records added up, as the skill store adds them: answers and counts summed,
+    accuracy and each metric answer-weighted (the plain mean when no record has answers).
+    The confusion estimate, which does not add up, is the last record's."""
+    first = records[0]
+    if len(records) == 1:
+        return first
+    answers = sum(r.answers for r in records)
+    weights = [float(r.answers) for r in records] if answers > 0 else [1.0] * len(records)
+    total = sum(weights)
+    accuracy = sum(w * r.accuracy for w, r in zip(weights, records, strict=True)) / total
+    metrics: dict[str, float] = {}
+    for key in sorted({k for r in records for k in r.metrics}):
+        pairs = [
+            (w, r.metrics[key]) for w, r in zip(weights, records, strict=True) if key in r.metrics
+        ]
+        metrics[key] = sum(w * x for w, x in pairs) / max(sum(w for w, _ in pairs), 1e-12)
+    counts: Mapping[str, Mapping[str, float]] | None = None
+    for record in records:
+        if record.counts is not None:
+            counts = record.counts if counts is None else add_counts(counts, record.counts)
+    return SkillRecord(first.worker_id, answers, accuracy, records[-1].confusion, metrics, counts)
 
 
 def batch_records(document: Mapping[str, Any]) -> list[SkillRecord]:

@@ -119,6 +119,15 @@ class LabelStudioClient:
             raise LabelStudioError(method="GET", path=path, status=200, detail="no invite token")
         return token
 
+    def remove_organization_member(self, organization_id: int, user_id: int) -> None:
+        """Take a user out of an organization, and so out of all its projects (any edition).
+
+        Label Studio keeps the account and its answers (a soft delete) and drops its task
+        locks. The organization must be this client's active one; a user cannot remove
+        themselves (HTTP 405), and one already removed answers HTTP 404.
+        """
+        self._call("DELETE", f"/api/organizations/{organization_id}/memberships/{user_id}/")
+
     # ------------------------------------------------------------------------- projects
 
     def create_project(
@@ -188,6 +197,15 @@ class LabelStudioClient:
     def delete_project(self, project_id: int) -> None:
         """Delete a project with its tasks, answers and webhooks."""
         self._call("DELETE", f"/api/projects/{project_id}/")
+
+    def remove_project_member(self, project_id: int, user_id: int) -> None:
+        """Take a user off a project (project membership: Label Studio Enterprise only).
+
+        Community Edition has no project membership (every member of the organization may
+        label every project) and answers HTTP 404.
+        """
+        query = urllib.parse.urlencode({"user": user_id})
+        self._call("DELETE", f"/api/projects/{project_id}/members/?{query}")
 
     # ---------------------------------------------------------------------------- tasks
 

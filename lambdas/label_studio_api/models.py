@@ -30,14 +30,20 @@ def _str(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A Label Studio account."""
+    """A Label Studio account, and the organization it acts in (``None`` when not given)."""
 
     id: int
     email: str
+    organization: int | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> User:
-        return cls(id=_int(body["id"]), email=_str(body["email"]))
+        organization = body.get("active_organization")
+        return cls(
+            id=_int(body["id"]),
+            email=_str(body["email"]),
+            organization=None if organization is None else _int(organization),
+        )
 
 
 @dataclass(frozen=True, slots=True)

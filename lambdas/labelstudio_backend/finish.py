@@ -172,6 +172,7 @@ def _finish(
             projects=settings.labelflow_projects,
             artifacts_bucket=settings.artifacts_bucket,
             skills_table=settings.skills_table,
+            topic_arn=settings.topic_arn,
         )
         aws.write_json(results, folder.consolidation_response(plan.stamp), consolidated)
     body, counters = output_manifest(

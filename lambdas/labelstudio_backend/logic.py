@@ -11,6 +11,8 @@ an output manifest in Ground Truth's layout and ``{"jobName", "status", "outputM
 * Waiting jobs: :class:`WaitingJob` (the tokens-table item), :func:`readiness`.
 * Finish: :func:`plan_finish` (worker-response files and the consolidation payload from Label
   Studio's export) and :func:`output_manifest` (lines and label counters once consolidated).
+* Workers: :func:`worker_id` and :func:`user_id`, a Label Studio user as a Ground Truth
+  ``workerId`` (``labelstudio.<user id>``) and back.
 
 Items and tasks. Line ``i`` (0-based) of the chunk's manifest is Ground Truth's
 ``datasetObjectId`` ``"i"``; its Label Studio task carries ``i`` under :data:`LINE_KEY`, the
@@ -39,6 +41,7 @@ __all__ = [
     "EXPIRED_REASON",
     "LINE_KEY",
     "SECRET_HEADER",
+    "WORKER_PREFIX",
     "FinishPlan",
     "Readiness",
     "WaitingJob",
@@ -57,6 +60,8 @@ __all__ = [
     "readiness",
     "template_key",
     "timestamp",
+    "user_id",
+    "worker_id",
 ]
 
 #: The task data key holding the manifest line's 0-based index.
@@ -65,6 +70,8 @@ LINE_KEY = "labelflowLine"
 SECRET_HEADER = "X-LabelFlow-Secret"
 #: Name of the answer element when the project sets no ``answer_name`` (as ``worker_ui``).
 DEFAULT_ANSWER_NAME = "answer"
+#: Prefix of a Label Studio user's ``workerId``.
+WORKER_PREFIX = "labelstudio."
 #: Ground Truth's failure reason for items nobody answered before the tasks expired.
 EXPIRED_REASON = (
     "ClientError: Annotation tasks expired. No worker answered the task before the job's deadline."
@@ -332,6 +339,24 @@ def _parse_time(raw: object) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
+def worker_id(user: str | int) -> str:
+    """The ``workerId`` of Label Studio user ``user``: ``labelstudio.<user id>``."""
+    return f"{WORKER_PREFIX}{user}"
+
+
+def user_id(worker: str) -> int | None:
+    """The Label Studio user id of a ``workerId`` (``None``: not a Label Studio worker).
+
+    Example:
+        >>> user_id("labelstudio.7"), user_id("private.us-east-1.abc")
+        (7, None)
+    """
+    number = worker.removeprefix(WORKER_PREFIX)
+    if number == worker or not number.isdigit():
+        return None
+    return int(number)
+
+
 def _user_id(raw: object) -> str | None:
     if isinstance(raw, Mapping):
         raw = raw.get("id")
@@ -445,7 +470,7 @@ def plan_finish(
                 latest = submitted if latest is None else max(latest, submitted)
             if seconds is not None:
                 entry["timeSpentInSeconds"] = seconds
-            entry["workerId"] = f"labelstudio.{worker}"
+            entry["workerId"] = worker_id(worker)
             entry["workerMetadata"] = {
                 "identityData": {
                     "identityProviderType": "LabelStudio",

@@ -9,7 +9,8 @@ LABELFLOW_PROJECTS             JSON object of projects (see :mod:`gt_contracts.p
 RESULTS_BUCKET                 job output (``jobs/<jobId>/gt/<jobName>/``, Ground Truth's layout)
 ARTIFACTS_BUCKET               labeling configs (``templates/<project>.labelstudio.xml``, with
                                ``.image``/``.text`` before ``.labelstudio`` for free text and
-                               numbers) and worker skill (``skills/<project>/``)
+                               numbers), worker skill (``skills/<project>/``) and flagged
+                               workers (``alerts/<project>/``)
 TOKENS_TABLE                   DynamoDB table of ``jobName`` -> task token
 SKILLS_TABLE                   DynamoDB table of worker skill (:mod:`job_contracts.skill_store`)
 LABEL_STUDIO_URL               the Label Studio server (``https://...``, no ``/api``)
@@ -19,6 +20,8 @@ WEBHOOK_URL                    the webhook function's URL (function URL or API G
                                cannot be given its own URL without a circular reference)
 WEBHOOK_SECRET_ARN             Secrets Manager secret holding the shared webhook secret
 IMAGE_URL_SECONDS              optional: lifetime of presigned image URLs (default 3600)
+TOPIC_ARN                      optional: the notification topic told about flagged workers
+                               (set when a project has a ``worker_alert``)
 ============================== ==============================================================
 
 A secret's value is its ``SecretString``, or the ``token``/``secret`` key of a JSON
@@ -70,6 +73,7 @@ class Settings(EnvSettings):
         whole_number(60, _MAX_IMAGE_URL_SECONDS),
         default=DEFAULT_IMAGE_URL_SECONDS,
     )
+    topic_arn: str | None = setting("TOPIC_ARN", arn, default=None)
 
 
 get_settings = settings_loader(Settings)

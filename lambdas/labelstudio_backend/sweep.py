@@ -3,14 +3,17 @@
 Webhook calls can be lost (Label Studio does not retry them) and a deadline passes without
 any call, so on a schedule this function scans the tokens table for Label Studio jobs
 (``backend = "label-studio"``) and runs :func:`labelstudio_backend.finish.try_finish` on
-each: a complete job, or one past its deadline, is finished; others wait.
+each: a complete job, or one past its deadline, is finished; others wait. A waiting job whose
+project has a ``worker_alert`` has its workers judged on their answers so far
+(:func:`labelstudio_backend.watch.watch_job`), so a bad worker is flagged mid-job.
 
 Returns and logs ``{"checked", "finished", "waiting", "alreadyFinishing", "tokenSpent",
-"errors", "stoppedEarly"}``. A job that cannot be finished (Label Studio down, a malformed
-item, an AWS error) is logged with its name and counted, and the sweep goes on; the token
-stays, so the next sweep tries again. When the sweep is done, :class:`SweepError` is raised if
-any job failed, so the function's Errors alarm reports it. The sweep stops early, and says
-so, when less than :data:`TIME_RESERVE_MS` of the invocation is left.
+"flagged", "errors", "stoppedEarly"}``. A job that cannot be finished or checked (Label
+Studio down, a malformed item, an AWS error) is logged with its name and counted, and the
+sweep goes on; the token stays, so the next sweep tries again. When the sweep is done,
+:class:`SweepError` is raised if any job failed, so the function's Errors alarm reports it.
+The sweep stops early, and says so, when less than :data:`TIME_RESERVE_MS` of the invocation
+is left.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from labelstudio_backend import aws
 from labelstudio_backend.finish import FinishError, try_finish
 from labelstudio_backend.logic import WaitingJob
 from labelstudio_backend.settings import get_settings
+from labelstudio_backend.watch import watch_job
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -63,6 +67,9 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             job = WaitingJob.from_item(item)
             report = try_finish(settings, job, function_arn=context.invoked_function_arn)
+            if report.outcome == "waiting":
+                flagged = watch_job(settings, job, function_arn=context.invoked_function_arn)
+                counts["flagged"] += len(flagged)
         except (ContractError, FinishError, LabelStudioError) as exc:
             logger.error("job not finished", extra={"labeling_job": name, "reason": str(exc)})
             counts["errors"] += 1
@@ -76,7 +83,15 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         counts[_KEYS[report.outcome]] += 1
     result: dict[str, Any] = {
         key: counts[key]
-        for key in ("checked", "finished", "waiting", "alreadyFinishing", "tokenSpent", "errors")
+        for key in (
+            "checked",
+            "finished",
+            "waiting",
+            "alreadyFinishing",
+            "tokenSpent",
+            "flagged",
+            "errors",
+        )
     }
     result["stoppedEarly"] = stopped
     logger.info("label studio sweep done", extra=result)

@@ -37,6 +37,7 @@ def _handle(event: dict[str, Any], context: LambdaContext) -> list[dict[str, Any
         projects=settings.labelflow_projects,
         artifacts_bucket=settings.artifacts_bucket,
         skills_table=settings.skills_table,
+        topic_arn=settings.topic_arn,
     )
 
 

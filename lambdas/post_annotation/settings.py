@@ -4,9 +4,12 @@
 variable           meaning
 ================== ================================================================
 LABELFLOW_PROJECTS JSON object of projects (see :mod:`gt_contracts.projects`)
-ARTIFACTS_BUCKET   bucket for each batch's skill document (``skills/<project>/...``) and
-                   for segmentation masks when the payload URI has no job output prefix
+ARTIFACTS_BUCKET   bucket for each batch's skill document (``skills/<project>/...``), for
+                   segmentation masks when the payload URI has no job output prefix,
+                   and for flagged workers (``alerts/<project>/...``)
 SKILLS_TABLE       DynamoDB table of worker skill (:mod:`job_contracts.skill_store`)
+TOPIC_ARN          optional: the notification topic told about flagged workers (set
+                   when a project has a ``worker_alert`` and the stage runs jobs)
 ================== ================================================================
 
 Parsed by :mod:`handler_support.settings`: a missing or invalid variable raises
@@ -22,6 +25,7 @@ from gt_contracts import ProjectConfig
 from handler_support.settings import (
     EnvSettings,
     SettingsError,
+    arn,
     bucket_name,
     projects,
     setting,
@@ -38,6 +42,7 @@ class Settings(EnvSettings):
     labelflow_projects: Mapping[str, ProjectConfig] = setting("LABELFLOW_PROJECTS", projects)
     artifacts_bucket: str = setting("ARTIFACTS_BUCKET", bucket_name)
     skills_table: str = setting("SKILLS_TABLE")
+    topic_arn: str | None = setting("TOPIC_ARN", arn, default=None)
 
 
 get_settings = settings_loader(Settings)

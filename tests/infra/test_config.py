@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
+from gt_contracts import parse_projects
 from gt_contracts.project_schema import TASK_TYPES
 from infra.config import (
     POWERTOOLS_LAYER_VERSION,
@@ -20,6 +21,7 @@ from infra.config import (
     DataSource,
     ProjectConfig,
     StageConfig,
+    WorkerAlert,
     load_config,
     projects_setting,
 )
@@ -313,6 +315,54 @@ def test_projects_setting_writes_answer_name_only_when_set() -> None:
     assert settings["pets"]["answer_name"] == "text"
     with pytest.raises(ConfigError, match="answer_name"):
         ProjectConfig(**VALID, answer_name="")
+
+
+def test_worker_alert_is_off_by_default_and_written_only_when_set() -> None:
+    plain = ProjectConfig(**VALID)
+    watched = ProjectConfig(**{**VALID, "name": "watched"}, worker_alert={"min_accuracy": 0.6})
+
+    settings = json.loads(projects_setting((plain, watched)))
+
+    assert plain.worker_alert is None
+    assert "worker_alert" not in settings["pets"]
+    assert settings["watched"]["worker_alert"] == {
+        "min_accuracy": 0.6,
+        "min_answers": 20,
+        "removal": "none",
+    }
+
+
+def test_a_label_studio_project_may_remove_flagged_workers() -> None:
+    alert = WorkerAlert(min_accuracy=0.7, min_answers=40, removal="organization")
+    project = ProjectConfig(**VALID, backend="labelstudio", worker_alert=alert)
+
+    (parsed,) = parse_projects(projects_setting((project,))).values()
+
+    assert parsed.worker_alert is not None
+    assert (parsed.worker_alert.min_answers, parsed.worker_alert.removal) == (40, "organization")
+
+
+@pytest.mark.parametrize(
+    ("alert", "field"),
+    [
+        ({"min_accuracy": 0}, "worker_alert.min_accuracy"),
+        ({"min_accuracy": 1}, "worker_alert.min_accuracy"),
+        ({"min_accuracy": 0.6, "min_answers": 0}, "worker_alert.min_answers"),
+        ({"min_accuracy": 0.6, "removal": "ban"}, "worker_alert.removal"),
+        ({"min_accuracy": 0.6, "remove": True}, "worker_alert.remove"),
+        ({"min_answers": 10}, "worker_alert.min_accuracy"),
+    ],
+)
+def test_an_invalid_worker_alert_names_its_field(alert: dict[str, Any], field: str) -> None:
+    with pytest.raises(ConfigError, match=rf"project 'pets': field '{re.escape(field)}'"):
+        ProjectConfig(**VALID, worker_alert=alert)
+
+
+def test_removing_flagged_workers_is_refused_on_ground_truth() -> None:
+    with pytest.raises(
+        ConfigError, match=r"field 'worker_alert.removal': 'project' applies to Label Studio"
+    ):
+        ProjectConfig(**VALID, worker_alert={"min_accuracy": 0.6, "removal": "project"})
 
 
 def test_cdk_json_selects_dev_and_holds_no_account_ids() -> None:

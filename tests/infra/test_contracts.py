@@ -59,8 +59,9 @@ DOCUMENTED_VARIABLES = {
     },
     "record_failure": {"JOBS_TABLE", "TOPIC_ARN", "RESULTS_BUCKET"},
 }
-#: Settings the stack does not set: Lambda sets AWS_REGION in every function.
-OPTIONAL_VARIABLES = {"start_labeling_job": {"AWS_REGION"}}
+#: Settings the stack does not set: Lambda sets AWS_REGION in every function; the consolidation
+#: function gets TOPIC_ARN only when a project has a worker_alert (test_worker_alert_wiring).
+OPTIONAL_VARIABLES = {"start_labeling_job": {"AWS_REGION"}, "post_annotation": {"TOPIC_ARN"}}
 
 
 @pytest.fixture(scope="module")

@@ -64,7 +64,10 @@ def test_the_three_functions_read_exactly_their_settings(template: dict[str, Any
     for role, handler in STUDIO.items():
         settings = importlib.import_module(f"labelstudio_{role}.settings").Settings
         fields = {f.metadata["env"] for f in dataclasses.fields(settings)}
-        optional = {"IMAGE_URL_SECONDS"} | ({"WEBHOOK_URL"} if role != "start" else set())
+        # TOPIC_ARN only when a project has a worker_alert (test_worker_alert_wiring)
+        optional = {"IMAGE_URL_SECONDS", "TOPIC_ARN"} | (
+            {"WEBHOOK_URL"} if role != "start" else set()
+        )
         variables = set(functions[handler]["Environment"]["Variables"]) - {
             "POWERTOOLS_SERVICE_NAME"
         }

@@ -176,6 +176,34 @@ def test_import_checks_one_id_per_task(scripted) -> None:
         LabelStudioClient(url, TOKEN).import_tasks(1, [{"text": "a"}, {"text": "b"}])
 
 
+def test_a_worker_is_removed_from_a_project_or_from_the_organization(scripted) -> None:
+    url, script, seen = scripted
+    script += [(204, ""), (200, '{"id": 1, "email": "a@b.c", "active_organization": 4}')]
+    script += [(204, "")]
+    studio = LabelStudioClient(url, TOKEN)
+
+    studio.remove_project_member(12, 7)
+    organization = studio.whoami().organization
+    assert organization == 4
+    studio.remove_organization_member(organization, 7)
+
+    assert [(method, path) for method, path, _ in seen] == [
+        ("DELETE", "/api/projects/12/members/?user=7"),
+        ("GET", "/api/current-user/whoami"),
+        ("DELETE", "/api/organizations/4/memberships/7/"),
+    ]
+
+
+def test_project_membership_missing_on_community_edition_is_a_404_error(scripted) -> None:
+    url, script, _ = scripted
+    script += [(404, '{"detail": "Not found."}')]
+
+    with pytest.raises(LabelStudioError) as failed:
+        LabelStudioClient(url, TOKEN).remove_project_member(12, 7)
+
+    assert failed.value.status == 404
+
+
 @pytest.mark.parametrize(
     ("base_url", "token", "attempts"),
     [("127.0.0.1:8080", TOKEN, 1), ("http://127.0.0.1:8080", "", 1), ("http://h", TOKEN, 0)],

@@ -28,7 +28,7 @@ import handler_support
 from gt_contracts import ContractError, parse_worker_response_file
 from infra.config import ProjectConfig, projects_setting
 from job_contracts.skill_store import table_definition
-from label_studio_api import LabelStudioClient, LabelStudioUnavailable
+from label_studio_api import LabelStudioClient, LabelStudioError, LabelStudioUnavailable
 from labelflow.local.label_studio import Account, LocalLabelStudio
 from labelstudio_backend import aws, finish, start, sweep, webhook
 from labelstudio_backend.settings import get_settings
@@ -59,6 +59,22 @@ BOXES = ProjectConfig(
     workers_per_item=2,
 )
 TEXTS = ["Great value, would buy again", "Broke in a day"]
+# Majority vote: a worker's accuracy is their agreement with the majority.
+WATCHED = {
+    removal: ProjectConfig(
+        name=f"watched-{removal}",
+        task_type="text-classification",
+        labels=("positive", "negative"),
+        method="majority-vote",
+        short_instruction="Choose the tone of the review.",
+        full_instruction="Pick the tone the writer expresses.",
+        workers_per_item=3,
+        backend="labelstudio",
+        worker_alert={"min_accuracy": 0.6, "min_answers": 5, "removal": removal},
+    )
+    for removal in ("organization", "project")
+}
+PROJECTS = (PROJECT, BOXES, *WATCHED.values())
 
 
 @dataclass
@@ -159,7 +175,7 @@ def aws_env(
         s3 = boto3.client("s3", region_name=REGION)
         for bucket in (RESULTS, ARTIFACTS):
             s3.create_bucket(Bucket=bucket)
-        for project in (PROJECT, BOXES):
+        for project in PROJECTS:
             s3.put_object(
                 Bucket=ARTIFACTS,
                 Key=f"templates/{project.name}.labelstudio.xml",
@@ -180,7 +196,7 @@ def aws_env(
         hook_arn = secrets.create_secret(Name="hook", SecretString=WEBHOOK_SECRET)["ARN"]
         for name, value in {
             "LABELFLOW_PROJECTS": projects_setting(
-                (PROJECT, BOXES),
+                PROJECTS,
                 f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:workteam/private-crowd/team",
             ),
             "RESULTS_BUCKET": RESULTS,
@@ -207,7 +223,12 @@ def _clear() -> None:
 
 
 def start_job(
-    tokens: Tokens, texts: list[str] = TEXTS, *, token: str | None = None, job_id: str | None = None
+    tokens: Tokens,
+    texts: list[str] = TEXTS,
+    *,
+    token: str | None = None,
+    job_id: str | None = None,
+    project: str = "reviews",
 ) -> tuple[str, dict[str, Any]]:
     """Upload a chunk and run the start handler; return the job id and the handler's result."""
     job_id = job_id or uuid.uuid4().hex[:16]
@@ -221,7 +242,7 @@ def start_job(
     event = {
         "taskToken": task_token,
         "jobId": job_id,
-        "project": "reviews",
+        "project": project,
         "chunk": {"index": 0, "manifestUri": f"s3://{RESULTS}/{key}"},
     }
     return job_id, start.lambda_handler(event, Context())  # type: ignore[arg-type]
@@ -667,3 +688,69 @@ def test_segmentation_projects_are_refused_before_anything_is_made(
     with pytest.raises(ContractError, match="cannot run on Label Studio"):
         start.lambda_handler(event, Context())  # type: ignore[arg-type]
     assert item("masks-masks1-0") is None
+
+
+def _answer_rounds(
+    label_studio: LocalLabelStudio,
+    workers: list[Account],
+    project_id: int,
+    labels: list[str],
+    rounds: int,
+) -> None:
+    """In each round every worker in turn answers the stream's next task with ``labels[n]``."""
+    clients = [label_studio.client(worker) for worker in workers]
+    for _ in range(rounds):
+        for studio, label in zip(clients, labels, strict=True):
+            task = studio.next_task(project_id)
+            assert task is not None
+            region = {
+                "from_name": "answer",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": [label]},
+            }
+            studio.create_annotation(task.id, [region])
+
+
+@pytest.mark.parametrize(
+    ("removal", "outcome"),
+    [("organization", "removed-from-organization"), ("project", "unsupported")],
+)
+def test_the_sweep_flags_a_bad_worker_mid_job_and_removes_them_as_configured(
+    aws_env: Tokens, label_studio: LocalLabelStudio, removal: str, outcome: str
+) -> None:
+    # Given a running job where two workers agree on 7 of 8 reviews and a third never does
+    project = WATCHED[removal]
+    good, fair, bad = label_studio.create_annotators(3, prefix=f"flagged-{removal}")
+    _, started = start_job(aws_env, [f"review {n}" for n in range(8)], project=project.name)
+    name, project_id = started["jobName"], started["labelStudioProjectId"]
+    labels = ["positive", "positive", "negative"]
+    _answer_rounds(label_studio, [good, fair, bad], project_id, labels, rounds=7)
+
+    # When the sweep runs while the job waits for its last answers
+    result = sweep.lambda_handler({}, Context())  # type: ignore[arg-type]
+
+    # Then the bad worker is flagged (and the job goes on), with the removal's outcome
+    assert (result["flagged"], result["errors"]) == (1, 0)
+    assert aws_env.sent == []
+    key = f"alerts/{project.name}/{name}/labelstudio.{bad.user_id}.json"
+    flag = json.loads(boto3.client("s3").get_object(Bucket=ARTIFACTS, Key=key)["Body"].read())
+    assert (flag["worker"], flag["jobName"], flag["removal"]) == (
+        f"labelstudio.{bad.user_id}",
+        name,
+        outcome,
+    )
+    assert (flag["answers"], flag["accuracy"]) == (7, 0.0)
+    # Removed from the organization, the worker gets no more tasks; on Community Edition,
+    # which has no project membership, project removal leaves them labeling
+    removed = label_studio.client(bad)
+    if removal == "organization":
+        with pytest.raises(LabelStudioError):
+            removed.next_task(project_id)
+    else:
+        assert removed.next_task(project_id) is not None
+    assert label_studio.client(good).next_task(project_id) is not None
+
+    # And the next sweep does not flag the worker again
+    again = sweep.lambda_handler({}, Context())  # type: ignore[arg-type]
+    assert (again["flagged"], again["errors"]) == (0, 0)

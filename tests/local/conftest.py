@@ -23,7 +23,9 @@ STACK = "labelflow-test-Labeling"
 WORKTEAM_ARN = "arn:aws:sagemaker:us-east-1:123456789012:workteam/private-crowd/labelers"
 
 
-def _synthesize(outdir: Path, *, max_objects_per_job: int = 100_000) -> None:
+def _synthesize(
+    outdir: Path, *, max_objects_per_job: int = 100_000, worker_alert: Any = None
+) -> None:
     from aws_cdk import App
 
     from infra import assembly
@@ -49,6 +51,7 @@ def _synthesize(outdir: Path, *, max_objects_per_job: int = 100_000) -> None:
                 short_instruction="What is the tone of this review?",
                 full_instruction="<p>Choose the tone the writer expresses.</p>",
                 workers_per_item=3,
+                worker_alert=worker_alert,
             ),
         ),
     )
@@ -61,6 +64,14 @@ def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cloud assembly of the test stage, synthesized once per session."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     _synthesize(outdir)
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def alerts_cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test stage with worker alerts on its project: 3 answers below 60% flag a worker."""
+    outdir = tmp_path_factory.mktemp("cdk.out.alerts")
+    _synthesize(outdir, worker_alert={"min_accuracy": 0.6, "min_answers": 3})
     return outdir
 
 

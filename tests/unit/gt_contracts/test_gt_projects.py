@@ -5,7 +5,13 @@ from typing import Any
 
 import pytest
 
-from gt_contracts import ContractError, ProjectConfig, parse_projects, resolve_project
+from gt_contracts import (
+    ContractError,
+    ProjectConfig,
+    WorkerAlert,
+    parse_projects,
+    resolve_project,
+)
 
 PETS = {"task_type": "bounding-box", "labels": ["dog", "cat"], "short_instruction": "Box pets"}
 
@@ -165,3 +171,43 @@ def test_answer_name_must_be_a_non_empty_string(answer_name):
 
     with pytest.raises(ContractError, match=r"\['notes'\]\.answer_name must be a non-empty"):
         parse_projects(text)
+
+
+def test_worker_alert_is_off_unless_given_and_takes_its_defaults():
+    projects = parse_projects(
+        _projects(pets=PETS, watched={**PETS, "worker_alert": {"min_accuracy": 0.6}})
+    )
+
+    assert projects["pets"].worker_alert is None
+    assert projects["watched"].worker_alert == WorkerAlert(
+        min_accuracy=0.6, min_answers=20, removal="none"
+    )
+
+
+def test_worker_alert_removal_is_read_for_label_studio_projects():
+    alert = {"min_accuracy": 0.7, "min_answers": 50, "removal": "organization"}
+    text = _projects(pets={**PETS, "backend": "labelstudio", "worker_alert": alert})
+
+    assert parse_projects(text)["pets"].worker_alert == WorkerAlert(
+        min_accuracy=0.7, min_answers=50, removal="organization"
+    )
+
+
+@pytest.mark.parametrize(
+    ("alert", "message"),
+    [
+        ([0.6], r"worker_alert must be an object or null"),
+        ({}, r"worker_alert\.min_accuracy must be a number between 0 and 1"),
+        ({"min_accuracy": 1}, r"worker_alert\.min_accuracy must be a number between 0 and 1"),
+        ({"min_accuracy": True}, r"worker_alert\.min_accuracy must be a number between 0 and 1"),
+        ({"min_accuracy": 0.6, "min_answers": 0}, r"worker_alert\.min_answers must be a positive"),
+        ({"min_accuracy": 0.6, "removal": "ban"}, r"worker_alert\.removal 'ban' is not one of"),
+        (
+            {"min_accuracy": 0.6, "removal": "project"},
+            r"worker_alert\.removal 'project' needs the labelstudio",
+        ),
+    ],
+)
+def test_a_malformed_worker_alert_is_refused_naming_the_field(alert, message):
+    with pytest.raises(ContractError, match=r"\['pets'\]\." + message):
+        parse_projects(_projects(pets={**PETS, "worker_alert": alert}))

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from job_contracts.steps import ValidationSummary
+from job_contracts.worker_alerts import FlaggedWorker, WorkerFlag
 from labelflow.jobs import (
     CommandError,
     JobRecord,
@@ -20,6 +21,7 @@ from labelflow.jobs import (
     describe_lines,
     describe_reasons,
     effective_status,
+    flagged_workers,
     format_job_details,
     format_jobs_table,
     format_line_counts,
@@ -627,3 +629,39 @@ def test_format_report_summary_with_few_workers_lists_each_once() -> None:
     assert text.count("w1 ") == 1
     assert text.count("w2 ") == 1
     assert "least skilled" not in text
+
+
+def _flag(worker: str, answers: int, accuracy: float, *, chunk: int = 0) -> FlaggedWorker:
+    flag = WorkerFlag(
+        worker_id=worker,
+        accuracy=accuracy,
+        answers=answers,
+        upper_bound=accuracy + 0.1,
+        threshold=0.6,
+        min_answers=20,
+    )
+    return FlaggedWorker(project="pets", job_name=f"pets-j1-{chunk}", flag=flag)
+
+
+def test_format_job_details_gives_a_line_per_flagged_worker() -> None:
+    flagged = [_flag("w7", 57, 0.41), _flag("w2", 30, 0.2)]
+
+    text = format_job_details(RUNNING, None, [_labeling(2)], None, flagged).splitlines()
+
+    start = text.index("Flagged    2 workers")
+    assert text[start + 1 :] == [
+        "  worker w2 flagged: accuracy 0.20 over 30 answers, below 0.60",
+        "  worker w7 flagged: accuracy 0.41 over 57 answers, below 0.60",
+    ]
+
+
+def test_format_job_details_says_nothing_of_workers_when_none_is_flagged() -> None:
+    assert "Flagged" not in format_job_details(RUNNING, None, [_labeling(2)])
+
+
+def test_a_worker_flagged_in_several_labeling_jobs_is_shown_once_on_the_most_answers() -> None:
+    flags = [_flag("w7", 25, 0.3, chunk=0), _flag("w7", 40, 0.35, chunk=1), _flag("w1", 20, 0.1)]
+
+    shown = flagged_workers(flags)
+
+    assert [(f.flag.worker_id, f.flag.answers) for f in shown] == [("w1", 20), ("w7", 40)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from pathlib import Path
@@ -10,8 +11,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from job_contracts.worker_alerts import FlaggedWorker, WorkerFlag
+from labelflow import jobs_cli
 from labelflow.cli import main
-from labelflow.jobs import CommandError, StackInfo
+from labelflow.jobs import CommandError, JobRecord, StackInfo, WorkflowView
 from labelflow.jobs_aws import JobsAws, find_local_stack, find_stack
 from start_job.logic import ManifestDrop, Start, decide
 from tests.unit.lambdas.test_start_job_logic import PROJECTS
@@ -159,3 +162,106 @@ def test_the_printed_job_id_is_the_one_the_intake_trigger_computes(tmp_path: Pat
     assert isinstance(decision, Start)
     assert upload.job_id == decision.job_id
     assert upload.version_id == head["VersionId"]
+
+
+FLAG = WorkerFlag(
+    worker_id="private.us-east-1.w7",
+    accuracy=0.41,
+    answers=57,
+    upper_bound=0.5189,
+    threshold=0.6,
+    min_answers=20,
+)
+RUNNING = JobRecord("417297aafeaa353a", "pets", "RUNNING", execution_arn="arn:exec")
+
+
+def test_the_flagged_workers_of_a_job_are_read_from_its_labeling_jobs_markers() -> None:
+    stack = StackInfo("s", {"ArtifactsBucketName": "artifacts"}, "us-east-1", "region us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        for job, worker in (
+            ("pets-417297aafeaa353a-0", "private.us-east-1.w7"),
+            ("pets-417297aafeaa353a-1", "private.us-east-1.w2"),
+            ("pets-0000000000000000-0", "private.us-east-1.other-job"),
+        ):
+            flag = FlaggedWorker(
+                project="pets", job_name=job, flag=dataclasses.replace(FLAG, worker_id=worker)
+            )
+            s3.put_object(
+                Bucket="artifacts",
+                Key=f"alerts/pets/{job}/{worker}.json",
+                Body=json.dumps(flag.to_json()).encode(),
+            )
+
+        flagged = JobsAws(stack).flagged_workers(RUNNING, WorkflowView(chunks=2))
+
+    assert sorted(f.flag.worker_id for f in flagged) == [
+        "private.us-east-1.w2",
+        "private.us-east-1.w7",
+    ]
+
+
+def test_a_malformed_flag_names_its_object() -> None:
+    stack = StackInfo("s", {"ArtifactsBucketName": "artifacts"}, "us-east-1", "region us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        key = "alerts/pets/pets-417297aafeaa353a-0/w7.json"
+        s3.put_object(Bucket="artifacts", Key=key, Body=b"{}")
+
+        with pytest.raises(CommandError, match=rf"s3://artifacts/{key} is not a flagged worker"):
+            JobsAws(stack).flagged_workers(RUNNING, WorkflowView(chunks=1))
+
+
+def test_a_job_before_its_chunks_are_planned_has_no_flagged_workers() -> None:
+    stack = StackInfo("s", {}, "us-east-1", "region us-east-1")
+    assert JobsAws(stack).flagged_workers(RUNNING, WorkflowView(status="RUNNING")) == []
+
+
+class _Api:
+    """What `status <job>` reads, for a running job with one flagged worker."""
+
+    def find_job(self, job: str) -> JobRecord:
+        return RUNNING
+
+    def workflow(self, record: JobRecord) -> WorkflowView:
+        return WorkflowView(status="RUNNING", stage="Label chunks", chunks=1)
+
+    def labeling_jobs(self, record: JobRecord, workflow: WorkflowView) -> list[object]:
+        return []
+
+    def line_counts(self, job_id: str) -> None:
+        return None
+
+    def flagged_workers(self, record: JobRecord, workflow: WorkflowView) -> list[FlaggedWorker]:
+        return [FlaggedWorker(project="pets", job_name="pets-417297aafeaa353a-0", flag=FLAG)]
+
+
+def test_status_of_a_job_shows_a_line_per_flagged_worker(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(jobs_cli, "_connect", lambda args: _Api())
+
+    assert main(["status", "417297aafeaa353a"]) == 0
+
+    lines = capsys.readouterr().out.splitlines()
+    assert "Flagged    1 worker" in lines
+    assert (
+        "  worker private.us-east-1.w7 flagged: accuracy 0.41 over 57 answers, below 0.60" in lines
+    )
+
+
+def test_status_json_lists_the_flagged_workers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(jobs_cli, "_connect", lambda args: _Api())
+
+    assert main(["status", "417297aafeaa353a", "--json"]) == 0
+
+    (flagged,) = json.loads(capsys.readouterr().out)["flaggedWorkers"]
+    assert (flagged["worker"], flagged["answers"], flagged["threshold"]) == (
+        "private.us-east-1.w7",
+        57,
+        0.6,
+    )

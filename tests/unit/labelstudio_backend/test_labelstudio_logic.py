@@ -26,6 +26,8 @@ from labelstudio_backend.logic import (
     project_title,
     readiness,
     template_key,
+    user_id,
+    worker_id,
 )
 from labelstudio_backend.settings import Settings, SettingsError
 
@@ -329,3 +331,13 @@ def test_only_the_start_function_needs_the_webhook_url():
 def test_settings_name_the_invalid_variable(name, value):
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({**ENV, name: value})
+
+
+def test_a_label_studio_user_is_a_worker_id_and_back() -> None:
+    assert worker_id(7) == "labelstudio.7"
+    assert user_id(worker_id(7)) == 7
+
+
+@pytest.mark.parametrize("worker", ["private.us-east-1.abc", "labelstudio.", "labelstudio.x1"])
+def test_other_worker_ids_are_no_label_studio_user(worker: str) -> None:
+    assert user_id(worker) is None

@@ -35,7 +35,7 @@ def test_post_annotation_settings_read_projects_and_bucket():
     ("module", "variables"),
     [
         (pre_settings, {"LABELFLOW_PROJECTS"}),
-        (post_settings, {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET", "SKILLS_TABLE"}),
+        (post_settings, {"LABELFLOW_PROJECTS", "ARTIFACTS_BUCKET", "SKILLS_TABLE", "TOPIC_ARN"}),
     ],
 )
 def test_settings_fields_name_their_environment_variables(module, variables):
