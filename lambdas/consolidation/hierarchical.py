@@ -136,9 +136,8 @@ def _skill_counts(skill: WorkerSkill, labels: tuple[Label, ...]) -> FloatArray:
 
 @dataclass(frozen=True)
 class _Fit:
-    """One EM fit: class-major posteriors and scores, and the counts behind them."""
+    """One EM fit: class-major scores, and the counts behind them."""
 
-    post: FloatArray  # [label, item]
     scores: FloatArray  # [label, item] log joint scores
     counts: FloatArray  # [worker, true, given], this run's soft counts plus carried
     run_counts: FloatArray  # [worker, true, given], this run's soft counts only
@@ -409,7 +408,6 @@ class _Model:
             log_likelihood = new_ll
         run_counts = _soft_counts(post_t, items, column, m, k)
         return _Fit(
-            post=post_t,
             scores=scores.copy(),
             counts=run_counts + carried,
             run_counts=run_counts,
