@@ -16,12 +16,12 @@ job workflow, which is built after these functions) and what flagging workers ta
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
+from infra.constructs.tables import encrypted_table
 
 __all__ = ["CONSOLIDATION_HANDLER", "PRE_ANNOTATION_HANDLER", "GroundTruthLambdas"]
 
@@ -63,17 +63,12 @@ class GroundTruthLambdas(Construct):
             timeout=Duration.seconds(30),
             memory_size=256,
         )
-        self.skills = dynamodb.Table(
+        self.skills = encrypted_table(
             self,
             "Skills",
-            partition_key=dynamodb.Attribute(name="project", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="entry", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
+            partition_key="project",
+            sort_key="entry",
+            key=key,
             removal_policy=removal_policy,
         )
         # The largest batches Ground Truth sends are consolidated in one call: the maximum

@@ -67,6 +67,7 @@ from constructs import Construct
 from infra.constructs.label_studio import LabelStudio
 from infra.constructs.label_studio_functions import LabelStudioFunctions
 from infra.constructs.runtime_function import FunctionPlatform, RuntimeFunction
+from infra.constructs.tables import encrypted_table
 
 __all__ = [
     "JOB_EVENTS_HANDLER",
@@ -179,30 +180,16 @@ class LabelingWorkflow(Construct):
         # day to be consolidated and reported before its wait times out.
         self._job_wait = task_availability.plus(Duration.days(1))
 
-        self.tokens = dynamodb.Table(
+        self.tokens = encrypted_table(
             self,
             "Tokens",
-            partition_key=dynamodb.Attribute(name="jobName", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
+            partition_key="jobName",
+            key=key,
+            removal_policy=platform.removal_policy,
             time_to_live_attribute="expiresAt",
-            removal_policy=platform.removal_policy,
         )
-        self.jobs = dynamodb.Table(
-            self,
-            "Jobs",
-            partition_key=dynamodb.Attribute(name="jobId", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=platform.removal_policy,
+        self.jobs = encrypted_table(
+            self, "Jobs", partition_key="jobId", key=key, removal_policy=platform.removal_policy
         )
         self.topic = sns.Topic(
             self,
