@@ -212,7 +212,9 @@ def _submit(aws: Any, outputs: Mapping[str, str], images: list[Any], step: _Step
         s3.put_object(Bucket=intake, Key=key, Body=image.png, ContentType="image/png")
         source = f"s3://{intake}/{key}"
         by_source[source] = image.truth
-        lines.append(json.dumps({"source-ref": source}))
+        # The known digit rides along as the line's gold answer: the report measures the
+        # confidence against it (workers never see it).
+        lines.append(json.dumps({"source-ref": source, f"{PROJECT}-gold": image.truth}))
     key = f"{PROJECT}/demo-{int(time.time())}.jsonl"
     put = s3.put_object(Bucket=intake, Key=key, Body=("\n".join(lines) + "\n").encode())
     identifier = job_id(intake, key, put.get("VersionId"), put["ETag"].strip('"'))
@@ -372,6 +374,7 @@ def _finish(  # noqa: PLR0917 - the demo's last step gathers what the others pro
         f"Labeled          {summary['labeled']}\n"
         f"Accuracy         {summary['accuracy']:.1%} against the known labels\n"
         f"Agreement        {summary['agreement']}\n"
+        f"Calibration      {summary['calibration']}\n"
         f"Cost             {summary['cost']}\n"
         f"Output manifest  {manifest}\n"
         f"Exports          {out / 'output' / 'exports'}\n"
@@ -429,11 +432,19 @@ def summarize(
     items = sum(1 for text in manifest_lines if text.strip())
     agreement = report.get("agreement")
     cost = report.get("job_cost")
+    calibration = report.get("calibration")
     return {
         "items": items,
         "labeled": labeled,
         "accuracy": correct / items if items else 0.0,
         "agreement": _describe(agreement),
+        "calibration": (
+            f"mean confidence {calibration['mean_confidence']:.2f} on "
+            f"{calibration['labeled']} gold items {calibration['accuracy']:.0%} right "
+            f"(expected calibration error {calibration['ece']:.3f})"
+            if calibration and calibration.get("labeled")
+            else "n/a (no gold items in the manifest)"
+        ),
         "cost": _describe(cost),
     }
 

@@ -31,7 +31,12 @@ Report fields
     ``service_fees = service_fee_per_object * items`` (exact decimal arithmetic);
     ``job_cost``: what the job's workforce cost from its counted worker answers, as the caller
     computed it (``{"workforce", "answers", "priceUsdPerTask", "workforceCostUsd", "currency",
-    "note"}``, see ``publish_job.cost``), or ``None``.
+    "note"}``, see ``publish_job.cost``), or ``None``; ``calibration``: for single-label
+    classification when manifest lines carry a known answer under ``<label attribute>-gold``
+    (:data:`GOLD_SUFFIX`), ``{"gold_items", "labeled", "accuracy", "mean_confidence", "ece",
+    "bins": [{"low", "high", "items", "mean_confidence", "accuracy"}]}`` over the labeled gold
+    items (the reliability diagram: how often the consolidated label is right at each
+    confidence), else ``None``.
 
 Fetching the manifests and skill documents and uploading the page are left to the caller.
 """
@@ -49,9 +54,11 @@ from typing import Any
 from gt_contracts import CLASSIFICATION_TASK_TYPES, MULTILABEL_TASK_TYPES, TaskType
 from publish_results.manifest import Manifest, ManifestRecord
 
-__all__ = ["BINS", "CostInputs", "build_report", "render_html"]
+__all__ = ["BINS", "GOLD_SUFFIX", "CostInputs", "build_report", "render_html"]
 
 BINS = 10
+#: A manifest line's known answer, for auditing: ``{"source-ref": ..., "pets-gold": "cat"}``.
+GOLD_SUFFIX = "-gold"
 _TOP_LABELS = 30
 _TOP_REASONS = 20
 _TOP_WORKERS = 50
@@ -128,6 +135,7 @@ def build_report(
         "skill_problems": problems,
         "cost": _cost(cost, len(records)),
         "job_cost": dict(job_cost) if job_cost is not None else None,
+        "calibration": _calibration(records, task_type),
     }
 
 
@@ -194,6 +202,49 @@ def _confidence(labeled: Sequence[ManifestRecord]) -> dict[str, Any]:
         "mean": round(sum(values) / len(values), 4) if values else None,
         "bins": [[round(i / BINS, 1), round((i + 1) / BINS, 1)] for i in range(BINS)],
         "histogram": histogram,
+    }
+
+
+def _calibration(records: Sequence[ManifestRecord], task_type: TaskType) -> dict[str, Any] | None:
+    """The consolidated labels' confidence against the gold items' known answers."""
+    if task_type not in CLASSIFICATION_TASK_TYPES:
+        return None
+    gold_items = 0
+    pairs: list[tuple[float, bool]] = []
+    for record in records:
+        gold = record.fields.get(f"{record.label_attribute}{GOLD_SUFFIX}")
+        if record.label_attribute is None or not isinstance(gold, str):
+            continue
+        gold_items += 1
+        confidence = record.confidence
+        if record.status == "labeled" and record.label is not None and confidence is not None:
+            pairs.append((confidence, record.label.get("class-name") == gold))
+    if not gold_items:
+        return None
+    bins: list[dict[str, Any]] = []
+    gap = 0.0
+    for i in range(BINS):
+        inside = [(c, right) for c, right in pairs if _bin(c) == i]
+        conf = sum(c for c, _ in inside)
+        right = sum(1 for _, r in inside if r)
+        gap += abs(conf - right)
+        bins.append(
+            {
+                "low": round(i / BINS, 1),
+                "high": round((i + 1) / BINS, 1),
+                "items": len(inside),
+                "mean_confidence": round(conf / len(inside), 4) if inside else None,
+                "accuracy": round(right / len(inside), 4) if inside else None,
+            }
+        )
+    n = len(pairs)
+    return {
+        "gold_items": gold_items,
+        "labeled": n,
+        "accuracy": round(sum(1 for _, r in pairs if r) / n, 4) if n else None,
+        "mean_confidence": round(sum(c for c, _ in pairs) / n, 4) if n else None,
+        "ece": round(gap / n, 4) if n else None,
+        "bins": bins,
     }
 
 
@@ -321,6 +372,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _manifest_section(report),
         _labels_section(report),
         _confidence_section(report),
+        _calibration_section(report),
         _agreement_section(report),
         _reasons_section(report),
         _workers_section(report),
@@ -414,6 +466,21 @@ def _confidence_section(report: Mapping[str, Any]) -> str:
         "includes 1.0.</p>"
     )
     return _section("Confidence", _vbars(list(zip(labels, histogram, strict=False))) + note)
+
+
+def _calibration_section(report: Mapping[str, Any]) -> str:
+    calibration = report.get("calibration")
+    if not calibration:
+        return ""
+    note = (
+        f'<p class="muted">{_e(calibration["labeled"])} of {_e(calibration["gold_items"])} '
+        f"gold items labeled: accuracy {_e(_fmt(calibration['accuracy']))}, mean confidence "
+        f"{_e(_fmt(calibration['mean_confidence']))}, expected calibration error "
+        f"{_e(_fmt(calibration['ece']))}. Each bar is how often the label was right among "
+        "the gold items whose confidence falls in the bin; a calibrated confidence puts the "
+        "bar on the diagonal.</p>"
+    )
+    return _section("Confidence against gold items", _reliability(calibration["bins"]) + note)
 
 
 def _agreement_section(report: Mapping[str, Any]) -> str:
@@ -551,6 +618,41 @@ def _hbars(rows: Iterable[tuple[str, float, str]], *, scale: float | None = None
             f'<rect x="{label_w}" y="{y + 3}" width="{width:.1f}" height="{row_h - 6}" '
             'fill="#3e7cb1" rx="2"></rect>'
             f'<text x="{label_w + width + 6:.1f}" y="{y + 15}">{_e(shown)}</text></g>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _reliability(bins: Sequence[Mapping[str, Any]]) -> str:
+    """The reliability diagram: per confidence bin, the share right, against the diagonal."""
+    col_w, plot_h, pad = 56, 160, 24
+    width = col_w * len(bins) + 8
+    base = pad + plot_h
+    out = [
+        f'<svg role="img" viewBox="0 0 {width} {plot_h + 2 * pad}" width="{width}" '
+        f'height="{plot_h + 2 * pad}">',
+        f'<line x1="4" y1="{base}" x2="{width - 4}" y2="{pad}" stroke="#9aa5b1" '
+        'stroke-dasharray="4 3"></line>',
+    ]
+    for i, row in enumerate(bins):
+        x = i * col_w + 4
+        label = f"{row['low']:.1f}"
+        accuracy = row.get("accuracy")
+        if accuracy is None:
+            out.append(
+                f'<text x="{x + col_w / 2:.1f}" y="{base + 16}" text-anchor="middle">'
+                f"{_e(label)}</text>"
+            )
+            continue
+        h = accuracy * plot_h
+        out.append(
+            f"<g><title>{_e(label)}: {row['items']} items, {accuracy:.0%} right</title>"
+            f'<rect x="{x + 6}" y="{base - h:.1f}" width="{col_w - 12}" height="{h:.1f}" '
+            'fill="#3e7cb1" fill-opacity="0.8" rx="2"></rect>'
+            f'<text x="{x + col_w / 2:.1f}" y="{base - h - 4:.1f}" text-anchor="middle">'
+            f"{row['items']}</text>"
+            f'<text x="{x + col_w / 2:.1f}" y="{base + 16}" text-anchor="middle">'
+            f"{_e(label)}</text></g>"
         )
     out.append("</svg>")
     return "".join(out)

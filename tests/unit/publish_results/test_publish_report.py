@@ -422,3 +422,52 @@ def test_render_html_stays_small_for_ten_thousand_items(tmp_path):
     assert sum(report["confidence"]["histogram"]) == 9_500
     assert "27 other labels" in path.read_text(encoding="utf-8")
     assert "350 more workers not shown" in path.read_text(encoding="utf-8")
+
+
+def _with_gold(*pairs: tuple[dict[str, Any], str | None]) -> Manifest:
+    lines = []
+    for i, (value, gold) in enumerate(pairs):
+        line: dict[str, Any] = {"source": f"text {i}", "s": value, "s-metadata": META}
+        if gold is not None:
+            line["s-gold"] = gold
+        lines.append(line)
+    return read_manifest("\n".join(json.dumps(line) for line in lines))
+
+
+def test_gold_items_give_the_reliability_of_the_confidence():
+    manifest = _with_gold(
+        (_value("positive", {"positive": 2, "neutral": 1}, 0.65), "positive"),
+        (_value("positive", {"positive": 2, "neutral": 1}, 0.62), "neutral"),
+        (_value("negative", {"negative": 3}, 0.97), "negative"),
+        (_value("neutral", {"neutral": 3}, 0.95), None),
+        (TIE, "negative"),
+    )
+
+    calibration = build_report(manifest, task_type="text-classification")["calibration"]
+
+    assert calibration["gold_items"] == 4
+    assert calibration["labeled"] == 3
+    assert calibration["accuracy"] == pytest.approx(2 / 3, abs=1e-4)
+    six, nine = calibration["bins"][6], calibration["bins"][9]
+    assert (six["items"], six["accuracy"], six["mean_confidence"]) == (2, 0.5, 0.635)
+    assert (nine["items"], nine["accuracy"]) == (1, 1.0)
+    # |1.27 - 1| + |0.97 - 1| over 3 labeled gold items
+    assert calibration["ece"] == pytest.approx((0.27 + 0.03) / 3, abs=1e-4)
+
+
+def test_without_gold_items_there_is_no_reliability_section():
+    report = build_report(_manifest(*SMALL), task_type="text-classification")
+
+    assert report["calibration"] is None
+    assert "Confidence against gold items" not in render_html(report)
+
+
+def test_render_html_draws_the_reliability_diagram_against_the_diagonal():
+    manifest = _with_gold((_value("negative", {"negative": 3}, 0.97), "negative"))
+
+    page = render_html(build_report(manifest, task_type="text-classification"))
+
+    section = page.split("<h2>Confidence against gold items</h2>", 1)[1].split("</section>")[0]
+    assert 'stroke-dasharray="4 3"' in section  # the diagonal
+    assert "1 items, 100% right" in section
+    assert "expected calibration error 0.03" in section
