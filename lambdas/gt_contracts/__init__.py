@@ -49,6 +49,7 @@ from gt_contracts.task_input import (
     Prepared,
     build_review_input,
     build_task_input,
+    gold_key,
     line_problem,
     prepare,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "decode_content",
     "entities_from_content",
     "free_text_from_content",
+    "gold_key",
     "job_name_from_arn",
     "keypoints_from_content",
     "line_problem",

@@ -13,7 +13,8 @@ taskType         the project's task type, e.g. ``"bounding-box"``
 labels           the project's label names, in order (``[]`` for free text and numbers)
 shortInstruction the project's short instruction (may be ``""``)
 fullInstruction  the project's full instruction (may be ``""``)
-metadata         every other key of the manifest line, untouched
+metadata         every other key of the manifest line, untouched, but for the line's gold
+                 answer (``<project>-gold``, :func:`gold_key`), which workers never see
 ================ ========================================================================
 
 A review of a model prediction (A2I's ``InputContent``, read by ``worker_ui.review_template``)
@@ -54,6 +55,7 @@ __all__ = [
     "Prepared",
     "build_review_input",
     "build_task_input",
+    "gold_key",
     "line_problem",
     "prepare",
 ]
@@ -107,8 +109,14 @@ def build_task_input(event: PreAnnotationEvent, project: ProjectConfig) -> dict[
         "labels": list(project.labels),
         "shortInstruction": project.short_instruction,
         "fullInstruction": project.full_instruction,
-        "metadata": dict(event.metadata),
+        "metadata": {k: v for k, v in event.metadata.items() if k != gold_key(project.name)},
     }
+
+
+def gold_key(label_attribute: str) -> str:
+    """The manifest key of a line's known answer, for the label attribute (project) given:
+    ``<label attribute>-gold``. Workers never see it; the report measures confidence on it."""
+    return f"{label_attribute}-gold"
 
 
 def build_review_input(

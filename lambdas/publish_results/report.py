@@ -33,8 +33,9 @@ Report fields
     computed it (``{"workforce", "answers", "priceUsdPerTask", "workforceCostUsd", "currency",
     "note"}``, see ``publish_job.cost``), or ``None``; ``calibration``: for single-label
     classification when manifest lines carry a known answer under ``<label attribute>-gold``
-    (:data:`GOLD_SUFFIX`), ``{"gold_items", "labeled", "accuracy", "mean_confidence", "ece",
-    "bins": [{"low", "high", "items", "mean_confidence", "accuracy"}]}`` over the labeled gold
+    (:func:`gt_contracts.gold_key`), ``{"gold_items", "labeled", "accuracy",
+    "mean_confidence", "ece", "bins": [{"low", "high", "items", "mean_confidence",
+    "accuracy"}]}`` over the labeled gold
     items (the reliability diagram: how often the consolidated label is right at each
     confidence), else ``None``.
 
@@ -51,14 +52,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from gt_contracts import CLASSIFICATION_TASK_TYPES, MULTILABEL_TASK_TYPES, TaskType
+from gt_contracts import CLASSIFICATION_TASK_TYPES, MULTILABEL_TASK_TYPES, TaskType, gold_key
 from publish_results.manifest import Manifest, ManifestRecord
 
-__all__ = ["BINS", "GOLD_SUFFIX", "CostInputs", "build_report", "render_html"]
+__all__ = ["BINS", "CostInputs", "build_report", "render_html"]
 
 BINS = 10
-#: A manifest line's known answer, for auditing: ``{"source-ref": ..., "pets-gold": "cat"}``.
-GOLD_SUFFIX = "-gold"
 _TOP_LABELS = 30
 _TOP_REASONS = 20
 _TOP_WORKERS = 50
@@ -212,8 +211,10 @@ def _calibration(records: Sequence[ManifestRecord], task_type: TaskType) -> dict
     gold_items = 0
     pairs: list[tuple[float, bool]] = []
     for record in records:
-        gold = record.fields.get(f"{record.label_attribute}{GOLD_SUFFIX}")
-        if record.label_attribute is None or not isinstance(gold, str):
+        if record.label_attribute is None:
+            continue
+        gold = record.fields.get(gold_key(record.label_attribute))
+        if not isinstance(gold, str):
             continue
         gold_items += 1
         confidence = record.confidence

@@ -42,6 +42,16 @@ def test_build_task_input_for_a_source_ref_line(load_event):
     }
 
 
+def test_build_task_input_never_shows_workers_the_lines_gold_answer(load_event):
+    raw = load_event("pre-annotation-event.source.json")
+    raw["dataObject"] = {**raw["dataObject"], "review-sentiment-gold": "positive", "x-gold": 1}
+    event = PreAnnotationEvent.from_event(raw)
+
+    task_input = build_task_input(event, REVIEWS)
+
+    assert task_input["metadata"] == {"review-id": "r-9001", "x-gold": 1}
+
+
 def test_build_task_input_for_a_source_line(load_event):
     event = PreAnnotationEvent.from_event(load_event("pre-annotation-event.source.json"))
 
