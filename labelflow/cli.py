@@ -52,8 +52,8 @@ so far (this run's plus --prior's), and the next run reads it with --prior.
 
 _CONSOLIDATE_EPILOG = """\
 methods:
-  auto                  default: hierarchical-dawid-skene, shrinkage and calibration chosen
-                        on held-out items of the run itself
+  auto                  default: hierarchical-dawid-skene, its shrinkage chosen by empirical
+                        Bayes and its confidence calibrated on held-out items of the run
   hierarchical-dawid-skene
                         per-worker confusion matrices shrunk toward the crowd's
   dawid-skene           EM over per-worker confusion matrices (textbook, lightly smoothed)
@@ -155,7 +155,11 @@ def _consolidate_arguments(cons: argparse.ArgumentParser) -> None:
         "--gold", help="CSV of known answers (header line, then item,label) that anchor skill"
     )
     cons.add_argument("--prior", help="worker skill from an earlier run (--workers-out file)")
-    cons.add_argument("--workers-out", help="write per-worker skill estimates (JSON) here")
+    cons.add_argument(
+        "--workers-out",
+        help="write every worker's skill so far (this run's added to --prior's) as JSON here; "
+        "the next run's --prior",
+    )
     cons.add_argument("-q", "--quiet", action="store_true", help="no summary on stderr")
 
 
